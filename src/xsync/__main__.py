@@ -1,0 +1,3 @@
+from xsync.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: Typer and rich live here and nowhere else. One module per command."""

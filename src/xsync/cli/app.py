@@ -1,0 +1,94 @@
+"""The `xsync` root command and the single error boundary.
+
+Each command lives in its own module exposing ``register(app)``; heavy imports stay inside the
+commands so that `xsync --help` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from xsync import __version__
+from xsync.cli.console import err_console
+from xsync.errors import ExitCode, XsyncError
+
+COMMAND_MODULES = (
+    "init",
+    "connect",
+    "pull",
+    "push",
+    "sync",
+    "diff",
+    "resolve",
+    "status",
+    "log",
+    "sandbox",
+)
+
+app = typer.Typer(
+    name="xsync",
+    help="Keep an operations platform and Xero in true bidirectional sync.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Keep an operations platform and Xero in true bidirectional sync."""
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"xsync.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"xsync.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def render_error(exc: XsyncError) -> None:
+    """Print an xsync error: what happened, then what to do next."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if exc.hint:
+        err_console.print(f"[yellow]next:[/] {exc.hint}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: runs the app inside the error boundary."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except XsyncError as exc:
+        render_error(exc)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(ExitCode.UNEXPECTED)
+    except Exception as exc:
+        # Usage errors of the command-line parser (Typer vendors click, so match by shape).
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
+            sys.exit(ExitCode.USAGE)
+        raise

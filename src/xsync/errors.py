@@ -1,0 +1,194 @@
+"""The one exception tree of xsync.
+
+Every error xsync raises on purpose derives from :class:`XsyncError`. Exceptions carry data
+(record ids, tenant, retry-after, Xero's messages), not pre-rendered text; the CLI's single error
+boundary renders them and maps each to a documented exit code.
+
+    XsyncError                          exit 1 unless a subclass says otherwise
+    ├── UsageError                      2  bad flags, bad config, missing workspace
+    │   ├── ConfigError                 2
+    │   └── WorkspaceNotFound           2
+    ├── AuthError                       6  re-connect needed
+    │   ├── NotConnected                6
+    │   └── InvalidGrant                6  the refresh token was refused
+    ├── XeroError                       1  Xero answered with an error
+    │   ├── XeroValidationError         4  ValidationException (400), per element
+    │   ├── XeroNotFound                1
+    │   ├── XeroUrlTooLong              1  a 404 on a long id-list GET
+    │   ├── XeroForbidden               6  wrong tenant or missing scope
+    │   ├── XeroUnauthorized            6
+    │   ├── XeroTransientError          1  5xx, timeouts: retried when safe
+    │   └── RateLimited                 1  429 per minute/concurrency: waited out
+    │       └── DailyLimitReached       7  429 per day: stop, resume later
+    ├── SafetyGuard                     5  a guard refused to apply a plan
+    │   ├── MassDeleteGuard             5
+    │   ├── EmptySideGuard              5
+    │   └── StalePlanGuard              5
+    ├── RunLocked                       1  another run holds the workspace lock
+    └── ConflictError                   3  a record waits for `xsync resolve`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class ExitCode:
+    """The documented exit codes of every xsync command."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    CONFLICTS = 3
+    REJECTED = 4
+    SAFETY_GUARD = 5
+    RECONNECT = 6
+    DAILY_LIMIT = 7
+
+
+class XsyncError(Exception):
+    """Base of every error xsync raises on purpose."""
+
+    exit_code: int = ExitCode.UNEXPECTED
+    hint: str | None = None
+
+    def __init__(self, message: str = "", **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.message or type(self).__name__
+
+
+class UsageError(XsyncError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class WorkspaceNotFound(UsageError):
+    hint = "Run `xsync init` to create a workspace, or pass --workspace DIR."
+
+
+class AuthError(XsyncError):
+    exit_code = ExitCode.RECONNECT
+    hint = "Run `xsync connect` again."
+
+
+class NotConnected(AuthError):
+    hint = "Run `xsync connect` first."
+
+
+class InvalidGrant(AuthError):
+    pass
+
+
+class XeroError(XsyncError):
+    """Xero answered with an error. ``status`` is the HTTP status; ``body`` the parsed body."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        body: Any = None,
+        request: str | None = None,
+        **data: Any,
+    ) -> None:
+        super().__init__(message, **data)
+        self.status = status
+        self.body = body
+        self.request = request
+
+
+class ElementError:
+    """One element Xero refused: its position in the batch, our record id, Xero's id, messages."""
+
+    __slots__ = ("index", "messages", "record_id", "xero_id")
+
+    def __init__(
+        self,
+        index: int,
+        messages: Sequence[str],
+        record_id: str | None = None,
+        xero_id: str | None = None,
+    ) -> None:
+        self.index = index
+        self.messages = list(messages)
+        self.record_id = record_id
+        self.xero_id = xero_id
+
+    def __repr__(self) -> str:
+        return f"ElementError({self.index}, {self.messages!r}, record_id={self.record_id!r})"
+
+
+class XeroValidationError(XeroError):
+    exit_code = ExitCode.REJECTED
+
+    def __init__(self, message: str = "", *, elements: Sequence[ElementError] = (), **kw: Any):
+        super().__init__(message, **kw)
+        self.elements = list(elements)
+
+
+class XeroNotFound(XeroError):
+    pass
+
+
+class XeroUrlTooLong(XeroError):
+    hint = "The id list was too long for one request; xsync sends at most 50 ids per call."
+
+
+class XeroForbidden(XeroError):
+    exit_code = ExitCode.RECONNECT
+    hint = "Check the organisation with `xsync connect --status`, or run `xsync connect` again."
+
+
+class XeroUnauthorized(XeroError):
+    exit_code = ExitCode.RECONNECT
+    hint = "Run `xsync connect` again."
+
+
+class XeroTransientError(XeroError):
+    pass
+
+
+class RateLimited(XeroError):
+    def __init__(self, message: str = "", *, retry_after: float | None = None,
+                 problem: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+class DailyLimitReached(RateLimited):
+    exit_code = ExitCode.DAILY_LIMIT
+    hint = "Xero's daily call limit for this organisation is used up; run the same command later."
+
+
+class SafetyGuard(XsyncError):
+    exit_code = ExitCode.SAFETY_GUARD
+
+
+class MassDeleteGuard(SafetyGuard):
+    hint = "If the deletes are intended, run again with --allow-mass-delete."
+
+
+class EmptySideGuard(SafetyGuard):
+    hint = "If a side really is empty, run again with --allow-empty-side."
+
+
+class StalePlanGuard(SafetyGuard):
+    hint = "Records changed while the plan was made; run the command again."
+
+
+class RunLocked(XsyncError):
+    hint = "Another xsync run holds this workspace; wait for it to finish."
+
+
+class ConflictError(XsyncError):
+    exit_code = ExitCode.CONFLICTS
+    hint = "Review with `xsync diff` and settle with `xsync resolve`."
