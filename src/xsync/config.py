@@ -43,7 +43,7 @@ class XeroSettings(_Strict):
     connections_url: str = "https://api.xero.com/connections"
     scopes: str = GRANULAR_SCOPES
     redirect_port: int = 8749
-    daily_call_budget: int = Field(5000, ge=1)
+    daily_call_budget: int = Field(default=5000, ge=1)
 
 
 class OpsSettings(_Strict):
@@ -78,9 +78,9 @@ def _default_policies() -> dict[str, Policy]:
 class SyncSettings(_Strict):
     default_policy: Policy = "latest"
     policies: dict[str, Policy] = Field(default_factory=_default_policies)
-    skew_tolerance_seconds: int = Field(120, ge=0)
-    ims_overlap_seconds: int = Field(5, ge=0)
-    mass_delete_threshold: int = Field(20, ge=1)
+    skew_tolerance_seconds: int = Field(default=120, ge=0)
+    ims_overlap_seconds: int = Field(default=5, ge=0)
+    mass_delete_threshold: int = Field(default=20, ge=1)
     invoices: EntityRule = Field(default_factory=EntityRule)
     contacts: EntityRule = Field(default_factory=EntityRule)
     bills: EntityRule = Field(default_factory=lambda: EntityRule(direction="push"))

@@ -10,7 +10,7 @@ from xsync.cli.console import console
 
 
 def init(
-    directory: Path = typer.Argument(Path("."), help="Folder for the workspace (created if needed)."),
+    directory: Path = typer.Argument(Path("."), help="Folder for the workspace (made if needed)."),
     force: bool = typer.Option(False, "--force", help="Rewrite xsync.toml if it exists."),
 ) -> None:
     """Create a workspace: an annotated xsync.toml, the state database and an empty ops.db."""

@@ -1,0 +1,154 @@
+"""What each entity type holds, how its fields are typed, and which side may write them.
+
+Invariants the engine relies on:
+- ``fields`` and ``line_fields`` list every canonical field; values are text or ``None``.
+- ``xero_computed`` fields are computed by Xero (totals, balances): they flow Xero -> ops only and
+  are never sent to Xero.
+- ``refs`` maps a field to the entity it points at; each side stores its own id there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Direction = Literal["both", "pull", "push"]
+Kind = Literal["text", "money", "quantity", "date", "status", "ref"]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    fields: tuple[str, ...]
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    line_fields: tuple[str, ...] = ()
+    line_kinds: dict[str, Kind] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+    xero_computed: frozenset[str] = frozenset()
+    line_xero_computed: frozenset[str] = frozenset()
+    direction: Direction = "both"
+    # the field a person knows the record by (invoice number, contact name)
+    label: str = "id"
+    # business keys used to match unlinked records on first contact, in order of trust
+    match_keys: tuple[str, ...] = ()
+
+    @property
+    def has_lines(self) -> bool:
+        return bool(self.line_fields)
+
+    def kind(self, name: str) -> Kind:
+        return self.kinds.get(name, "text")
+
+
+_DOC_FIELDS = (
+    "number", "contact_id", "date", "due_date", "reference", "currency", "amounts_are",
+    "status", "subtotal", "total_tax", "total", "amount_paid", "amount_credited",
+    "amount_due", "paid_on",
+)
+_DOC_KINDS: dict[str, Kind] = {
+    "contact_id": "ref", "date": "date", "due_date": "date", "status": "status",
+    "subtotal": "money", "total_tax": "money", "total": "money", "amount_paid": "money",
+    "amount_credited": "money", "amount_due": "money", "paid_on": "date",
+}
+_LINE_FIELDS = (
+    "position", "description", "quantity", "unit_price", "account_code", "tax_type",
+    "tax_amount", "line_amount", "discount_rate",
+)
+_LINE_KINDS: dict[str, Kind] = {
+    "quantity": "quantity", "unit_price": "quantity", "tax_amount": "money",
+    "line_amount": "money", "discount_rate": "money",
+}
+_DOC_COMPUTED = frozenset(
+    {"subtotal", "total_tax", "total", "amount_paid", "amount_credited", "amount_due", "paid_on"}
+)
+_LINE_COMPUTED = frozenset({"tax_amount", "line_amount"})
+
+ACCOUNTS = EntitySpec(
+    name="accounts",
+    fields=("code", "name", "type", "tax_type", "status"),
+    direction="pull",
+    label="code",
+    match_keys=("code",),
+)
+TAX_RATES = EntitySpec(
+    name="tax_rates",
+    fields=("tax_type", "name", "rate", "status"),
+    kinds={"rate": "quantity"},
+    direction="pull",
+    label="tax_type",
+    match_keys=("tax_type",),
+)
+CONTACTS = EntitySpec(
+    name="contacts",
+    fields=(
+        "name", "email", "phone", "abn", "address_line1", "city", "region", "postal_code",
+        "country", "status",
+    ),
+    kinds={"status": "status"},
+    label="name",
+    match_keys=("abn", "email", "name"),
+)
+INVOICES = EntitySpec(
+    name="invoices",
+    fields=_DOC_FIELDS,
+    kinds=_DOC_KINDS,
+    line_fields=_LINE_FIELDS,
+    line_kinds=_LINE_KINDS,
+    refs={"contact_id": "contacts"},
+    xero_computed=_DOC_COMPUTED,
+    line_xero_computed=_LINE_COMPUTED,
+    label="number",
+    match_keys=("number",),
+)
+BILLS = EntitySpec(
+    name="bills",
+    fields=_DOC_FIELDS,
+    kinds=_DOC_KINDS,
+    line_fields=_LINE_FIELDS,
+    line_kinds=_LINE_KINDS,
+    refs={"contact_id": "contacts"},
+    xero_computed=_DOC_COMPUTED,
+    line_xero_computed=_LINE_COMPUTED,
+    direction="push",
+    label="number",
+)
+PAYMENTS = EntitySpec(
+    name="payments",
+    fields=("invoice_id", "date", "amount", "reference", "status"),
+    kinds={"invoice_id": "ref", "date": "date", "amount": "money", "status": "status"},
+    refs={"invoice_id": "invoices"},
+    direction="pull",
+    label="reference",
+)
+CREDIT_NOTES = EntitySpec(
+    name="credit_notes",
+    fields=("number", "contact_id", "invoice_id", "date", "total", "remaining", "status"),
+    kinds={
+        "contact_id": "ref", "invoice_id": "ref", "date": "date", "total": "money",
+        "remaining": "money", "status": "status",
+    },
+    refs={"contact_id": "contacts", "invoice_id": "invoices"},
+    direction="pull",
+    label="number",
+)
+
+# Dependency order: what a record references is synced before it.
+ENTITY_ORDER: tuple[str, ...] = (
+    "accounts", "tax_rates", "contacts", "invoices", "payments", "credit_notes", "bills",
+)
+ENTITIES: dict[str, EntitySpec] = {
+    s.name: s
+    for s in (ACCOUNTS, TAX_RATES, CONTACTS, INVOICES, BILLS, PAYMENTS, CREDIT_NOTES)
+}
+
+# Canonical statuses (the operations vocabulary).
+DOC_STATUSES = ("draft", "approved", "paid", "void", "deleted")
+CONTACT_STATUSES = ("active", "archived")
+PAYMENT_STATUSES = ("authorised", "deleted")
+
+
+def spec(entity: str) -> EntitySpec:
+    try:
+        return ENTITIES[entity]
+    except KeyError:
+        raise KeyError(f"unknown entity {entity!r}; known: {', '.join(ENTITY_ORDER)}") from None

@@ -1,0 +1,68 @@
+"""The one small protocol through which the engine sees each side.
+
+Glossary:
+- side: "ops" (the operations store) or "xero".
+- id: a side's own key of a record (ops text id, Xero GUID); ``ops_id``/``xero_id`` when both meet.
+- cursor: opaque text a side returns from ``scan`` and gets back next time (Xero: the highest
+  ``UpdatedDateUTC`` received, ISO UTC; ops: whatever the store finds cheapest).
+- complete: a scan that lists every record of the entity, so a record absent from it is gone.
+  Incremental scans (Xero's If-Modified-Since) are not complete: absence means "unchanged".
+- change: one write the engine asks a side to make; ``key`` ties its result back to the plan.
+- base: the last synced values of a record, kept by the engine, never by a side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from xsync.model.records import Fields, Line, Record
+
+Action = Literal["create", "update", "delete", "void"]
+
+
+@dataclass(slots=True)
+class ScanResult:
+    records: list[Record]
+    cursor: str | None
+    complete: bool
+    # records the side could not turn into canonical form: (id, reason); reported, never dropped
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Change:
+    key: str
+    action: Action
+    id: str | None
+    fields: Fields = field(default_factory=dict)
+    # the full wanted line set (ids where this side knows them) when lines changed, else None
+    lines: list[Line] | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(slots=True)
+class ChangeResult:
+    key: str
+    ok: bool
+    id: str | None = None
+    # the record as the side holds it after the write (new ids, computed totals, line ids)
+    record: Record | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Side(Protocol):
+    name: str
+
+    def scan(self, entity: str, cursor: str | None) -> ScanResult:
+        """Records of ``entity`` changed since ``cursor`` (``None``: all of them)."""
+        ...
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        """The current records with these ids (missing ones are simply absent)."""
+        ...
+
+    def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
+        """Apply changes; one result per change, in order. A failed change never stops the rest."""
+        ...
