@@ -1,0 +1,316 @@
+"""The default operations store: a SQLite database (`ops.db`) that the operations platform owns.
+
+Its schema is a public contract (documented in the README): text ids, `YYYY-MM-DD` dates,
+ISO-8601 UTC `updated_at`, money as decimal text. This module maps its rows to canonical records
+and back. Rows are validated here, at the edge: a row with a malformed amount or date, an unknown
+account code or a missing contact is reported in ``ScanResult.rejected`` with its reason and left
+untouched, so it syncs once fixed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from xsync.model.entities import EntitySpec, spec
+from xsync.model.money import BadAmount, money, quantity
+from xsync.model.records import Fields, Line, Record
+from xsync.model.side import Change, ChangeResult, ScanResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT, abn TEXT,
+    address_line1 TEXT, city TEXT, region TEXT, postal_code TEXT, country TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {doc} (
+    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, date TEXT, due_date TEXT,
+    reference TEXT, currency TEXT NOT NULL DEFAULT 'AUD',
+    amounts_are TEXT NOT NULL DEFAULT 'exclusive'
+        CHECK (amounts_are IN ('exclusive', 'inclusive', 'no_tax')),
+    status TEXT NOT NULL DEFAULT 'draft'
+        CHECK (status IN ('draft', 'approved', 'paid', 'void', 'deleted')),
+    subtotal TEXT, total_tax TEXT, total TEXT, amount_paid TEXT, amount_credited TEXT,
+    amount_due TEXT, paid_on TEXT, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {line} (
+    id TEXT PRIMARY KEY, {owner} TEXT NOT NULL REFERENCES {doc}(id), position INTEGER,
+    description TEXT, quantity TEXT, unit_price TEXT, account_code TEXT, category TEXT,
+    tax_type TEXT, tax_amount TEXT, line_amount TEXT, discount_rate TEXT
+);
+CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
+"""
+
+SCHEMA_REST = """
+CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
+    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_notes (
+    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
+    total TEXT, remaining TEXT, status TEXT, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    code TEXT PRIMARY KEY, name TEXT, type TEXT, tax_type TEXT, status TEXT
+);
+CREATE TABLE IF NOT EXISTS tax_rates (
+    tax_type TEXT PRIMARY KEY, name TEXT, rate TEXT, status TEXT
+);
+"""
+
+# entity -> (table, line table, line owner column, id column)
+TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
+    "contacts": ("contacts", None, None, "id"),
+    "invoices": ("invoices", "invoice_lines", "invoice_id", "id"),
+    "bills": ("bills", "bill_lines", "bill_id", "id"),
+    "payments": ("payments", None, None, "id"),
+    "credit_notes": ("credit_notes", None, None, "id"),
+    "accounts": ("accounts", None, None, "code"),
+    "tax_rates": ("tax_rates", None, None, "tax_type"),
+}
+ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "PAY",
+             "credit_notes": "CN"}
+
+
+def create_ops_db(path: Path | str) -> None:
+    """Create (or complete) the ops schema in ``path``. Existing rows are left as they are."""
+    conn = sqlite3.connect(str(path))
+    try:
+        conn.executescript(SCHEMA.format(doc="invoices", line="invoice_lines", owner="invoice_id"))
+        conn.executescript(SCHEMA.format(doc="bills", line="bill_lines", owner="bill_id"))
+        conn.executescript(SCHEMA_REST)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def utc_now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_updated_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _canonical(kind: str, value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if kind == "money":
+        return money(value)
+    if kind == "quantity":
+        return quantity(value)
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise BadAmount(f"{name} {value!r} is not a YYYY-MM-DD date") from None
+    return str(value)
+
+
+class RowError(ValueError):
+    """An ops row that cannot become a canonical record."""
+
+
+class SqliteOpsStore:
+    """The ops side over `ops.db`. ``categories`` maps an ops category to a Xero account code."""
+
+    name = "ops"
+
+    def __init__(self, path: Path | str, *, categories: dict[str, str] | None = None,
+                 now: Any = utc_now_text) -> None:
+        self.path = Path(path)
+        create_ops_db(self.path)
+        self.conn = sqlite3.connect(str(self.path), timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.categories = dict(categories or {})
+        self._now = now
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def scan(self, entity: str, cursor: str | None) -> ScanResult:
+        """Every row of the entity (the store is local, so a full listing is cheap and complete)."""
+        table, line_table, owner, key = TABLES[entity]
+        rows = self.conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
+        lines = self._lines_by_owner(line_table, owner) if line_table and owner else {}
+        known_accounts = self._known_accounts()
+        known_contacts = self._ids("contacts") if "contact_id" in spec(entity).refs else set()
+        records: list[Record] = []
+        rejected: list[tuple[str, str]] = []
+        newest = cursor
+        stamped = entity not in ("accounts", "tax_rates")
+        for row in rows:
+            row_id = str(row[key])
+            try:
+                record = self._to_record(entity, row, lines.get(row_id, []))
+                self._check_refs(record, known_accounts, known_contacts)
+            except (BadAmount, RowError) as exc:
+                rejected.append((row_id, str(exc)))
+                continue
+            records.append(record)
+            stamp = row["updated_at"] if stamped else None
+            if stamp and (newest is None or stamp > newest):
+                newest = stamp
+        return ScanResult(records=records, cursor=newest, complete=True, rejected=rejected)
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        table, line_table, owner, key = TABLES[entity]
+        out: list[Record] = []
+        for record_id in ids:
+            query = f"SELECT * FROM {table} WHERE {key} = ?"
+            row = self.conn.execute(query, [record_id]).fetchone()
+            if row is None:
+                continue
+            line_rows = self._line_rows(line_table, owner, record_id)
+            try:
+                out.append(self._to_record(entity, row, line_rows))
+            except (BadAmount, RowError):
+                continue
+        return out
+
+    def _to_record(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row]) -> Record:
+        entity_spec = spec(entity)
+        keys = row.keys()
+        fields: Fields = {}
+        for name in entity_spec.fields:
+            kind = entity_spec.kind(name)
+            fields[name] = _canonical(kind, row[name] if name in keys else None, name)
+        lines = None
+        if entity_spec.has_lines:
+            lines = [self._to_line(entity_spec, lr) for lr in line_rows]
+        updated = parse_updated_at(row["updated_at"]) if "updated_at" in keys else None
+        record_id = str(row[TABLES[entity][3]])
+        return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
+
+    def _to_line(self, entity_spec: EntitySpec, row: sqlite3.Row) -> Line:
+        fields: Fields = {}
+        for name in entity_spec.line_fields:
+            value = row[name]
+            if name == "account_code" and not value and row["category"]:
+                value = self.categories.get(row["category"])
+                if value is None:
+                    raise RowError(
+                        f"line {row['id']}: category {row['category']!r} has no account "
+                        "mapping in [mappings.categories]"
+                    )
+            fields[name] = _canonical(entity_spec.line_kinds.get(name, "text"), value, name)
+        return Line(id=str(row["id"]), fields=fields)
+
+    def _check_refs(self, record: Record, accounts: set[str], contacts: set[str]) -> None:
+        contact = record.fields.get("contact_id")
+        if "contact_id" in spec(record.entity).refs and record.entity != "credit_notes":
+            if not contact:
+                raise RowError("has no contact_id")
+            if contact not in contacts:
+                raise RowError(f"contact {contact!r} does not exist in the ops store")
+        for line in record.lines or []:
+            code = line.fields.get("account_code")
+            if code and accounts and code not in accounts:
+                raise RowError(f"line {line.id}: account code {code!r} is not in the chart of "
+                               "accounts (pulled from Xero)")
+
+    def _lines_by_owner(self, table: str, owner: str) -> dict[str, list[sqlite3.Row]]:
+        grouped: dict[str, list[sqlite3.Row]] = {}
+        for row in self.conn.execute(f"SELECT * FROM {table} ORDER BY {owner}, position, id"):
+            grouped.setdefault(str(row[owner]), []).append(row)
+        return grouped
+
+    def _line_rows(self, table: str | None, owner: str | None, record_id: str) -> list[sqlite3.Row]:
+        if not table or not owner:
+            return []
+        return self.conn.execute(
+            f"SELECT * FROM {table} WHERE {owner} = ? ORDER BY position, id", [record_id]
+        ).fetchall()
+
+    def _known_accounts(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT code FROM accounts") if r[0]}
+
+    def _ids(self, table: str) -> set[str]:
+        return {str(r[0]) for r in self.conn.execute(f"SELECT id FROM {table}")}
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
+        results = []
+        for change in changes:
+            try:
+                with self.conn:
+                    record_id = self._apply(entity, change)
+                fetched = self.fetch(entity, [record_id])
+                results.append(ChangeResult(key=change.key, ok=True, id=record_id,
+                                            record=fetched[0] if fetched else None))
+            except (sqlite3.Error, BadAmount, RowError) as exc:
+                results.append(ChangeResult(key=change.key, ok=False, id=change.id,
+                                            errors=[str(exc)]))
+        return results
+
+    def _apply(self, entity: str, change: Change) -> str:
+        table, line_table, owner, key = TABLES[entity]
+        has_stamp = entity not in ("accounts", "tax_rates")
+        values: dict[str, Any] = dict(change.fields)
+        if change.action == "delete":
+            values = {"status": "deleted"} if entity != "contacts" else {"status": "archived"}
+        elif change.action == "void":
+            values = {"status": "void"}
+        if has_stamp:
+            values["updated_at"] = self._now()
+        record_id = change.id
+        if change.action == "create":
+            record_id = record_id or values.get(key) or self._new_id(entity)
+            values[key] = record_id
+            self._insert(table, values)
+        else:
+            if record_id is None:
+                raise RowError(f"{entity} {change.action} without an id")
+            exists = self.conn.execute(f"SELECT 1 FROM {table} WHERE {key} = ?", [record_id])
+            if exists.fetchone() is None:
+                raise RowError(f"{entity} {record_id!r} is not in the ops store")
+            self._update(table, key, record_id, values)
+        if change.lines is not None and line_table and owner:
+            self._replace_lines(line_table, owner, str(record_id), change.lines)
+        return str(record_id)
+
+    def _insert(self, table: str, values: dict[str, Any]) -> None:
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(values.values()))
+
+    def _update(self, table: str, key: str, record_id: str, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        sets = ", ".join(f"{c} = ?" for c in values)
+        self.conn.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?",
+                          [*values.values(), record_id])
+
+    def _replace_lines(self, table: str, owner: str, record_id: str, lines: Iterable[Line]) -> None:
+        """Make the stored lines exactly ``lines``: update by id, insert new, delete the rest."""
+        existing = {str(r[0]) for r in self.conn.execute(
+            f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
+        kept: set[str] = set()
+        for position, line in enumerate(lines, start=1):
+            values = dict(line.fields)
+            values.setdefault("position", str(position))
+            if line.id and line.id in existing:
+                self._update(table, "id", line.id, values)
+                kept.add(line.id)
+            else:
+                line_id = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
+                values["id"] = line_id
+                values[owner] = record_id
+                self._insert(table, values)
+                kept.add(line_id)
+        for stale in existing - kept:
+            self.conn.execute(f"DELETE FROM {table} WHERE id = ?", [stale])
+
+    def _new_id(self, entity: str) -> str:
+        return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"

@@ -1,0 +1,114 @@
+"""The SQLite ops store: schema, canonical mapping, validation at the edge, writes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from xsync.model.records import Line
+from xsync.model.side import Change
+from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
+
+
+def _seed(path):
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        INSERT INTO accounts VALUES ('200', 'Sales', 'REVENUE', 'OUTPUT', 'active');
+        INSERT INTO contacts (id, name, email, abn, status, updated_at)
+            VALUES ('C1', 'Acme Pty Ltd', 'ap@acme.test', '51824753556', 'active',
+                    '2026-11-01T00:00:00Z');
+        INSERT INTO invoices (id, number, contact_id, date, due_date, status, total, updated_at)
+            VALUES ('I1', 'INV-1', 'C1', '2026-11-02', '2026-12-02', 'approved', '110',
+                    '2026-11-02T00:00:00Z'),
+                   ('I2', 'INV-2', 'C1', '2026-13-45', NULL, 'approved', '1',
+                    '2026-11-02T00:00:00Z'),
+                   ('I3', 'INV-3', 'NOPE', '2026-11-02', NULL, 'approved', '1',
+                    '2026-11-02T00:00:00Z'),
+                   ('I4', 'INV-4', 'C1', '2026-11-02', NULL, 'approved', '12.3.4',
+                    '2026-11-02T00:00:00Z'),
+                   ('I5', 'INV-5', 'C1', '2026-11-02', NULL, 'approved', '5',
+                    '2026-11-02T00:00:00Z');
+        INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                                   account_code, tax_type)
+            VALUES ('L1', 'I1', 1, 'Labour', '2', '50', '200', 'OUTPUT'),
+                   ('L5', 'I5', 1, 'Bad code', '1', '5', '999', 'OUTPUT');
+        """
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_scan_maps_rows_to_canonical_text_and_rejects_bad_rows(tmp_path):
+    path = tmp_path / "ops.db"
+    _seed(path)
+    store = SqliteOpsStore(path)
+    result = store.scan("invoices", None)
+    assert [r.id for r in result.records] == ["I1"]
+    inv = result.records[0]
+    assert inv.fields["total"] == "110.00"
+    assert inv.fields["date"] == "2026-11-02"
+    assert inv.lines is not None and inv.lines[0].fields["quantity"] == "2.00"
+    assert inv.lines[0].fields["unit_price"] == "50.00"
+    reasons = dict(result.rejected)
+    assert set(reasons) == {"I2", "I3", "I4", "I5"}
+    assert "YYYY-MM-DD" in reasons["I2"]
+    assert "NOPE" in reasons["I3"]
+    assert "decimal" in reasons["I4"]
+    assert "999" in reasons["I5"]
+
+
+def test_category_maps_to_account_code(tmp_path):
+    path = tmp_path / "ops.db"
+    _seed(path)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO bills (id, number, contact_id, date, status, updated_at) "
+        "VALUES ('B1', 'SUP-1', 'C1', '2026-11-03', 'approved', '2026-11-03T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO bill_lines (id, bill_id, position, description, quantity, unit_price, "
+        "category, tax_type) VALUES ('BL1', 'B1', 1, 'Timber', '1', '99.5', 'materials', 'INPUT')"
+    )
+    conn.commit()
+    conn.close()
+    unmapped = SqliteOpsStore(path).scan("bills", None)
+    assert unmapped.records == [] and "materials" in unmapped.rejected[0][1]
+    mapped = SqliteOpsStore(path, categories={"materials": "200"}).scan("bills", None)
+    assert mapped.records[0].lines[0].fields["account_code"] == "200"
+
+
+def test_write_create_update_lines_and_delete(tmp_path):
+    path = tmp_path / "ops.db"
+    _seed(path)
+    store = SqliteOpsStore(path, now=lambda: "2026-11-10T00:00:00Z")
+    created = store.write("payments", [Change(key="k1", action="create", id=None, fields={
+        "invoice_id": "I1", "date": "2026-11-09", "amount": "50.00", "reference": "EFT",
+        "status": "authorised"})])[0]
+    assert created.ok and created.id and created.id.startswith("PAY-")
+    assert created.record is not None and created.record.fields["amount"] == "50.00"
+
+    lines = [Line(id="L1", fields={"description": "Labour (site)", "quantity": "2.00",
+                                   "unit_price": "50.00", "account_code": "200",
+                                   "tax_type": "INPUT"}),
+             Line(id="X-NEW", fields={"description": "Travel", "quantity": "1.00",
+                                      "unit_price": "20.00", "account_code": "200",
+                                      "tax_type": "OUTPUT"})]
+    updated = store.write("invoices", [Change(key="k2", action="update", id="I1",
+                                              fields={"reference": "PO-7"}, lines=lines)])[0]
+    assert updated.ok and updated.record is not None
+    assert updated.record.fields["reference"] == "PO-7"
+    assert [ln.id for ln in updated.record.lines or []] == ["L1", "X-NEW"]
+    assert updated.record.lines[0].fields["tax_type"] == "INPUT"
+    assert updated.record.updated_at is not None
+
+    trimmed = store.write("invoices", [Change(key="k3", action="update", id="I1",
+                                              lines=lines[1:])])[0]
+    assert [ln.id for ln in trimmed.record.lines or []] == ["X-NEW"]
+
+    gone = store.write("invoices", [Change(key="k4", action="delete", id="I1")])[0]
+    assert gone.record is not None and gone.record.fields["status"] == "deleted"
+
+    missing = store.write("invoices", [Change(key="k5", action="update", id="NOPE",
+                                              fields={"reference": "x"})])[0]
+    assert not missing.ok and "NOPE" in missing.errors[0]
