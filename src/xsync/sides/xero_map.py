@@ -1,0 +1,270 @@
+"""Xero JSON <-> canonical records, field by field, without losing information.
+
+Reading: every Xero element becomes a :class:`Record` in the canonical vocabulary (money text,
+`YYYY-MM-DD` dates from the UTC calendar date, statuses in the ops words). Writing: a change
+becomes the smallest Xero element that carries it: documents reference their contact by
+``ContactID`` only (never by name, which would rename it), lines always carry their
+``LineItemID`` so Xero keeps them, and Xero-computed fields (totals, balances) are never sent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from xsync.model.entities import spec
+from xsync.model.money import money, quantity
+from xsync.model.records import Fields, Line, Record
+from xsync.model.side import Change
+from xsync.xero.xjson import parse_date, parse_datetime
+
+DOC_STATUS_IN = {
+    "DRAFT": "draft", "SUBMITTED": "draft", "AUTHORISED": "approved", "PAID": "paid",
+    "VOIDED": "void", "DELETED": "deleted",
+}
+DOC_STATUS_OUT = {"draft": "DRAFT", "approved": "AUTHORISED", "void": "VOIDED",
+                  "deleted": "DELETED"}
+AMOUNTS_IN = {"Exclusive": "exclusive", "Inclusive": "inclusive", "NoTax": "no_tax"}
+AMOUNTS_OUT = {v: k for k, v in AMOUNTS_IN.items()}
+CONTACT_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "GDPRREQUEST": "archived"}
+GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "deleted",
+                     "PENDING": "pending", "AUTHORISED": "authorised"}
+
+# entity -> (endpoint, id field, Xero Type filter)
+ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
+    "contacts": ("Contacts", "ContactID", None),
+    "invoices": ("Invoices", "InvoiceID", "ACCREC"),
+    "bills": ("Invoices", "InvoiceID", "ACCPAY"),
+    "payments": ("Payments", "PaymentID", None),
+    "credit_notes": ("CreditNotes", "CreditNoteID", "ACCRECCREDIT"),
+    "accounts": ("Accounts", "AccountID", None),
+    "tax_rates": ("TaxRates", "TaxType", None),
+}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _date(value: Any) -> str | None:
+    parsed = parse_date(value) if value else None
+    return parsed.isoformat() if parsed else None
+
+
+def record_from_xero(entity: str, element: dict[str, Any]) -> Record:
+    """One Xero element as a canonical record. Raises ValueError on data it cannot read."""
+    reader = _READERS[entity]
+    fields, lines = reader(element)
+    id_field = ENDPOINTS[entity][1]
+    return Record(
+        entity=entity,
+        id=str(element[id_field]),
+        fields=fields,
+        lines=lines,
+        updated_at=parse_datetime(element.get("UpdatedDateUTC")),
+    )
+
+
+def _contact(el: dict[str, Any]) -> tuple[Fields, None]:
+    phones = {p.get("PhoneType"): p for p in el.get("Phones") or []}
+    phone = phones.get("DEFAULT") or {}
+    phone_text = " ".join(
+        part for part in (phone.get("PhoneAreaCode"), phone.get("PhoneNumber")) if part
+    )
+    addresses = {a.get("AddressType"): a for a in el.get("Addresses") or []}
+    street = addresses.get("STREET") or {}
+    if not any(street.get(k) for k in ("AddressLine1", "City", "PostalCode")):
+        street = addresses.get("POBOX") or street
+    return {
+        "name": _text(el.get("Name")),
+        "email": _text(el.get("EmailAddress")),
+        "phone": phone_text or None,
+        "abn": _text(el.get("TaxNumber")),
+        "address_line1": _text(street.get("AddressLine1")),
+        "city": _text(street.get("City")),
+        "region": _text(street.get("Region")),
+        "postal_code": _text(street.get("PostalCode")),
+        "country": _text(street.get("Country")),
+        "status": CONTACT_STATUS_IN.get(el.get("ContactStatus") or "ACTIVE", "active"),
+    }, None
+
+
+def _document(el: dict[str, Any]) -> tuple[Fields, list[Line]]:
+    fields: Fields = {
+        "number": _text(el.get("InvoiceNumber")),
+        "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
+        "date": _date(el.get("Date")),
+        "due_date": _date(el.get("DueDate")),
+        "reference": _text(el.get("Reference")),
+        "currency": _text(el.get("CurrencyCode")),
+        "amounts_are": AMOUNTS_IN.get(el.get("LineAmountTypes") or "Exclusive", "exclusive"),
+        "status": DOC_STATUS_IN.get(el.get("Status") or "DRAFT", "draft"),
+        "subtotal": money(el.get("SubTotal")),
+        "total_tax": money(el.get("TotalTax")),
+        "total": money(el.get("Total")),
+        "amount_paid": money(el.get("AmountPaid")),
+        "amount_credited": money(el.get("AmountCredited")),
+        "amount_due": money(el.get("AmountDue")),
+        "paid_on": _date(el.get("FullyPaidOnDate")),
+    }
+    lines = [
+        Line(
+            id=_text(item.get("LineItemID")),
+            fields={
+                "position": str(index),
+                "description": _text(item.get("Description")),
+                "quantity": quantity(item.get("Quantity")),
+                "unit_price": quantity(item.get("UnitAmount")),
+                "account_code": _text(item.get("AccountCode")),
+                "tax_type": _text(item.get("TaxType")),
+                "tax_amount": money(item.get("TaxAmount")),
+                "line_amount": money(item.get("LineAmount")),
+                "discount_rate": money(item.get("DiscountRate")),
+            },
+        )
+        for index, item in enumerate(el.get("LineItems") or [], start=1)
+    ]
+    return fields, lines
+
+
+def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
+    return {
+        "invoice_id": _text((el.get("Invoice") or {}).get("InvoiceID")),
+        "date": _date(el.get("Date")),
+        "amount": money(el.get("Amount")),
+        "reference": _text(el.get("Reference")),
+        "status": GENERIC_STATUS_IN.get(el.get("Status") or "AUTHORISED", "authorised"),
+    }, None
+
+
+def _credit_note(el: dict[str, Any]) -> tuple[Fields, None]:
+    allocations = [a for a in el.get("Allocations") or [] if not a.get("IsDeleted")]
+    invoice = (allocations[0].get("Invoice") or {}) if allocations else {}
+    return {
+        "number": _text(el.get("CreditNoteNumber")),
+        "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
+        "invoice_id": _text(invoice.get("InvoiceID")),
+        "date": _date(el.get("Date")),
+        "total": money(el.get("Total")),
+        "remaining": money(el.get("RemainingCredit")),
+        "status": DOC_STATUS_IN.get(el.get("Status") or "DRAFT", "draft"),
+    }, None
+
+
+def _account(el: dict[str, Any]) -> tuple[Fields, None]:
+    return {
+        "code": _text(el.get("Code")),
+        "name": _text(el.get("Name")),
+        "type": _text(el.get("Type")),
+        "tax_type": _text(el.get("TaxType")),
+        "status": GENERIC_STATUS_IN.get(el.get("Status") or "ACTIVE", "active"),
+    }, None
+
+
+def _tax_rate(el: dict[str, Any]) -> tuple[Fields, None]:
+    rate = el.get("EffectiveRate", el.get("DisplayTaxRate"))
+    return {
+        "tax_type": _text(el.get("TaxType")),
+        "name": _text(el.get("Name")),
+        "rate": quantity(rate) if rate is not None else None,
+        "status": GENERIC_STATUS_IN.get(el.get("Status") or "ACTIVE", "active"),
+    }, None
+
+
+_READERS = {
+    "contacts": _contact,
+    "invoices": _document,
+    "bills": _document,
+    "payments": _payment,
+    "credit_notes": _credit_note,
+    "accounts": _account,
+    "tax_rates": _tax_rate,
+}
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def element_for_change(entity: str, change: Change) -> dict[str, Any]:
+    """The Xero element that carries ``change``; ids in ``change`` are already Xero's."""
+    id_field = ENDPOINTS[entity][1]
+    element: dict[str, Any] = {}
+    if change.id:
+        element[id_field] = change.id
+    if entity == "contacts":
+        if change.action == "delete":
+            return {**element, "ContactStatus": "ARCHIVED"}
+        return {**element, **_contact_out(change.fields)}
+    if entity in ("invoices", "bills"):
+        if change.action in ("delete", "void"):
+            return {**element, "Status": "DELETED" if change.action == "delete" else "VOIDED"}
+        element.update(_document_out(entity, change))
+        return element
+    raise ValueError(f"xsync does not write {entity} to Xero")
+
+
+def _contact_out(fields: Fields) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    simple = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
+    for name, xero_name in simple.items():
+        if name in fields:
+            out[xero_name] = fields[name] or ""
+    if "status" in fields:
+        out["ContactStatus"] = "ARCHIVED" if fields["status"] == "archived" else "ACTIVE"
+    if "phone" in fields:
+        out["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": fields["phone"] or "",
+                          "PhoneAreaCode": ""}]
+    address_keys = {"address_line1": "AddressLine1", "city": "City", "region": "Region",
+                    "postal_code": "PostalCode", "country": "Country"}
+    if any(k in fields for k in address_keys):
+        address = {"AddressType": "STREET"}
+        address.update({x: fields.get(k) or "" for k, x in address_keys.items()})
+        out["Addresses"] = [address]
+    return out
+
+
+def _document_out(entity: str, change: Change) -> dict[str, Any]:
+    entity_spec = spec(entity)
+    fields = {k: v for k, v in change.fields.items() if k not in entity_spec.xero_computed}
+    out: dict[str, Any] = {}
+    if change.action == "create":
+        out["Type"] = ENDPOINTS[entity][2]
+    mapping = {"number": "InvoiceNumber", "date": "Date", "due_date": "DueDate",
+               "currency": "CurrencyCode"}
+    if entity == "invoices":
+        mapping["reference"] = "Reference"
+    for name, xero_name in mapping.items():
+        if name in fields and fields[name] is not None:
+            out[xero_name] = fields[name]
+    if fields.get("contact_id"):
+        out["Contact"] = {"ContactID": fields["contact_id"]}
+    if fields.get("amounts_are"):
+        out["LineAmountTypes"] = AMOUNTS_OUT[fields["amounts_are"] or "exclusive"]
+    status = fields.get("status")
+    if status in DOC_STATUS_OUT:
+        out["Status"] = DOC_STATUS_OUT[status or "draft"]
+    if change.lines is not None:
+        out["LineItems"] = [_line_out(entity, line) for line in change.lines]
+    return out
+
+
+def _line_out(entity: str, line: Line) -> dict[str, Any]:
+    f = line.fields
+    item: dict[str, Any] = {}
+    if line.id:
+        item["LineItemID"] = line.id
+    for name, xero_name in (("description", "Description"), ("account_code", "AccountCode"),
+                            ("tax_type", "TaxType")):
+        if f.get(name) is not None:
+            item[xero_name] = f[name]
+    # numbers go out as JSON numbers with their exact digits
+    for name, xero_name in (("quantity", "Quantity"), ("unit_price", "UnitAmount")):
+        if f.get(name) is not None:
+            item[xero_name] = Decimal(f[name] or "0")
+    # Xero takes a discount rate on sales documents only
+    if entity == "invoices" and f.get("discount_rate") not in (None, "0.00"):
+        item["DiscountRate"] = Decimal(f["discount_rate"] or "0")
+    return item
