@@ -7,10 +7,12 @@ boundary renders them and maps each to a documented exit code.
     XsyncError                          exit 1 unless a subclass says otherwise
     ├── UsageError                      2  bad flags, bad config, missing workspace
     │   ├── ConfigError                 2
-    │   └── WorkspaceNotFound           2
+    │   ├── WorkspaceNotFound           2
+    │   └── TenantChoiceNeeded          2  several organisations and no way to ask
     ├── AuthError                       6  re-connect needed
     │   ├── NotConnected                6
-    │   └── InvalidGrant                6  the refresh token was refused
+    │   ├── InvalidGrant                6  the refresh token was refused
+    │   └── OAuthError                  6  the authorisation server refused a request
     ├── XeroError                       1  Xero answered with an error
     │   ├── XeroValidationError         4  ValidationException (400), per element
     │   ├── XeroNotFound                1
@@ -18,6 +20,7 @@ boundary renders them and maps each to a documented exit code.
     │   ├── XeroForbidden               6  wrong tenant or missing scope
     │   ├── XeroUnauthorized            6
     │   ├── XeroTransientError          1  5xx, timeouts: retried when safe
+    │   ├── XeroResponseMismatch        1  a batch reply that cannot be matched to its input
     │   └── RateLimited                 1  429 per minute/concurrency: waited out
     │       └── DailyLimitReached       7  429 per day: stop, resume later
     ├── SafetyGuard                     5  a guard refused to apply a plan
@@ -74,6 +77,16 @@ class WorkspaceNotFound(UsageError):
     hint = "Run `xsync init` to create a workspace, or pass --workspace DIR."
 
 
+class TenantChoiceNeeded(UsageError):
+    """Several organisations are connected and none was chosen. ``tenants``: (name, id) pairs."""
+
+    hint = "Pick one with `xsync connect --tenant NAME|ID`."
+
+    def __init__(self, message: str = "", *, tenants: Sequence[tuple[str, str]] = (), **data: Any):
+        super().__init__(message, **data)
+        self.tenants = list(tenants)
+
+
 class AuthError(XsyncError):
     exit_code = ExitCode.RECONNECT
     hint = "Run `xsync connect` again."
@@ -85,6 +98,16 @@ class NotConnected(AuthError):
 
 class InvalidGrant(AuthError):
     pass
+
+
+class OAuthError(AuthError):
+    """The authorisation server refused: ``error`` is its OAuth2 error code (never a token)."""
+
+    def __init__(self, message: str = "", *, error: str | None = None,
+                 status: int | None = None, **data: Any) -> None:
+        super().__init__(message, **data)
+        self.error = error
+        self.status = status
 
 
 class XeroError(XsyncError):
@@ -156,6 +179,10 @@ class XeroTransientError(XeroError):
     pass
 
 
+class XeroResponseMismatch(XeroError):
+    """A batch reply whose elements cannot be matched to the elements sent."""
+
+
 class RateLimited(XeroError):
     def __init__(self, message: str = "", *, retry_after: float | None = None,
                  problem: str | None = None, **kw: Any) -> None:
@@ -165,8 +192,14 @@ class RateLimited(XeroError):
 
 
 class DailyLimitReached(RateLimited):
+    """``resume_at`` (aware UTC datetime or None) is when Xero said the day's budget returns."""
+
     exit_code = ExitCode.DAILY_LIMIT
     hint = "Xero's daily call limit for this organisation is used up; run the same command later."
+
+    def __init__(self, message: str = "", *, resume_at: Any = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.resume_at = resume_at
 
 
 class SafetyGuard(XsyncError):
