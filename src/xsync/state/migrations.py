@@ -33,3 +33,20 @@ def m001_connection(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m002_xero_limits(db: Database) -> None:
+    # The last rate-limit readings per organisation, so `xsync connect --status` can say how many
+    # calls are left today without spending one.
+    db.execute(
+        """
+        CREATE TABLE xero_limits (
+            tenant_id TEXT PRIMARY KEY,
+            day_remaining INTEGER,
+            minute_remaining INTEGER,
+            app_minute_remaining INTEGER,
+            seen_at TEXT
+        )
+        """
+    )
