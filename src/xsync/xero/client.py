@@ -108,6 +108,7 @@ class XeroClient:
         timeout: float = 60.0,
         backoff: float = 1.0,
         on_limits: Callable[[LimitState], None] | None = None,
+        on_close: Callable[[LimitState], None] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.tenant_id = tenant_id
@@ -118,6 +119,7 @@ class XeroClient:
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._pacer = Pacer(clock=clock, sleep=sleep, per_minute=per_minute)
         self._on_limits = on_limits
+        self._on_close = on_close
         headers = {"Accept": "application/json", "User-Agent": f"xsync/{__version__}"}
         if tenant_id:
             headers["xero-tenant-id"] = tenant_id
@@ -130,6 +132,9 @@ class XeroClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close(self._pacer.state)
 
     def __enter__(self) -> XeroClient:
         return self

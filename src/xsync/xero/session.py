@@ -1,0 +1,175 @@
+"""A workspace's connection to Xero: the non-secret facts in the state database, and a ready client.
+
+The state database's `connection` row holds only facts that are safe to read: tenant, URLs, client
+id, scopes, auth mode. Tokens and secrets live in the token store (:mod:`.tokens`).
+
+`XSYNC_CLIENT_ID` chooses the app (and so the token-store entry), `XSYNC_CLIENT_SECRET` replaces a
+stored secret, `XSYNC_TENANT_ID` the stored tenant, and `XSYNC_ACCESS_TOKEN` every stored token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from xsync.config import Workspace
+from xsync.errors import NotConnected
+from xsync.state.db import open_state
+from xsync.xero.client import StaticTokens, TokenProvider, XeroClient
+from xsync.xero.limits import LimitState
+from xsync.xero.oauth import Endpoints, OAuthClient
+from xsync.xero.tokens import EnvOverrides, TokenManager, TokenStore
+
+PKCE = "pkce"
+CLIENT_CREDENTIALS = "client_credentials"
+
+
+@dataclass
+class Connection:
+    """The `connection` row: which organisation, where its Xero lives, how xsync signs in."""
+
+    tenant_id: str | None
+    tenant_name: str | None
+    connection_id: str | None
+    auth_mode: str
+    client_id: str
+    scopes: str
+    api_url: str
+    authorize_url: str
+    token_url: str
+    revocation_url: str
+    connections_url: str
+    connected_at: str
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(
+            api_url=self.api_url, authorize_url=self.authorize_url, token_url=self.token_url,
+            revocation_url=self.revocation_url, connections_url=self.connections_url,
+        )
+
+
+def load_connection(workspace: Workspace) -> Connection | None:
+    db = open_state(workspace.state_path)
+    try:
+        rows = list(db.query("SELECT * FROM connection WHERE id = 1"))
+    finally:
+        db.close()
+    if not rows:
+        return None
+    names = {f.name for f in fields(Connection)}
+    return Connection(**{k: v for k, v in rows[0].items() if k in names})
+
+
+def save_connection(workspace: Workspace, connection: Connection) -> None:
+    db = open_state(workspace.state_path)
+    try:
+        db.table("connection").upsert({"id": 1, **asdict(connection)}, pk="id")
+    finally:
+        db.close()
+
+
+def clear_connection(workspace: Workspace) -> None:
+    db = open_state(workspace.state_path)
+    try:
+        db.execute("DELETE FROM connection")
+        db.execute("DELETE FROM xero_limits")
+    finally:
+        db.close()
+
+
+def save_limits(workspace: Workspace, tenant_id: str | None, limits: LimitState) -> None:
+    """Record the last readings; advisory, so a busy database is skipped, never waited on."""
+    if limits.observed_at is None:
+        return
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(str(workspace.state_path), timeout=0.5)
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO xero_limits VALUES (?, ?, ?, ?, ?)",
+                (tenant_id or "", limits.day_remaining, limits.minute_remaining,
+                 limits.app_minute_remaining, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+
+
+def load_limits(workspace: Workspace, tenant_id: str | None) -> dict[str, Any] | None:
+    db = open_state(workspace.state_path)
+    try:
+        rows = list(db.query("SELECT * FROM xero_limits WHERE tenant_id = ?", [tenant_id or ""]))
+    finally:
+        db.close()
+    return rows[0] if rows else None
+
+
+def token_manager(
+    workspace: Workspace,
+    connection: Connection,
+    *,
+    env: EnvOverrides | None = None,
+    transport: httpx.BaseTransport | None = None,
+    warn: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> TokenManager:
+    """The token manager for a connected workspace (refreshing through its identity URLs)."""
+    env = env or EnvOverrides.read()
+    client_id = env.client_id or connection.client_id
+    store = TokenStore(workspace.root, client_id, warn=warn)
+    stored = store.load()
+    secret = env.client_secret or (stored.client_secret if stored else None)
+    oauth = OAuthClient(connection.endpoints, client_id, secret, transport=transport, clock=clock)
+    return TokenManager(
+        store, oauth,
+        client_credentials=connection.auth_mode == CLIENT_CREDENTIALS,
+        env_refresh_token=env.refresh_token,
+        clock=clock,
+    )
+
+
+def open_client(
+    workspace: Workspace,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+    warn: Callable[[str], None] | None = None,
+    **client_options: Any,
+) -> XeroClient:
+    """A ready :class:`XeroClient` for the workspace's organisation.
+
+    Raises :class:`~xsync.errors.NotConnected` if the workspace was never connected (and no
+    `XSYNC_ACCESS_TOKEN` is given). The last rate-limit readings are saved when the client closes.
+    """
+    env = EnvOverrides.read(environ)
+    connection = load_connection(workspace)
+    if connection is None:
+        raise NotConnected("this workspace is not connected to Xero", path=str(workspace.root))
+    tokens: TokenProvider
+    if env.access_token:
+        tokens = StaticTokens(env.access_token)
+    else:
+        manager = token_manager(workspace, connection, env=env, transport=transport,
+                                warn=warn, clock=wall_clock)
+        if manager.current() is None and not manager.client_credentials:
+            raise NotConnected("no Xero tokens are stored for this workspace",
+                               path=str(workspace.root))
+        tokens = manager
+    tenant_id = env.tenant_id or connection.tenant_id
+    client = XeroClient(
+        api_url=connection.api_url, tenant_id=tenant_id, tokens=tokens, transport=transport,
+        sleep=sleep, clock=clock,
+        on_close=lambda limits: save_limits(workspace, tenant_id, limits),
+        **client_options,
+    )
+    return client
