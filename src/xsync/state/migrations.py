@@ -50,3 +50,182 @@ def m002_xero_limits(db: Database) -> None:
         )
         """
     )
+# -- sync engine: links, bases, cursors, conflicts, outbox, audit, runs, run lock ----------------
+
+
+@migrations()
+def m100_sync_links(db: Database) -> None:
+    # A record known on both sides: unique both ways, so nothing is ever linked twice.
+    db.execute(
+        """
+        CREATE TABLE links (
+            entity TEXT NOT NULL,
+            ops_id TEXT NOT NULL,
+            xero_id TEXT NOT NULL,
+            rule TEXT,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (entity, ops_id),
+            UNIQUE (entity, xero_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE line_links (
+            entity TEXT NOT NULL,
+            ops_id TEXT NOT NULL,
+            ops_line_id TEXT NOT NULL,
+            xero_line_id TEXT NOT NULL,
+            PRIMARY KEY (entity, ops_line_id),
+            UNIQUE (entity, xero_line_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX line_links_owner ON line_links (entity, ops_id)")
+
+
+@migrations()
+def m101_sync_bases(db: Database) -> None:
+    # The last synced values of a linked record (canonical JSON, refs as ops ids, lines paired).
+    db.execute(
+        """
+        CREATE TABLE bases (
+            entity TEXT NOT NULL,
+            ops_id TEXT NOT NULL,
+            xero_id TEXT NOT NULL,
+            snapshot TEXT NOT NULL,
+            ops_hash TEXT,
+            xero_hash TEXT,
+            ops_updated_at TEXT,
+            xero_updated_at TEXT,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (entity, ops_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE cursors (
+            side TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            cursor TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (side, entity)
+        )
+        """
+    )
+    # Records whose last apply failed: read again next run even when a scan does not list them.
+    db.execute(
+        """
+        CREATE TABLE retries (
+            entity TEXT NOT NULL,
+            side TEXT NOT NULL,
+            id TEXT NOT NULL,
+            reason TEXT,
+            run_id INTEGER,
+            at TEXT NOT NULL,
+            PRIMARY KEY (entity, side, id)
+        )
+        """
+    )
+
+
+@migrations()
+def m102_sync_conflicts(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            entity TEXT NOT NULL,
+            ops_id TEXT,
+            xero_id TEXT,
+            label TEXT,
+            field TEXT NOT NULL,
+            base TEXT,
+            ops TEXT,
+            xero TEXT,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_take TEXT,
+            resolution TEXT,
+            applied_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX conflicts_record ON conflicts (entity, ops_id, xero_id)")
+
+
+@migrations()
+def m103_sync_outbox_audit_runs(db: Database) -> None:
+    # Every write is recorded here, and committed, before it is sent.
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            entity TEXT NOT NULL,
+            action TEXT NOT NULL,
+            side TEXT NOT NULL,
+            key TEXT NOT NULL,
+            ops_id TEXT,
+            xero_id TEXT,
+            idempotency_key TEXT,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'sent', 'done', 'failed', 'abandoned')),
+            result TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_state ON outbox (state, entity)")
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            at TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            ops_id TEXT,
+            xero_id TEXT,
+            label TEXT,
+            direction TEXT NOT NULL,
+            action TEXT NOT NULL,
+            field TEXT,
+            old TEXT,
+            new TEXT,
+            rule TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX audit_record ON audit (entity, ops_id)")
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            entities TEXT,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            outcome TEXT,
+            exit_code INTEGER,
+            counts TEXT
+        )
+        """
+    )
+    # One row while a run holds the workspace; a dead owner's or a stale heartbeat's row is taken.
+    db.execute(
+        """
+        CREATE TABLE run_lock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            acquired_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL
+        )
+        """
+    )
