@@ -1,0 +1,164 @@
+"""Payments against invoices: create (never edit), delete by ``{"Status": "DELETED"}``.
+
+A payment needs an AUTHORISED invoice (by InvoiceID or InvoiceNumber), a BANK account or one with
+``EnablePaymentsToAccount`` (by AccountID or Code) and 0 < Amount ≤ AmountDue. Creating or
+deleting one updates the invoice's AmountPaid, AmountDue, Payments[], status (PAID ↔ AUTHORISED)
+and UpdatedDateUTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from xsync.sandbox import xjson
+from xsync.sandbox.context import Ctx
+from xsync.sandbox.documents import INVOICE, lock_message, rebalance, reference
+from xsync.sandbox.problems import Invalid
+
+ONLY_STATUS = "Only Status accepted for updates"
+
+
+def _invoice(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
+    ref: dict[str, Any] = raw["Invoice"] if isinstance(raw.get("Invoice"), dict) else {}
+    invoice_id = ref.get("InvoiceID")
+    number = ref.get("InvoiceNumber") or raw.get("InvoiceNumber")
+    if invoice_id:
+        doc = ctx.store.get("invoices", ctx.tenant, str(invoice_id).lower())
+        if doc is None:
+            raise Invalid(f"Invoice with InvoiceID {invoice_id} could not be found.")
+        return doc
+    if number:
+        found = ctx.store.find(
+            "invoices", ctx.tenant, "number = ? AND status != 'DELETED'", (str(number),)
+        )
+        if len(found) != 1:
+            raise Invalid(
+                f"Invoice number {number} could not be found."
+                if not found
+                else f"Invoice number {number} matches more than one invoice; use InvoiceID."
+            )
+        return found[0]
+    if raw.get("CreditNote") or raw.get("Prepayment") or raw.get("Overpayment"):
+        raise Invalid("This sandbox accepts payments against invoices only.")
+    raise Invalid("An Invoice (InvoiceID or InvoiceNumber) must be specified for the payment.")
+
+
+def _account(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
+    ref: dict[str, Any] = raw["Account"] if isinstance(raw.get("Account"), dict) else {}
+    account = None
+    if ref.get("AccountID"):
+        account = ctx.account_by_id(str(ref["AccountID"]))
+    elif ref.get("Code") or raw.get("Code"):
+        account = ctx.accounts.get(str(ref.get("Code") or raw.get("Code")))
+    else:
+        raise Invalid("An Account (AccountID or Code) must be specified for the payment.")
+    if account is None:
+        raise Invalid("The account specified for the payment could not be found.")
+    if account["Status"] != "ACTIVE" or not (
+        account["Type"] == "BANK" or account.get("EnablePaymentsToAccount")
+    ):
+        raise Invalid(
+            f"Account code '{account['Code']}' is not a bank account and does not have payments "
+            "enabled; payments must be made to or from such an account."
+        )
+    return account
+
+
+def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
+    """Record one payment; raises ``Invalid``."""
+    if raw.get("PaymentID"):
+        raise Invalid("Payments cannot be edited; delete the payment and create a new one.")
+    invoice = _invoice(ctx, raw)
+    account = _account(ctx, raw)
+    if invoice["Status"] != "AUTHORISED":
+        raise Invalid("Payments can only be made against Authorised documents.")
+    try:
+        amount = xjson.money(raw.get("Amount"))
+    except ValueError:
+        raise Invalid("The payment Amount must be a number.") from None
+    if amount <= 0:
+        raise Invalid("The payment amount must be greater than zero.")
+    if amount > Decimal(invoice["AmountDue"]):
+        raise Invalid("The payment amount exceeds the amount outstanding on this document.")
+    try:
+        day = xjson.parse_doc_date(raw["Date"]) if raw.get("Date") else ctx.today()
+    except ValueError:
+        raise Invalid(f"Date '{raw.get('Date')}' is not a valid date") from None
+    lock = ctx.period_lock()
+    if lock and day <= lock:
+        raise Invalid(lock_message(lock))
+    now = ctx.now_ms()
+    payment: dict[str, Any] = {
+        "PaymentID": str(uuid.uuid4()),
+        "Date": xjson.ms_date(day),
+        "BankAmount": amount,
+        "Amount": amount,
+        "Reference": str(raw.get("Reference") or ""),
+        "CurrencyRate": Decimal("1.000000"),
+        "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
+        "Status": "AUTHORISED",
+        "UpdatedDateUTC": xjson.ms_timestamp(now),
+        "UpdatedDateUTCString": xjson.iso_timestamp(now),
+        "HasAccount": True,
+        "IsReconciled": bool(raw.get("IsReconciled", False)),
+        "Account": {
+            "AccountID": account["AccountID"],
+            "Code": account["Code"],
+            "Name": account["Name"],
+        },
+        "Invoice": reference(INVOICE, invoice),
+        "HasValidationErrors": False,
+    }
+    ctx.store.put("payments", ctx.tenant, payment, now)
+    invoice["Payments"].append(
+        {
+            "PaymentID": payment["PaymentID"],
+            "Date": payment["Date"],
+            "Amount": amount,
+            "Reference": payment["Reference"],
+            "CurrencyRate": payment["CurrencyRate"],
+            "HasAccount": False,
+            "HasValidationErrors": False,
+        }
+    )
+    invoice["AmountPaid"] = xjson.money(Decimal(invoice["AmountPaid"]) + amount)
+    rebalance(ctx, INVOICE, invoice)
+    return payment
+
+
+def delete(ctx: Ctx, payment_id: str, raw: Any) -> dict[str, Any]:
+    """Delete a payment: the body must be exactly ``{"Status": "DELETED"}``; raises ``Invalid``."""
+    if (
+        isinstance(raw, dict)
+        and isinstance(raw.get("Payments"), list)
+        and len(raw["Payments"]) == 1
+    ):
+        raw = raw["Payments"][0]
+    if not isinstance(raw, dict) or set(raw) - {"Status"}:
+        raise Invalid(ONLY_STATUS)
+    if raw.get("Status") != "DELETED":
+        raise Invalid("Payments can only be updated to a Status of DELETED.")
+    payment = ctx.store.get("payments", ctx.tenant, payment_id)
+    if payment is None:
+        raise Invalid(f"Payment {payment_id} could not be found.")
+    if payment["Status"] == "DELETED":
+        raise Invalid("This payment has already been deleted.")
+    lock = ctx.period_lock()
+    day = xjson.stored_date(payment["Date"])
+    if lock and day and day <= lock:
+        raise Invalid(lock_message(lock))
+    now = ctx.now_ms()
+    payment["Status"] = "DELETED"
+    payment["UpdatedDateUTC"] = xjson.ms_timestamp(now)
+    payment["UpdatedDateUTCString"] = xjson.iso_timestamp(now)
+    ctx.store.put("payments", ctx.tenant, payment, now)
+    invoice = ctx.store.get("invoices", ctx.tenant, payment["Invoice"]["InvoiceID"])
+    if invoice is not None:
+        invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment_id]
+        invoice["AmountPaid"] = xjson.money(
+            Decimal(invoice["AmountPaid"]) - Decimal(payment["Amount"])
+        )
+        rebalance(ctx, INVOICE, invoice)
+    return payment
