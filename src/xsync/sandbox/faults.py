@@ -1,0 +1,264 @@
+"""Misbehaviour on demand: failures, lost responses, latency, held requests, injected 429s.
+
+A fault spec is a JSON object; one POST may set several faults, and ``status`` and ``match`` in
+it apply to each of them:
+
+- ``fail_next: n`` (``status``, default 503): the next n matching calls fail before any effect.
+- ``error_rate: p`` (``status`` default 500, ``seed`` default 0): each matching call fails with
+  probability p, drawn from its own seeded RNG, so a run is repeatable.
+- ``lose_response_next: n`` (``lose_as``: "504" default, "502" or "drop"): the call is carried out
+  and committed, then its answer is replaced by a gateway error or the connection is dropped.
+- ``latency_ms: ms``: every matching call waits that long first.
+- ``rate_limit_next: {"problem": "minute"|"day"|..., "retry_after": s, "count": n}``.
+- ``hold: true``: matching calls wait (inside their concurrency slot) until released.
+
+``match`` is ``"METHOD /Path"``, ``"/Path"`` or ``"METHOD"``; the path matches the endpoint key
+(ids collapsed to ``{id}``) exactly or as a prefix ending at a ``/``. Without ``match`` a fault
+applies to API calls only; with one it may also target identity calls such as
+``POST /connect/token``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+LOSE_MODES = ("504", "502", "drop")
+RATE_PROBLEMS = ("minute", "day", "concurrent", "appminute")
+
+
+class FaultSpecError(ValueError):
+    """A fault spec that cannot be applied; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a fault sees of a request: its method, endpoint key and area (api or identity)."""
+
+    method: str
+    endpoint: str
+    area: str = "api"
+
+
+@dataclass(frozen=True)
+class Injected:
+    """A reply that replaces the real one: status, and for 429s its problem and wait."""
+
+    status: int
+    problem: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class _Fault:
+    kind: str
+    match: str | None
+    remaining: int | None = None
+    status: int = 503
+    rate: float = 0.0
+    rng: random.Random | None = None
+    latency: float = 0.0
+    problem: str = "minute"
+    retry_after: int = 60
+    lose_as: str = "504"
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, call: Call) -> bool:
+        if self.match is None:
+            return call.area == "api"
+        method, _, path = self.match.strip().partition(" ")
+        if method.startswith("/"):
+            method, path = "*", method
+        if method not in ("*", "", call.method.upper()):
+            return False
+        path = path.strip().rstrip("/")
+        return not path or call.endpoint == path or call.endpoint.startswith(path + "/")
+
+
+class Faults:
+    """The active faults of one sandbox; thread-safe."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._held = 0
+        self._released = threading.Event()
+        self._released.set()
+        self._changed = threading.Condition(self._lock)
+
+    # configuration ---------------------------------------------------------------------------
+
+    def configure(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """Add the faults of ``spec``; ``release: true`` releases held calls. Returns the state."""
+        faults = _parse(spec)
+        with self._lock:
+            self._faults.extend(faults)
+            if any(f.kind == "hold" for f in faults):
+                self._released.clear()
+        if spec.get("release"):
+            self.release()
+        return self.state()
+
+    def clear(self) -> None:
+        """Remove every fault and release held calls."""
+        with self._lock:
+            self._faults.clear()
+        self.release()
+
+    def state(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {**f.spec, "kind": f.kind, "match": f.match, "remaining": f.remaining}
+                for f in self._faults
+            ]
+
+    # holding ---------------------------------------------------------------------------------
+
+    def release(self) -> None:
+        """Let every held call go on, and stop holding new ones."""
+        with self._lock:
+            self._faults = [f for f in self._faults if f.kind != "hold"]
+            self._released.set()
+
+    def held(self) -> int:
+        with self._lock:
+            return self._held
+
+    def wait_held(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until at least ``count`` calls are held (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._held < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            return True
+
+    def _hold(self, timeout: float) -> None:
+        with self._changed:
+            self._held += 1
+            self._changed.notify_all()
+        try:
+            self._released.wait(timeout)
+        finally:
+            with self._changed:
+                self._held -= 1
+                self._changed.notify_all()
+
+    # the request path ------------------------------------------------------------------------
+
+    def before(self, call: Call) -> Injected | None:
+        """Run before the call takes effect: wait, hold, or answer in its place."""
+        latency = 0.0
+        hold = False
+        injected: Injected | None = None
+        with self._lock:
+            for fault in list(self._faults):
+                if not fault.matches(call):
+                    continue
+                if fault.kind == "latency":
+                    latency = max(latency, fault.latency)
+                elif fault.kind == "hold":
+                    hold = True
+                elif injected is None:
+                    injected = self._fire(fault)
+        if latency:
+            self._sleep(latency)
+        if hold:
+            self._hold(timeout=30.0)
+        return injected
+
+    def _fire(self, fault: _Fault) -> Injected | None:
+        if fault.kind == "error_rate":
+            assert fault.rng is not None
+            return Injected(fault.status) if fault.rng.random() < fault.rate else None
+        if fault.kind not in ("fail_next", "rate_limit_next"):
+            return None
+        self._spend(fault)
+        if fault.kind == "fail_next":
+            return Injected(fault.status)
+        return Injected(429, fault.problem, fault.retry_after)
+
+    def _spend(self, fault: _Fault) -> None:
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._faults.remove(fault)
+
+    def lose(self, call: Call) -> str | None:
+        """After the call took effect: how its answer is lost ("504", "502", "drop"), if it is."""
+        with self._lock:
+            for fault in list(self._faults):
+                if fault.kind == "lose_response" and fault.matches(call):
+                    self._spend(fault)
+                    return fault.lose_as
+        return None
+
+
+def _int(spec: dict[str, Any], key: str, default: int | None = None, low: int = 0) -> int:
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise FaultSpecError(f"{key} must be an integer >= {low}")
+    return value
+
+
+def _parse(spec: dict[str, Any]) -> list[_Fault]:
+    if not isinstance(spec, dict):
+        raise FaultSpecError("a fault spec is a JSON object")
+    known = {
+        "fail_next", "error_rate", "lose_response_next", "latency_ms", "rate_limit_next",
+        "hold", "release", "status", "match", "seed", "lose_as",
+    }
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise FaultSpecError(f"unknown fault field(s): {', '.join(unknown)}")
+    match = spec.get("match")
+    if match is not None and not isinstance(match, str):
+        raise FaultSpecError("match must be a string like 'PUT /Invoices'")
+    out: list[_Fault] = []
+    if "fail_next" in spec:
+        status = _int(spec, "status", 503, 400)
+        out.append(_Fault("fail_next", match, _int(spec, "fail_next", low=1),
+                          status=status, spec={"status": status}))
+    if "error_rate" in spec:
+        rate = spec["error_rate"]
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise FaultSpecError("error_rate must be a number between 0 and 1")
+        seed = _int(spec, "seed", 0)
+        out.append(_Fault("error_rate", match, None, status=_int(spec, "status", 500, 400),
+                          rate=float(rate), rng=random.Random(seed),
+                          spec={"error_rate": rate, "seed": seed}))
+    if "lose_response_next" in spec:
+        lose_as = str(spec.get("lose_as", "504"))
+        if lose_as not in LOSE_MODES:
+            raise FaultSpecError(f"lose_as must be one of {', '.join(LOSE_MODES)}")
+        out.append(_Fault("lose_response", match, _int(spec, "lose_response_next", low=1),
+                          lose_as=lose_as, spec={"lose_as": lose_as}))
+    if "latency_ms" in spec:
+        ms = _int(spec, "latency_ms")
+        out.append(_Fault("latency", match, None, latency=ms / 1000, spec={"latency_ms": ms}))
+    if "rate_limit_next" in spec:
+        out.append(_rate_limit(spec["rate_limit_next"], match))
+    if spec.get("hold"):
+        out.append(_Fault("hold", match, None))
+    if not out and not spec.get("release"):
+        raise FaultSpecError("no fault given")
+    return out
+
+
+def _rate_limit(value: Any, match: str | None) -> _Fault:
+    if not isinstance(value, dict):
+        raise FaultSpecError("rate_limit_next is an object {problem, retry_after, count}")
+    problem = value.get("problem", "minute")
+    if problem not in RATE_PROBLEMS:
+        raise FaultSpecError(f"problem must be one of {', '.join(RATE_PROBLEMS)}")
+    retry = _int(value, "retry_after", 60)
+    count = _int(value, "count", 1, low=1)
+    return _Fault("rate_limit_next", match, count, problem=problem, retry_after=retry,
+                  spec={"problem": problem, "retry_after": retry})
