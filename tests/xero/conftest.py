@@ -43,9 +43,12 @@ class FakeXero:
         return self.respond(request)
 
 
-def reply(status: int = 200, body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def reply(
+    status: int = 200, body: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     content = json.dumps(body if body is not None else {}).encode()
-    return httpx.Response(status, content=content, headers={"content-type": "application/json", **(headers or {})})
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    return httpx.Response(status, content=content, headers=all_headers)
 
 
 @pytest.fixture
@@ -57,7 +60,9 @@ def clock() -> FakeClock:
 def make_client(clock: FakeClock) -> Callable[..., tuple[XeroClient, FakeXero]]:
     clients: list[XeroClient] = []
 
-    def build(respond: Callable[[httpx.Request], httpx.Response], **kw: Any) -> tuple[XeroClient, FakeXero]:
+    def build(
+        respond: Callable[[httpx.Request], httpx.Response], **kw: Any
+    ) -> tuple[XeroClient, FakeXero]:
         fake = FakeXero(respond)
         options: dict[str, Any] = {
             "api_url": API, "tenant_id": "tenant-1", "tokens": StaticTokens("tok-123"),

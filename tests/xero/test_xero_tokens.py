@@ -24,7 +24,8 @@ def test_keyring_holds_the_set(tmp_path, memory_keyring):
     [(service, user)] = memory_keyring.items
     assert service == "xsync" and user == f"{tmp_path.resolve()}#cid"
     loaded = store.load()
-    assert (loaded.access_token, loaded.refresh_token, loaded.client_secret) == ("acc", "ref", "sec")
+    got = (loaded.access_token, loaded.refresh_token, loaded.client_secret)
+    assert got == ("acc", "ref", "sec")
     assert not (tmp_path / "tokens.json").exists()
     store.forget()
     assert store.load() is None and memory_keyring.items == {}
@@ -51,7 +52,8 @@ def test_token_set_repr_hides_secrets():
 def test_env_overrides():
     env = EnvOverrides.read({"XSYNC_CLIENT_ID": "c", "XSYNC_ACCESS_TOKEN": "a",
                              "XSYNC_TENANT_ID": "t", "XSYNC_REFRESH_TOKEN": ""})
-    assert (env.client_id, env.access_token, env.tenant_id, env.refresh_token) == ("c", "a", "t", None)
+    got = (env.client_id, env.access_token, env.tenant_id, env.refresh_token)
+    assert got == ("c", "a", "t", None)
 
 
 def test_pkce_pair():

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 WINDOW = 60.0
+# Waits end a hair after the window turns, so clocks with coarser ticks agree it has turned.
+SLACK = 0.01
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Pacer:
         if len(self._log) >= self._per_minute - self._reserve:
             # Our own calls fill the window; once the oldest ages out Xero's window has turned too.
             self.state = replace(self.state, minute_remaining=None)
-            return self._log[0] + WINDOW - now
+            return self._log[0] + WINDOW - now + SLACK
         remaining = self.state.minute_remaining
         observed = self.state.observed_at
         if remaining is not None and observed is not None:
@@ -98,7 +100,7 @@ class Pacer:
             if now >= observed + WINDOW:
                 self.state = replace(self.state, minute_remaining=None)
             elif left <= self._reserve:
-                return observed + WINDOW - now
+                return observed + WINDOW - now + SLACK
         return 0.0
 
     def after_reply(self, headers: Mapping[str, str]) -> LimitState:
