@@ -211,7 +211,8 @@ def _contact_list_spec(ctx: Ctx) -> ListSpec:
     if term:
         fields = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
         pred = lambda d: any(term in str(d.get(f) or "").lower() for f in fields)  # noqa: E731
-    return ListSpec("contacts", "Contacts", conditions=conds, predicate=pred)
+    columns = {"contactstatus": "status", "contactid": "id", "contactnumber": "number"}
+    return ListSpec("contacts", "Contacts", conditions=conds, predicate=pred, columns=columns)
 
 
 # --- invoices and credit notes --------------------------------------------------------------
@@ -289,7 +290,14 @@ def _document_list_spec(ctx: Ctx, fl: Flavour) -> ListSpec:
     if term:
         fields = (fl.number_field, "Reference")
         pred = lambda d: any(term in str(d.get(f) or "").lower() for f in fields)  # noqa: E731
-    return ListSpec(fl.kind, fl.key, lines=True, conditions=conds, predicate=pred)
+    columns = {
+        "type": "type",
+        "status": "status",
+        fl.number_field.lower(): "number",
+        "contact.contactid": "contact_id",
+        fl.id_field.lower(): "id",
+    }
+    return ListSpec(fl.kind, fl.key, lines=True, conditions=conds, predicate=pred, columns=columns)
 
 
 def _allocations(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
@@ -336,7 +344,8 @@ def _payments(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
             )
         return ok(ctx, "Payments", [deleted])
     if method == "GET":
-        return list_documents(ctx, ListSpec("payments", "Payments"))
+        columns = {"status": "status", "paymentid": "id", "paymenttype": "type"}
+        return list_documents(ctx, ListSpec("payments", "Payments", columns=columns))
     if method in ("PUT", "POST"):
         items = batch.elements(batch.parse_body(body), "Payments")
         return batch.run(

@@ -91,7 +91,7 @@ def save(
 
 
 def _write(ctx: Ctx, raw: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
-    doc = dict(existing) if existing else _blank(ctx)
+    doc = dict(existing) if existing else blank_contact(str(uuid.uuid4()))
     errors: list[str] = []
     for key in _WRITABLE:
         if key in raw:
@@ -132,9 +132,10 @@ def _write(ctx: Ctx, raw: dict[str, Any], existing: dict[str, Any] | None) -> di
     return doc
 
 
-def _blank(ctx: Ctx) -> dict[str, Any]:
+def blank_contact(contact_id: str) -> dict[str, Any]:
+    """A new contact's fields before the request's values are applied."""
     return {
-        "ContactID": str(uuid.uuid4()),
+        "ContactID": contact_id,
         "ContactStatus": "ACTIVE",
         "Name": "",
         "EmailAddress": "",

@@ -66,6 +66,7 @@ class ListSpec:
     lines: bool = False
     conditions: list[tuple[str, tuple[Any, ...]]] | None = None
     predicate: Callable[[dict[str, Any]], bool] | None = None
+    columns: dict[str, str] | None = None
 
 
 def ims_floor_ms(ctx: Ctx) -> int | None:
@@ -97,10 +98,14 @@ def list_documents(ctx: Ctx, spec: ListSpec) -> Reply:
             conds.append("updated_ms >= ?")
             params.append(floor)
     try:
-        pred = query.where_predicate(ctx.arg("where") or "")
+        where = query.compile_where(ctx.arg("where") or "", spec.columns)
         order = query.order_keys(ctx.arg("order") or "")
     except query.QuerySyntaxError as exc:
         raise query_error(str(exc)) from None
+    pred = where.pred
+    if where.sql is not None:
+        conds.append(f"({where.sql[0]})")
+        params.extend(where.sql[1])
     page = _int_arg(ctx, "page") if spec.pageable else None
     size = _int_arg(ctx, "pageSize") if spec.pageable else None
     paged = page is not None or size is not None
@@ -109,7 +114,7 @@ def list_documents(ctx: Ctx, spec: ListSpec) -> Reply:
     summary = ctx.flag("summaryOnly")
     strip_lines = spec.lines and (summary or not paged)
     unitdp4 = ctx.arg("unitdp") == "4"
-    filtered = bool((ctx.arg("where") or "").strip()) or spec.predicate is not None
+    filtered = where.sql is None or spec.predicate is not None
     sql = " AND ".join(conds)
     conn = ctx.store.conn
     with ctx.store.lock:

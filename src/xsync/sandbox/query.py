@@ -104,10 +104,32 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+@dataclass
+class _Node:
+    """A compiled where expression: a Python predicate, and SQL when it maps to index columns."""
+
+    pred: Predicate
+    sql: tuple[str, list[Any]] | None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _join_sql(parts: list[_Node], joiner: str) -> tuple[str, list[Any]] | None:
+    if any(p.sql is None for p in parts):
+        return None
+    params: list[Any] = []
+    for part in parts:
+        params.extend(part.sql[1])  # type: ignore[index]
+    return f" {joiner} ".join(f"({p.sql[0]})" for p in parts), params  # type: ignore[index]
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, columns: dict[str, str] | None = None) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.columns = columns or {}
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -128,31 +150,39 @@ class _Parser:
         tok = self.peek()
         return tok is not None and tok.text.upper() in words and tok.kind in ("word", "op")
 
-    def parse(self) -> Predicate:
-        pred = self.or_expr()
-        if self.peek() is not None:
-            raise QuerySyntaxError(f"unexpected {self.peek().text!r} in the where clause")  # type: ignore[union-attr]
-        return pred
+    def parse(self) -> _Node:
+        node = self.or_expr()
+        tok = self.peek()
+        if tok is not None:
+            raise QuerySyntaxError(f"unexpected {tok.text!r} in the where clause")
+        return node
 
-    def or_expr(self) -> Predicate:
+    def or_expr(self) -> _Node:
         parts = [self.and_expr()]
         while self.is_word("OR", "||"):
             self.take()
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda d: any(p(d) for p in parts))
+        if len(parts) == 1:
+            return parts[0]
+        preds = [p.pred for p in parts]
+        return _Node(lambda d: any(p(d) for p in preds), _join_sql(parts, "OR"))
 
-    def and_expr(self) -> Predicate:
+    def and_expr(self) -> _Node:
         parts = [self.unary()]
         while self.is_word("AND", "&&"):
             self.take()
             parts.append(self.unary())
-        return parts[0] if len(parts) == 1 else (lambda d: all(p(d) for p in parts))
+        if len(parts) == 1:
+            return parts[0]
+        preds = [p.pred for p in parts]
+        return _Node(lambda d: all(p(d) for p in preds), _join_sql(parts, "AND"))
 
-    def unary(self) -> Predicate:
+    def unary(self) -> _Node:
         if self.is_word("NOT"):
             self.take()
             inner = self.unary()
-            return lambda d: not inner(d)
+            sql = (f"NOT ({inner.sql[0]})", inner.sql[1]) if inner.sql else None
+            return _Node(lambda d: not inner.pred(d), sql)
         tok = self.peek()
         if tok is not None and tok.text == "(":
             self.take()
@@ -161,16 +191,22 @@ class _Parser:
             return inner
         return self.comparison()
 
-    def comparison(self) -> Predicate:
+    def comparison(self) -> _Node:
         path, transform, method = self.field()
         if method is not None:
             name, arg = method
-            return _method_predicate(path, transform, name, arg)
+            return _Node(_method_predicate(path, transform, name, arg), None)
         tok = self.peek()
         if tok is None or tok.kind != "op" or tok.text not in _OPS:
-            return lambda d: lookup(d, path) is True
-        op = _OPS[self.take().text]
+            return _Node(lambda d: lookup(d, path) is True, None)
+        op_text = self.take().text
+        op = _OPS[op_text]
         literal = self.value()
+        column = self.columns.get(".".join(path).lower())
+        sql = None
+        if column and transform is _identity and isinstance(literal, str) and op_text != "=":
+            value = literal.lower() if isinstance(literal, _Guid) else literal
+            sql = (f"{column} {'=' if op_text == '==' else '!='} ?", [value])
 
         def pred(doc: dict[str, Any]) -> bool:
             value = transform(lookup(doc, path))
@@ -182,14 +218,14 @@ class _Parser:
             except TypeError:
                 return False
 
-        return pred
+        return _Node(pred, sql)
 
     def field(self) -> tuple[list[str], Callable[[Any], Any], tuple[str, Any] | None]:
         tok = self.take()
         if tok.kind != "word":
             raise QuerySyntaxError(f"expected a field name in the where clause, found {tok.text!r}")
         path = [tok.text]
-        transform: Callable[[Any], Any] = lambda v: v  # noqa: E731
+        transform: Callable[[Any], Any] = _identity
         while self.peek() is not None and self.peek().text == ".":  # type: ignore[union-attr]
             self.take()
             name = self.take()
@@ -251,9 +287,7 @@ class _Parser:
             raise QuerySyntaxError("DateTime() takes 3 to 6 numbers")
         try:
             parts = [*nums, 0, 0, 0]
-            return datetime(
-                parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], tzinfo=UTC
-            )
+            return datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], tzinfo=UTC)
         except ValueError as exc:
             raise QuerySyntaxError(f"invalid DateTime(): {exc}") from None
 
@@ -292,9 +326,15 @@ def _method_predicate(
 
 def where_predicate(text: str) -> Predicate:
     """Compile a `where` expression; ``QuerySyntaxError`` when unsupported."""
+    return compile_where(text).pred
+
+
+def compile_where(text: str, columns: dict[str, str] | None = None) -> _Node:
+    """Compile a `where` expression; ``sql`` is set when every comparison is an (in)equality on
+    a field listed in ``columns`` (lower-case dotted path → SQL column), so SQL can filter."""
     if not text.strip():
-        return lambda d: True
-    return _Parser(text).parse()
+        return _Node(lambda d: True, ("1", []))
+    return _Parser(text, columns).parse()
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
