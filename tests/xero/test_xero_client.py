@@ -194,7 +194,8 @@ def test_retries_give_up(make_client):
 
 
 def test_retry_after_is_honoured(make_client, clock):
-    answers = iter([reply(429, headers={"Retry-After": "7", "X-Rate-Limit-Problem": "Minute"}),
+    answers = iter([reply(429, headers={"Retry-After": "7", "X-Rate-Limit-Problem": "Minute",
+                                        "X-MinLimit-Remaining": "0"}),
                     reply(body={"Invoices": []})])
     client, _ = make_client(lambda r: next(answers))
     client.get("Invoices")

@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 WINDOW = 60.0
 # Waits end a hair after the window turns, so clocks with coarser ticks agree it has turned.
@@ -30,17 +31,23 @@ class LimitState:
     day_remaining: int | None = None
     app_minute_remaining: int | None = None
     observed_at: float | None = None  # injected clock reading when they were seen
+    free_at: float | None = None  # when Xero said (Retry-After) the spent window frees up
 
     def updated(self, headers: Mapping[str, str], now: float) -> LimitState:
-        """This state updated with any limit headers present in a reply."""
+        """This state updated with any limit headers present in a reply.
+
+        A `Retry-After` beside them says when the spent window frees up (``free_at``).
+        """
         values = {
             "minute_remaining": _int(headers.get("x-minlimit-remaining")),
             "day_remaining": _int(headers.get("x-daylimit-remaining")),
             "app_minute_remaining": _int(headers.get("x-appminlimit-remaining")),
         }
-        present = {k: v for k, v in values.items() if v is not None}
+        present: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
         if not present:
             return self
+        retry_after = _int(headers.get("retry-after"))
+        present["free_at"] = now + retry_after if retry_after is not None else None
         return replace(self, observed_at=now, **present)
 
 
@@ -97,10 +104,11 @@ class Pacer:
         observed = self.state.observed_at
         if remaining is not None and observed is not None:
             left = remaining - self._sent_since_reading
-            if now >= observed + WINDOW:
+            frees = self.state.free_at if self.state.free_at is not None else observed + WINDOW
+            if now >= frees:
                 self.state = replace(self.state, minute_remaining=None)
             elif left <= self._reserve:
-                return observed + WINDOW - now + SLACK
+                return frees - now + SLACK
         return 0.0
 
     def after_reply(self, headers: Mapping[str, str]) -> LimitState:
