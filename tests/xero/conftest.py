@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,10 +9,9 @@ import httpx
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
+from xero_fakes import API
 
 from xsync.xero.client import StaticTokens, XeroClient
-
-API = "https://api.xero.test/api.xro/2.0"
 
 
 class FakeClock:
@@ -41,14 +39,6 @@ class FakeXero:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return self.respond(request)
-
-
-def reply(
-    status: int = 200, body: Any = None, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    content = json.dumps(body if body is not None else {}).encode()
-    all_headers = {"content-type": "application/json", **(headers or {})}
-    return httpx.Response(status, content=content, headers=all_headers)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from conftest import API, reply
+from xero_fakes import API, reply
 
 from xsync import __version__
 from xsync.errors import (
