@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sandbox_helpers import Live
 
 from xsync.sandbox.app import Sandbox
 from xsync.sandbox.clock import Clock
@@ -56,12 +56,6 @@ def api(client: httpx.Client, token: str, tenant: str) -> httpx.Client:
     client.headers.update({"Authorization": f"Bearer {token}", "xero-tenant-id": tenant,
                            "Accept": "application/json"})
     return client
-
-
-@dataclass
-class Live:
-    base_url: str
-    sandbox: Sandbox
 
 
 @pytest.fixture

@@ -5,13 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from xsync.sandbox.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from xsync.sandbox.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 
 REDIRECT = "http://localhost:8123/callback"
+
+
+@dataclass
+class Live:
+    """A sandbox served on a real loopback port."""
+
+    base_url: str
+    sandbox: Sandbox
 
 
 def basic(client_id: str = DEFAULT_CLIENT_ID, secret: str = DEFAULT_CLIENT_SECRET) -> str:

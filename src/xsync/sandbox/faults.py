@@ -37,7 +37,8 @@ class FaultSpecError(ValueError):
 
 @dataclass(frozen=True)
 class Call:
-    """What a fault sees of a request: its method, endpoint key and area (api or identity)."""
+    """What a fault sees of a request: method, endpoint key (``"GET /Invoices/{id}"``) and area
+    (``api`` or ``identity``)."""
 
     method: str
     endpoint: str
@@ -76,7 +77,8 @@ class _Fault:
         if method not in ("*", "", call.method.upper()):
             return False
         path = path.strip().rstrip("/")
-        return not path or call.endpoint == path or call.endpoint.startswith(path + "/")
+        target = call.endpoint.partition(" ")[2]
+        return not path or target == path or target.startswith(path + "/")
 
 
 class Faults:

@@ -23,11 +23,6 @@ from xsync.sandbox.wsgi import JSON_TYPE, ConnectionDropped, Reply, Request, jso
 API_ROOT = "/api.xro/2.0"
 log = logging.getLogger("xsync.sandbox")
 
-_PROBLEM_HEADER = {
-    "minute": "X-MinLimit-Remaining",
-    "day": "X-DayLimit-Remaining",
-    "appminute": "X-AppMinLimit-Remaining",
-}
 
 
 class ApiHandler(Protocol):
@@ -115,7 +110,8 @@ class Gateway:
             reply = self._call(request, rel, endpoint, tenant, correlation)
         finally:
             self.limiter.release(tenant)
-        reply.headers.update(self.limiter.peek(tenant))
+        for name, value in self.limiter.peek(tenant).items():
+            reply.headers.setdefault(name, value)
         return reply
 
     def _call(
@@ -124,10 +120,8 @@ class Gateway:
         call = Call(request.method, endpoint, "api")
         injected = self.faults.before(call)
         if injected is not None and injected.problem is not None:
-            headers = self.limiter.peek(tenant)
-            if injected.problem in _PROBLEM_HEADER:
-                headers[_PROBLEM_HEADER[injected.problem]] = "0"
-            return rate_limited(injected.problem, injected.retry_after, headers, correlation)
+            return rate_limited(injected.problem, injected.retry_after,
+                                self.limiter.peek(tenant), correlation)
         if injected is not None:
             return failure(injected.status, correlation)
         try:
