@@ -1,6 +1,6 @@
 """Response envelopes and list GETs: filters, If-Modified-Since, where/order, paging.
 
-A list is ordered by ``UpdatedDateUTC`` then id unless ``order`` says otherwise, so that
+A list is ordered by ``UpdatedDateUTC`` then write order unless ``order`` says otherwise, so that
 If-Modified-Since plus paging walks every record exactly once. Without ``page`` every match is
 returned and no ``pagination`` block is sent; Invoices and CreditNotes then come without
 ``LineItems`` (Xero shows lines only on paged lists and single GETs). ``pageSize`` is clamped to
@@ -124,13 +124,14 @@ def list_documents(ctx: Ctx, spec: ListSpec) -> Reply:
             ).fetchone()[0]
             limit = f" LIMIT {size} OFFSET {(page - 1) * size}" if paged else ""
             rows = conn.execute(
-                f"SELECT json, flags FROM {spec.kind} WHERE {sql} ORDER BY updated_ms, id{limit}",
+                f"SELECT json, flags FROM {spec.kind} WHERE {sql} "
+                f"ORDER BY updated_ms, rowid{limit}",
                 params,
             ).fetchall()
             texts = [_render_text(t, f, strip_lines, summary, unitdp4) for t, f in rows]
         else:
             rows = conn.execute(
-                f"SELECT json FROM {spec.kind} WHERE {sql} ORDER BY updated_ms, id", params
+                f"SELECT json FROM {spec.kind} WHERE {sql} ORDER BY updated_ms, rowid", params
             ).fetchall()
             docs = [xjson.loads(r[0]) for r in rows]
             docs = [d for d in docs if pred(d) and (spec.predicate is None or spec.predicate(d))]

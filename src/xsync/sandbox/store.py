@@ -49,7 +49,7 @@ def _schema() -> str:
             flags INTEGER NOT NULL DEFAULT 0, json TEXT NOT NULL, PRIMARY KEY (tenant_id, id))"""
         )
         parts.append(
-            f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (tenant_id, updated_ms, id)"
+            f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (tenant_id, updated_ms)"
         )
         parts.append(f"CREATE INDEX IF NOT EXISTS {table}_number ON {table} (tenant_id, number)")
         parts.append(f"CREATE INDEX IF NOT EXISTS {table}_name ON {table} (tenant_id, name_key)")
@@ -232,7 +232,7 @@ class Store:
         with self.lock:
             rows = self.conn.execute(
                 f"SELECT json FROM {kind} WHERE tenant_id = ? AND ({where}) "
-                "ORDER BY updated_ms, id",
+                "ORDER BY updated_ms, rowid",
                 (tenant_id, *params),
             ).fetchall()
         return [xjson.loads(r[0]) for r in rows]
