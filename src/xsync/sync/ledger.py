@@ -1,0 +1,266 @@
+"""The engine's tables in the state database: links, bases, cursors, retries, conflicts, outbox,
+audit and runs. Every write goes through :func:`transaction`, so a run's bookkeeping for a record
+is committed as one unit (and an outbox row is committed before its write is sent)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from xsync.model.records import Record
+from xsync.sync.plan import AuditEntry, Conflict
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def record_hash(record: Record) -> str:
+    data = record.to_json()
+    text = json.dumps({"fields": data["fields"], "lines": data["lines"]}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Base:
+    ops_id: str
+    xero_id: str
+    snapshot: dict[str, Any]
+    ops_hash: str | None
+    xero_hash: str | None
+    ops_updated_at: str | None
+    xero_updated_at: str | None
+
+
+_CONFLICT_COLS = ("id", "entity", "ops_id", "xero_id", "label", "field", "base", "ops", "xero",
+                  "reason", "created_at", "resolved_at", "resolved_take", "resolution",
+                  "applied_at")
+
+
+class Ledger:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self.db.conn.execute(sql, list(params)).fetchall())
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self.db.conn.execute(sql, list(params))
+        return int(cursor.lastrowid or 0)
+
+    # -- links and bases -------------------------------------------------------------------------
+
+    def links(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id."""
+        return dict(self._rows("SELECT ops_id, xero_id FROM links WHERE entity = ?", [entity]))
+
+    def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self._run("DELETE FROM links WHERE entity = ? AND (ops_id = ? OR xero_id = ?)",
+                  [entity, ops_id, xero_id])
+        self._run("INSERT INTO links (entity, ops_id, xero_id, rule, linked_at) "
+                  "VALUES (?, ?, ?, ?, ?)", [entity, ops_id, xero_id, rule, at])
+
+    def bases(self, entity: str) -> dict[str, Base]:
+        rows = self._rows(
+            "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
+            "xero_updated_at FROM bases WHERE entity = ?", [entity])
+        return {r[0]: Base(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows}
+
+    def save_base(self, entity: str, base: Base, at: str) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, "
+            "xero_hash, ops_updated_at, xero_updated_at, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entity, base.ops_id, base.xero_id, json.dumps(base.snapshot, sort_keys=True),
+             base.ops_hash, base.xero_hash, base.ops_updated_at, base.xero_updated_at, at])
+        self._run("DELETE FROM line_links WHERE entity = ? AND ops_id = ?", [entity, base.ops_id])
+        for pair in base.snapshot.get("lines") or []:
+            if pair.get("ops") and pair.get("xero"):
+                self._run("INSERT OR REPLACE INTO line_links (entity, ops_id, ops_line_id, "
+                          "xero_line_id) VALUES (?, ?, ?, ?)",
+                          [entity, base.ops_id, pair["ops"], pair["xero"]])
+
+    # -- cursors and retries ---------------------------------------------------------------------
+
+    def cursor(self, side: str, entity: str) -> str | None:
+        rows = self._rows("SELECT cursor FROM cursors WHERE side = ? AND entity = ?",
+                          [side, entity])
+        return rows[0][0] if rows else None
+
+    def set_cursor(self, side: str, entity: str, cursor: str | None, at: str) -> None:
+        self._run("INSERT OR REPLACE INTO cursors (side, entity, cursor, updated_at) "
+                  "VALUES (?, ?, ?, ?)", [side, entity, cursor, at])
+
+    def retries(self, entity: str, side: str) -> set[str]:
+        rows = self._rows("SELECT id FROM retries WHERE entity = ? AND side = ?", [entity, side])
+        return {r[0] for r in rows}
+
+    def add_retry(self, entity: str, side: str, record_id: str, reason: str, run_id: int,
+                  at: str) -> None:
+        self._run("INSERT OR REPLACE INTO retries (entity, side, id, reason, run_id, at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)", [entity, side, record_id, reason, run_id, at])
+
+    def clear_retry(self, entity: str, side: str, record_id: str | None) -> None:
+        if record_id:
+            self._run("DELETE FROM retries WHERE entity = ? AND side = ? AND id = ?",
+                      [entity, side, record_id])
+
+    # -- conflicts -------------------------------------------------------------------------------
+
+    def conflicts(self, *, open_only: bool = True, entity: str | None = None,
+                  unapplied: bool = False) -> list[Conflict]:
+        where, params = [], []
+        if open_only:
+            where.append("resolved_at IS NULL")
+        if unapplied:
+            where.append("resolved_at IS NOT NULL AND applied_at IS NULL")
+        if entity:
+            where.append("entity = ?")
+            params.append(entity)
+        sql = f"SELECT {', '.join(_CONFLICT_COLS)} FROM conflicts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [Conflict(**dict(zip(_CONFLICT_COLS, row, strict=True)))
+                for row in self._rows(sql + " ORDER BY id", params)]
+
+    def conflict(self, conflict_id: int) -> Conflict | None:
+        rows = self._rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM conflicts WHERE id = ?",
+                          [conflict_id])
+        return Conflict(**dict(zip(_CONFLICT_COLS, rows[0], strict=True))) if rows else None
+
+    def upsert_conflict(self, c: Conflict, at: str) -> int:
+        """One open conflict per record and field: a repeat updates it, never duplicates it."""
+        rows = self._rows(
+            "SELECT id FROM conflicts WHERE entity = ? AND ops_id IS ? AND xero_id IS ? "
+            "AND field = ? AND resolved_at IS NULL", [c.entity, c.ops_id, c.xero_id, c.field])
+        if rows:
+            self._run("UPDATE conflicts SET base = ?, ops = ?, xero = ?, reason = ?, label = ?, "
+                      "updated_at = ? WHERE id = ?",
+                      [c.base, c.ops, c.xero, c.reason, c.label, at, rows[0][0]])
+            return int(rows[0][0])
+        return self._run(
+            "INSERT INTO conflicts (entity, ops_id, xero_id, label, field, base, ops, xero, "
+            "reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [c.entity, c.ops_id, c.xero_id, c.label, c.field, c.base, c.ops, c.xero, c.reason,
+             at, at])
+
+    def resolve(self, conflict_id: int, take: str | None, value: str | None, at: str) -> None:
+        self._run("UPDATE conflicts SET resolved_at = ?, resolved_take = ?, resolution = ? "
+                  "WHERE id = ?", [at, take, value, conflict_id])
+
+    def settle(self, conflict_id: int, at: str, take: str | None = None) -> None:
+        """Mark a conflict carried out (or, with ``take``, closed because the sides agree)."""
+        if take:
+            self._run("UPDATE conflicts SET resolved_at = ?, resolved_take = ?, applied_at = ? "
+                      "WHERE id = ? AND resolved_at IS NULL", [at, take, at, conflict_id])
+        else:
+            self._run("UPDATE conflicts SET applied_at = ? WHERE id = ?", [at, conflict_id])
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def outbox_add(self, run_id: int, entity: str, action: str, side: str, key: str,
+                   ops_id: str | None, xero_id: str | None, payload: dict[str, Any],
+                   at: str) -> tuple[int, str]:
+        text = json.dumps(payload, sort_keys=True)
+        row_id = self._run(
+            "INSERT INTO outbox (run_id, entity, action, side, key, ops_id, xero_id, payload, "
+            "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            [run_id, entity, action, side, key, ops_id, xero_id, text, at, at])
+        idem = idempotency_key(row_id, text)
+        self._run("UPDATE outbox SET idempotency_key = ? WHERE id = ?", [idem, row_id])
+        return row_id, idem
+
+    def outbox_row(self, row_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "
+                          "idempotency_key, state FROM outbox WHERE id = ?", [row_id])
+        if not rows:
+            return None
+        keys = ("id", "entity", "action", "side", "ops_id", "xero_id", "payload",
+                "idempotency_key", "state")
+        row = dict(zip(keys, rows[0], strict=True))
+        row["payload"] = json.loads(row["payload"])
+        return row
+
+    def outbox_pending(self, entity: str, side: str, action: str = "create"
+                       ) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT id FROM outbox WHERE entity = ? AND side = ? AND action = ? "
+                          "AND state IN ('pending', 'sent') ORDER BY id", [entity, side, action])
+        found = [self.outbox_row(r[0]) for r in rows]
+        return [r for r in found if r is not None]
+
+    def outbox_mark(self, row_id: int, state: str, result: Any, at: str) -> None:
+        self._run("UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
+                  [state, json.dumps(result, sort_keys=True), at, row_id])
+
+    def outbox_counts(self) -> dict[str, int]:
+        return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
+
+    # -- audit and runs --------------------------------------------------------------------------
+
+    def audit_add(self, entry: AuditEntry) -> None:
+        self._run(
+            "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
+            "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry.run_id, entry.at, entry.entity, entry.ops_id, entry.xero_id, entry.label,
+             entry.direction, entry.action, entry.field, entry.old, entry.new, entry.rule])
+
+    def audit(self, since: str | None = None, entity: str | None = None,
+              record: str | None = None) -> list[AuditEntry]:
+        sql = ("SELECT id, run_id, at, entity, ops_id, xero_id, label, direction, action, field,"
+               " old, new, rule FROM audit WHERE 1 = 1")
+        params: list[Any] = []
+        if since:
+            sql += " AND at >= ?"
+            params.append(since)
+        if entity:
+            sql += " AND entity = ?"
+            params.append(entity)
+        if record:
+            sql += " AND (ops_id = ? OR xero_id = ? OR label = ?)"
+            params += [record, record, record]
+        return [AuditEntry(*row) for row in self._rows(sql + " ORDER BY id", params)]
+
+    def run_start(self, command: str, entities: Sequence[str], at: str) -> int:
+        return self._run("INSERT INTO runs (command, entities, started_at) VALUES (?, ?, ?)",
+                         [command, json.dumps(list(entities)), at])
+
+    def run_finish(self, run_id: int, outcome: str, exit_code: int | None,
+                   counts: dict[str, Any], at: str) -> None:
+        self._run("UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, counts = ? "
+                  "WHERE id = ?", [at, outcome, exit_code, json.dumps(counts), run_id])
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        keys = ("id", "command", "entities", "started_at", "ended_at", "outcome", "exit_code",
+                "counts")
+        rows = self._rows(f"SELECT {', '.join(keys)} FROM runs ORDER BY id DESC LIMIT ?",
+                          [limit])
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["entities"] = json.loads(item["entities"] or "[]")
+            item["counts"] = json.loads(item["counts"] or "{}")
+            out.append(item)
+        return out
+
+
+def idempotency_key(row_id: int, payload_text: str) -> str:
+    """Derived from the outbox row and its payload: a resend of that row is the same request."""
+    digest = hashlib.sha256(payload_text.encode()).hexdigest()[:16]
+    return f"xsync-ob{row_id}-{digest}"

@@ -1,0 +1,68 @@
+"""One run at a time per workspace: a lock row in the state database.
+
+The row names its owner (a random token, the pid and host) and carries a heartbeat. A lock whose
+owner process is gone (same host) or whose heartbeat is older than ``stale_after`` is taken over,
+so a crashed run never blocks the workspace for good.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from xsync.errors import RunLocked
+from xsync.sync.ledger import transaction
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunLock:
+    def __init__(self, db: sqlite_utils.Database, now: Callable[[], datetime],
+                 stale_after: timedelta = timedelta(minutes=15)) -> None:
+        self.db = db
+        self.now = now
+        self.stale_after = stale_after
+        self.token = uuid.uuid4().hex
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+
+    def acquire(self) -> None:
+        now = self.now()
+        with transaction(self.db):
+            row = self.db.conn.execute(
+                "SELECT token, pid, host, heartbeat_at FROM run_lock WHERE id = 1").fetchone()
+            if row is not None and row[0] != self.token and self._held(row, now):
+                raise RunLocked("another xsync run holds this workspace", pid=row[1],
+                                host=row[2], heartbeat_at=row[3])
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO run_lock (id, token, pid, host, acquired_at, "
+                "heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)",
+                [self.token, self.pid, self.host, now.isoformat(), now.isoformat()])
+
+    def _held(self, row: tuple[str, int, str, str], now: datetime) -> bool:
+        _, pid, host, heartbeat = row
+        if host == self.host and not _alive(int(pid)):
+            return False
+        return now - datetime.fromisoformat(heartbeat) < self.stale_after
+
+    def heartbeat(self) -> None:
+        with transaction(self.db):
+            self.db.conn.execute("UPDATE run_lock SET heartbeat_at = ? WHERE id = 1 AND token = ?",
+                                 [self.now().isoformat(), self.token])
+
+    def release(self) -> None:
+        with transaction(self.db):
+            self.db.conn.execute("DELETE FROM run_lock WHERE id = 1 AND token = ?", [self.token])

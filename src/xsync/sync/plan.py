@@ -1,0 +1,277 @@
+"""What a sync would do, as data: the plan ``diff`` prints and ``pull``/``push``/``sync`` apply.
+
+A :class:`Plan` holds one :class:`Step` per record that needs anything; a step carries the writes
+for each side, the base snapshot to store once both sides hold the merged values, and the
+:class:`Action` list a person reads (direction, record label, field changes with the rule that
+decided each, conflicts with base/ops/Xero values side by side). Planning never writes anything,
+so printing a plan and applying it run through the same code.
+
+Values in writes are canonical: reference fields hold the ops id of the referenced record, or
+``@xero:<id>`` for a Xero record not yet known on the ops side; apply translates them through the
+links, which by then include the records created earlier in the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+TO_XERO = "ops->xero"
+TO_OPS = "xero->ops"
+XERO_REF = "@xero:"
+
+ActionKind = Literal["create", "update", "delete", "void", "link", "conflict"]
+
+
+@dataclass
+class FieldChange:
+    """One field (or ``lines.<line>.<field>``) moving from ``old`` to ``new``, and why."""
+
+    field: str
+    old: str | None
+    new: str | None
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Conflict:
+    """A field both sides changed that no rule could settle (or an ambiguous first match).
+
+    ``id`` is ``None`` for a conflict first found by this plan. ``field`` is ``_match`` for an
+    ambiguous match, whose ``xero`` value lists the candidate ids.
+    """
+
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    field: str
+    base: str | None
+    ops: str | None
+    xero: str | None
+    reason: str
+    label: str = ""
+    id: int | None = None
+    created_at: str | None = None
+    resolved_at: str | None = None
+    resolved_take: str | None = None
+    resolution: str | None = None
+    applied_at: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    def same_values(self, other: Conflict) -> bool:
+        return (self.base, self.ops, self.xero) == (other.base, other.ops, other.xero)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Action:
+    """One thing a person reads in ``xsync diff``."""
+
+    kind: ActionKind
+    direction: str
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    label: str
+    changes: list[FieldChange] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "direction": self.direction, "entity": self.entity,
+            "ops_id": self.ops_id, "xero_id": self.xero_id, "label": self.label,
+            "reason": self.reason,
+            "changes": [c.to_json() for c in self.changes],
+            "conflicts": [c.to_json() for c in self.conflicts],
+        }
+
+
+@dataclass
+class Write:
+    """A write to one side. ``lines`` is the full wanted line set (``i``: index into the step's
+    base lines, ``None`` for a line kept on this side only), or ``None`` when lines stay."""
+
+    side: str
+    action: str
+    fields: dict[str, str | None] = field(default_factory=dict)
+    lines: list[dict[str, Any]] | None = None
+    outbox_id: int | None = None
+
+
+@dataclass
+class Seen:
+    """A record as planning read it: enough to tell next run whether it changed since."""
+
+    hash: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass
+class Step:
+    """Everything the plan does to one record pair."""
+
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    label: str
+    actions: list[Action] = field(default_factory=list)
+    to_xero: Write | None = None
+    to_ops: Write | None = None
+    # the snapshot stored once every write succeeded: {"fields": ..., "lines": [...] | None}
+    base: dict[str, Any] | None = None
+    link_rule: str | None = None
+    ops_seen: Seen = field(default_factory=Seen)
+    xero_seen: Seen = field(default_factory=Seen)
+    conflicts: list[Conflict] = field(default_factory=list)
+    # ids of resolved conflicts this step carries out
+    settles: list[int] = field(default_factory=list)
+    # pending outbox rows this step closes (a create found to have reached its side)
+    recovers: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["actions"] = [a.to_json() for a in self.actions]
+        return data
+
+
+@dataclass
+class Rejection:
+    """A record the plan cannot carry, and why, in words a person can act on."""
+
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    label: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    mode: str
+    entities: list[str]
+    created_at: str
+    steps: list[Step] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    # (side, entity, cursor) to store once the entity is applied
+    cursors: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # (entity, side) pairs where a side listed nothing although records are linked
+    empty_sides: list[tuple[str, str]] = field(default_factory=list)
+    # (entity, side, reason) where a side could not be read: nothing of it is planned
+    read_errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[Action]:
+        return [a for s in self.steps for a in s.actions]
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return [c for s in self.steps for c in s.conflicts]
+
+    @property
+    def deletes(self) -> int:
+        return sum(1 for a in self.actions if a.kind in ("delete", "void"))
+
+    def is_empty(self) -> bool:
+        return not any(a.kind != "conflict" for a in self.actions)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for action in self.actions:
+            per = out.setdefault(action.entity, {})
+            per[action.kind] = per.get(action.kind, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "entities": list(self.entities),
+            "created_at": self.created_at,
+            "counts": self.counts(),
+            "actions": [a.to_json() for a in self.actions],
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "rejected": [r.to_json() for r in self.rejected],
+            "read_errors": [list(e) for e in self.read_errors],
+            "empty_sides": [list(e) for e in self.empty_sides],
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+@dataclass
+class Outcome:
+    """What became of one record in a run."""
+
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    label: str
+    action: str
+    direction: str
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    mode: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    applied: list[Outcome] = field(default_factory=list)
+    rejected: list[Outcome] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """4 when a record was rejected, else 3 when conflicts wait for review, else 0."""
+        if self.rejected:
+            return 4
+        if self.conflicts:
+            return 3
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "mode": self.mode, "counts": self.counts,
+            "exit_code": self.exit_code,
+            "applied": [o.to_json() for o in self.applied],
+            "rejected": [o.to_json() for o in self.rejected],
+            "conflicts": [c.to_json() for c in self.conflicts],
+        }
+
+
+@dataclass
+class AuditEntry:
+    id: int
+    run_id: int | None
+    at: str
+    entity: str
+    ops_id: str | None
+    xero_id: str | None
+    label: str | None
+    direction: str
+    action: str
+    field: str | None
+    old: str | None
+    new: str | None
+    rule: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
