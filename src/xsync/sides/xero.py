@@ -14,27 +14,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import ENDPOINTS, element_for_change, record_from_xero
+from xsync.xero.client import XeroClient
 from xsync.xero.xjson import parse_datetime, to_utc
-
-
-class XeroReader(Protocol):
-    def iter_pages(self, endpoint: str, *, modified_since: datetime | None = ...,
-                   params: dict[str, str] | None = ...) -> Iterator[list[dict[str, Any]]]: ...
-
-    def get(self, path: str, params: dict[str, str] | None = ...,
-            modified_since: datetime | None = ...) -> dict[str, Any]: ...
-
-    def get_by_ids(self, endpoint: str, ids: Sequence[str], *, param: str = ...,
-                   params: dict[str, str] | None = ...) -> list[dict[str, Any]]: ...
-
-    def write_batch(self, endpoint: str, method: str, elements: Sequence[dict[str, Any]], *,
-                    keys: Sequence[str], idempotency_key: str) -> list[Any]: ...
-
 
 PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes"}
 WRITABLE = {"contacts", "invoices", "bills"}
@@ -45,7 +31,7 @@ class XeroSide:
 
     name = "xero"
 
-    def __init__(self, client: XeroReader, *, overlap_seconds: int = 5) -> None:
+    def __init__(self, client: XeroClient, *, overlap_seconds: int = 5) -> None:
         self.client = client
         self.overlap = timedelta(seconds=overlap_seconds)
 

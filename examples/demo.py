@@ -1,0 +1,239 @@
+"""A full bidirectional sync against the embedded Xero sandbox, unattended, in under a minute.
+
+It starts the sandbox (an Australian demo company), makes a workspace and a sample ops.db,
+connects, runs the first sync, then makes the accountant's changes in Xero (through the
+sandbox's API, as Xero's own screens would) and the team's changes in ops.db, syncs again,
+shows `xsync diff`, one conflict and its resolution, and ends in sync.
+
+Every step runs the real `xsync` command in a subprocess, exactly as a user would type it.
+
+    python examples/demo.py [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from xsync.sandbox.app import Sandbox
+from xsync.sides.ops_sqlite import create_ops_db
+
+HERE = Path(__file__).resolve().parent
+DEMO_SETTINGS = """
+[sync.policies]
+tax_type = "xero"
+account_code = "xero"
+description = "flag"
+
+[sync.invoices]
+direction = "both"
+push_only_when_approved = true
+min_total = "50.00"
+
+[mappings.categories]
+materials = "310"
+"""
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1;36m== {text}\033[0m", flush=True)
+
+
+def xsync(workspace: Path, *args: str, expect: tuple[int, ...] = (0,)) -> str:
+    """Run `xsync ARGS` in the workspace as a user would, echoing the command and its output."""
+    print(f"\033[1m$ xsync {' '.join(args)}\033[0m", flush=True)
+    env = {**os.environ, "XSYNC_WORKSPACE": str(workspace), "COLUMNS": "140"}
+    done = subprocess.run(
+        [sys.executable, "-m", "xsync", *args], env=env, capture_output=True, text=True,
+        check=False,
+    )
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    print(f"\033[2m(exit {done.returncode})\033[0m", flush=True)
+    if done.returncode not in expect:
+        raise SystemExit(f"demo: `xsync {' '.join(args)}` exited {done.returncode}")
+    return done.stdout
+
+
+class Accountant:
+    """The accountant's changes, made in Xero through its API."""
+
+    def __init__(self, sandbox: Sandbox, base_url: str) -> None:
+        tenant = sandbox.tenant_ids[0]
+        token = sandbox.client_credentials_token(tenant)
+        self.http = httpx.Client(
+            base_url=base_url + "/api.xro/2.0",
+            headers={"Authorization": f"Bearer {token}", "xero-tenant-id": tenant,
+                     "Accept": "application/json"},
+        )
+
+    def call(self, method: str, path: str, body: Any = None, **params: str) -> Any:
+        reply = self.http.request(method, path, json=body, params=params or None)
+        if reply.status_code >= 400:
+            raise SystemExit(f"demo: Xero refused {method} {path}: {reply.text}")
+        return reply.json()
+
+    def invoice(self, number: str) -> dict[str, Any]:
+        return self.call("GET", "/Invoices", InvoiceNumbers=number)["Invoices"][0]
+
+    def contact(self, name: str) -> dict[str, Any]:
+        found = self.call("GET", "/Contacts", where=f'Name=="{name}"')["Contacts"]
+        return found[0]
+
+
+def make_ops_db(path: Path) -> None:
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.executescript((HERE / "ops.sql").read_text())
+    conn.commit()
+    conn.close()
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def team_changes(ops_db: Path) -> None:
+    conn = sqlite3.connect(ops_db)
+    stamp = now_text()
+    with conn:
+        conn.execute("UPDATE contacts SET phone = '02 8000 9999', updated_at = ? "
+                     "WHERE id = 'C-103'", [stamp])
+        conn.execute("UPDATE invoices SET status = 'approved', updated_at = ? WHERE id = 'J-1003'",
+                     [stamp])
+        row = conn.execute(
+            "SELECT l.id FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+            "WHERE i.number = 'INV-0013' ORDER BY l.position LIMIT 1").fetchone()
+        conn.execute("UPDATE invoice_lines SET description = 'Consulting - November (ops)' "
+                     "WHERE id = ?", [row[0]])
+        conn.execute("UPDATE invoices SET updated_at = ? WHERE number = 'INV-0013'", [stamp])
+    conn.close()
+    print("ops: phone of Harbourside Builders changed; JOB-1003 approved; "
+          "INV-0013 line 1 description edited")
+
+
+def accountant_changes(xero: Accountant) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    job = xero.invoice("JOB-1001")
+    xero.call("PUT", "/Payments", {"Payments": [{
+        "Invoice": {"InvoiceID": job["InvoiceID"]}, "Account": {"Code": "090"},
+        "Date": today, "Amount": job["AmountDue"], "Reference": "EFT 88231"}]})
+    print(f"Xero: payment of {job['AmountDue']} recorded on JOB-1001")
+
+    target = xero.invoice("INV-0011")
+    note = xero.call("PUT", "/CreditNotes", {"CreditNotes": [{
+        "Type": "ACCRECCREDIT", "Contact": {"ContactID": target["Contact"]["ContactID"]},
+        "Date": today, "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
+        "LineItems": [{"Description": "Goodwill discount", "Quantity": 1, "UnitAmount": 100,
+                       "AccountCode": "200", "TaxType": "OUTPUT"}]}]})["CreditNotes"][0]
+    xero.call("PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations", {"Allocations": [{
+        "Invoice": {"InvoiceID": target["InvoiceID"]}, "Amount": note["Total"], "Date": today}]})
+    print(f"Xero: credit note {note['CreditNoteNumber']} of {note['Total']} applied to INV-0011")
+
+    gst = xero.invoice("INV-0012")
+    lines = [{"LineItemID": ln["LineItemID"]} for ln in gst["LineItems"]]
+    lines[0]["TaxType"] = "EXEMPTOUTPUT"
+    xero.call("POST", f"/Invoices/{gst['InvoiceID']}",
+              {"Invoices": [{"InvoiceID": gst["InvoiceID"], "LineItems": lines}]})
+    print("Xero: GST code of INV-0012 line 1 corrected to EXEMPTOUTPUT (GST free)")
+
+    builder = xero.contact("Harbourside Builders")
+    xero.call("POST", f"/Contacts/{builder['ContactID']}", {"Contacts": [{
+        "ContactID": builder["ContactID"], "Addresses": [{
+            "AddressType": "STREET", "AddressLine1": "40 Darling Street", "City": "Balmain",
+            "Region": "NSW", "PostalCode": "2041", "Country": "Australia"}]}]})
+    print("Xero: street address of Harbourside Builders changed")
+
+    consulting = xero.invoice("INV-0013")
+    lines = [{"LineItemID": ln["LineItemID"]} for ln in consulting["LineItems"]]
+    lines[0]["Description"] = "Consulting - November (accountant)"
+    xero.call("POST", f"/Invoices/{consulting['InvoiceID']}",
+              {"Invoices": [{"InvoiceID": consulting["InvoiceID"], "LineItems": lines}]})
+    print("Xero: INV-0013 line 1 description edited too (a conflict under `flag`)")
+
+
+def run(workspace: Path) -> None:
+    started = time.monotonic()
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    with Sandbox(seed="demo") as sandbox:
+        base_url = sandbox.start()
+        say(f"Xero sandbox running at {base_url} (Demo Company (AU))")
+
+        say("A workspace and the operations store")
+        xsync(workspace, "init", str(workspace))
+        with (workspace / "xsync.toml").open("a") as config:
+            config.write(DEMO_SETTINGS)
+        make_ops_db(workspace / "ops.db")
+        # the demo's settings repeat some tables of the default file; keep the last of each
+        _dedupe_tables(workspace / "xsync.toml")
+
+        say("Connect (OAuth2 with PKCE, completed without a browser against the sandbox)")
+        xsync(workspace, "connect", "--sandbox", base_url)
+        xsync(workspace, "connect", "--status")
+
+        say("First sync: accounts and tax rates imported, contacts matched, invoices both ways")
+        xsync(workspace, "diff")
+        xsync(workspace, "sync", expect=(0, 3))
+
+        say("The accountant works in Xero")
+        accountant_changes(Accountant(sandbox, base_url))
+        say("The team works in the operations platform")
+        team_changes(workspace / "ops.db")
+
+        say("What a sync would do now")
+        xsync(workspace, "diff")
+        say("Sync: everything merges except the one field both sides changed")
+        xsync(workspace, "sync", expect=(3,))
+        listing = json.loads(xsync(workspace, "resolve", "--json"))
+        conflict = next(c for c in listing if c["field"].endswith("description"))
+        say("Resolve the conflict: keep the team's wording")
+        xsync(workspace, "resolve", str(conflict["id"]), "--take", "ops")
+        xsync(workspace, "sync")
+        say("In sync")
+        xsync(workspace, "diff")
+        xsync(workspace, "status")
+        xsync(workspace, "log", "--entity", "contacts")
+    print(f"\ndemo finished in {time.monotonic() - started:.1f} s; workspace: {workspace}")
+
+
+def _dedupe_tables(path: Path) -> None:
+    """Drop the default file's tables that the demo settings redefine (TOML forbids repeats)."""
+    text = path.read_text()
+    default, _, demo = text.partition(DEMO_SETTINGS)
+    redefined = {line for line in DEMO_SETTINGS.splitlines() if line.startswith("[")}
+    kept: list[str] = []
+    skipping = False
+    for line in default.splitlines():
+        if line.startswith("["):
+            skipping = line in redefined
+        if not skipping:
+            kept.append(line)
+    path.write_text("\n".join(kept) + "\n" + DEMO_SETTINGS + demo)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="make the workspace here and keep it")
+    args = parser.parse_args()
+    if args.keep:
+        shutil.rmtree(args.keep, ignore_errors=True)
+        run(args.keep.resolve())
+        return
+    with tempfile.TemporaryDirectory(prefix="xsync-demo-") as tmp:
+        run(Path(tmp) / "books")
+
+
+if __name__ == "__main__":
+    main()

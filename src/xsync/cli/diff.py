@@ -1,0 +1,38 @@
+"""`xsync diff`: exactly the plan `xsync sync` would apply, without side effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from xsync.cli.console import console
+from xsync.cli.render import plan_tables, print_json
+from xsync.cli.runner import ENTITY_HELP, WORKSPACE_HELP, check_entities
+from xsync.cli.runtime import load_runtime, open_engine
+
+
+def diff(
+    workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
+    entity: list[str] | None = typer.Option(None, "--entity", help=ENTITY_HELP),
+    mode: str = typer.Option("sync", "--mode", help="Plan as `sync` (default), `pull` or `push`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Show what a sync would do, field by field, with the rule behind each change.
+
+    Conflicts are shown with base, ops and Xero values side by side. Writes nothing.
+    """
+    if mode not in ("sync", "pull", "push"):
+        raise typer.BadParameter("must be sync, pull or push", param_hint="--mode")
+    wanted = check_entities(entity)
+    runtime = load_runtime(workspace)
+    with open_engine(runtime) as engine:
+        plan = engine.plan(mode, wanted)
+    if as_json:
+        print_json(console, plan.to_json())
+    else:
+        plan_tables(console, plan)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)

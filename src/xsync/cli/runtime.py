@@ -1,0 +1,97 @@
+"""What every sync command needs: the workspace, its settings, both sides and the rules.
+
+Kept apart from the commands so that `pull`, `push`, `sync`, `diff`, `resolve` and `status` build
+the engine the same way, and a dry run sees exactly what a real run would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from xsync.config import Settings, Workspace, find_workspace
+from xsync.errors import ConfigError
+from xsync.model.entities import ENTITY_ORDER
+from xsync.sync.rules import EntityRules, Rules
+
+OPS_STORE_GROUP = "xsync.ops_stores"
+
+
+def rules_from_settings(settings: Settings) -> Rules:
+    """Turn the validated `[sync]` and `[mappings]` settings into the engine's plain rules."""
+    sync = settings.sync
+    entities: dict[str, EntityRules] = {}
+    for name in ENTITY_ORDER:
+        rule = getattr(sync, name)
+        entities[name] = EntityRules(
+            enabled=rule.enabled,
+            direction=rule.direction,
+            push_only_when_approved=rule.push_only_when_approved,
+            min_total=Decimal(rule.min_total) if rule.min_total is not None else None,
+        )
+    return Rules(
+        default_policy=sync.default_policy,
+        policies=dict(sync.policies),
+        skew_tolerance_seconds=sync.skew_tolerance_seconds,
+        mass_delete_threshold=sync.mass_delete_threshold,
+        entities=entities,
+        mappings=dict(settings.mappings.categories),
+    )
+
+
+def open_ops_store(workspace: Workspace, settings: Settings) -> Any:
+    """The ops side named by `[ops] store`: the built-in SQLite store or a plugin's class."""
+    name = settings.ops.store
+    if name == "sqlite":
+        from xsync.sides.ops_sqlite import SqliteOpsStore
+
+        return SqliteOpsStore(workspace.ops_path(settings),
+                              categories=settings.mappings.categories)
+    found = [ep for ep in entry_points(group=OPS_STORE_GROUP) if ep.name == name]
+    if not found:
+        known = sorted({ep.name for ep in entry_points(group=OPS_STORE_GROUP)} | {"sqlite"})
+        raise ConfigError(f"[ops] store = {name!r} is not installed; known: {', '.join(known)}")
+    factory = found[0].load()
+    return factory(path=str(workspace.ops_path(settings)), settings=settings)
+
+
+@dataclass
+class Runtime:
+    workspace: Workspace
+    settings: Settings
+    rules: Rules
+
+
+def load_runtime(workspace_dir: Path | None) -> Runtime:
+    workspace = find_workspace(workspace_dir)
+    settings = workspace.settings()
+    return Runtime(workspace=workspace, settings=settings, rules=rules_from_settings(settings))
+
+
+@contextlib.contextmanager
+def open_engine(runtime: Runtime, *, need_xero: bool = True) -> Iterator[Any]:
+    """An engine over both sides of the workspace; everything is closed on the way out."""
+    from xsync.sides.xero import XeroSide
+    from xsync.state.db import open_state
+    from xsync.sync.engine import Engine
+    from xsync.xero.session import open_client
+
+    state = open_state(runtime.workspace.state_path)
+    ops = open_ops_store(runtime.workspace, runtime.settings)
+    client = open_client(runtime.workspace) if need_xero else None
+    try:
+        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds) \
+            if client is not None else None
+        yield Engine(state, ops, xero, runtime.rules)
+    finally:
+        if client is not None:
+            client.close()
+        close = getattr(ops, "close", None)
+        if callable(close):
+            close()
+        state.close()
