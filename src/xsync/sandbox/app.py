@@ -70,7 +70,7 @@ class Sandbox:
             raise ValueError(f"seed must be one of {', '.join(ORG_NAMES)}")
         self.clock = clock or Clock()
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.store = store if store is not None else self._open_store()
+        self.store = store if store is not None else open_store(self.data_dir)
         if not self.store.organisations():
             self.store.create_organisation(ORG_NAMES[seed], seed=seed, clock=self.clock)
         self.identity = Identity(self.store, self.clock, client_id, client_secret, custom_tenant)
@@ -90,16 +90,6 @@ class Sandbox:
         self.admin = Admin(self)
         self.base_url: str | None = None
         self._server: SandboxServer | None = None
-
-    def _open_store(self) -> Any:
-        from xsync.sandbox.store import Store
-
-        if self.data_dir is None:
-            return Store(None)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / DB_NAME
-        path.touch(mode=0o600, exist_ok=True)
-        return Store(str(path))
 
     # WSGI ------------------------------------------------------------------------------------
 
@@ -281,3 +271,16 @@ class Sandbox:
             "clock": self.clock_state(),
             "persistent": self.data_dir is not None,
         }
+
+
+def open_store(data_dir: str | Path | None) -> Any:
+    """The store of a sandbox folder (``data_dir/sandbox.db``, mode 0600), or an in-memory one."""
+    from xsync.sandbox.store import Store
+
+    if data_dir is None:
+        return Store(None)
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DB_NAME
+    path.touch(mode=0o600, exist_ok=True)
+    return Store(str(path))
