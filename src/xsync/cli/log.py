@@ -1,0 +1,53 @@
+"""`xsync log`: the audit trail of every change xsync applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from xsync.cli.console import console
+from xsync.cli.render import ARROWS, print_json, show
+from xsync.cli.runner import WORKSPACE_HELP
+
+
+def log(
+    since: str | None = typer.Option(None, "--since", help="From this date or ISO time (UTC)."),
+    entity: str | None = typer.Option(None, "--entity", help="Only this entity."),
+    record: str | None = typer.Option(
+        None, "--record", help="Only this record: ops id, Xero id, or number/name."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """Show the audit trail: run, time, record, direction, field, old → new, and the rule."""
+    from xsync.cli.runtime import load_runtime
+    from xsync.state.db import open_state
+    from xsync.sync.ledger import Ledger
+
+    runtime = load_runtime(workspace)
+    db = open_state(runtime.workspace.state_path)
+    try:
+        entries = Ledger(db).audit(since=since, entity=entity, record=record)
+    finally:
+        db.close()
+    if as_json:
+        print_json(console, [e.to_json() for e in entries])
+        return
+    if not entries:
+        console.print("No changes recorded.")
+        return
+    table = Table(title=f"audit ({len(entries)})", title_justify="left")
+    for column in ("run", "at", "entity", "record", "direction", "action", "field",
+                   "old → new", "rule"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.run_id or ""), e.at[:19], e.entity,
+                      e.label or e.ops_id or e.xero_id or "", ARROWS.get(e.direction, e.direction),
+                      e.action, e.field or "", f"{show(e.old)} → {show(e.new)}", e.rule or "")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("log")(log)

@@ -1,0 +1,147 @@
+"""`xsync resolve`: list open conflicts and settle them, one field or all at once.
+
+A settled conflict records the chosen value; the next sync writes it to both sides (or at once
+with `--apply`). Nothing is written to either side by this command without `--apply`.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from xsync.cli.console import console
+from xsync.cli.render import conflict_table, print_json, show
+from xsync.cli.runner import WORKSPACE_HELP, run_sync
+from xsync.errors import UsageError
+
+TAKES = ("ops", "xero")
+
+
+def resolve(
+    conflict_id: int | None = typer.Argument(None, help="The conflict to settle."),
+    take: str | None = typer.Option(None, "--take", help="Keep this side's value: ops or xero."),
+    field: list[str] | None = typer.Option(
+        None, "--field",
+        help="NAME=ops|xero|VALUE for a field of the same record (repeatable).",
+    ),
+    all_: bool = typer.Option(False, "--all", help="Settle every open conflict (with --take)."),
+    apply: bool = typer.Option(False, "--apply", help="Run a sync right away to write them."),
+    as_json: bool = typer.Option(False, "--json", help="List open conflicts as JSON."),
+    workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """List open conflicts, or settle them: `ID --take ops|xero`, `ID --field NAME=VALUE`,
+    `--all --take xero`. Interactive when run in a terminal with no arguments."""
+    from xsync.cli.runtime import load_runtime
+    from xsync.state.db import open_state
+    from xsync.sync.ledger import Ledger
+
+    runtime = load_runtime(workspace)
+    db = open_state(runtime.workspace.state_path)
+    try:
+        ledger = Ledger(db)
+        open_conflicts = ledger.conflicts(open_only=True)
+        if take is not None and take not in TAKES:
+            raise UsageError(f"--take must be ops or xero, not {take!r}")
+        if conflict_id is None and not all_:
+            if as_json:
+                print_json(console, [c.to_json() for c in open_conflicts])
+                return
+            if sys.stdin.isatty() and console.is_terminal and open_conflicts:
+                settled = _interactive(ledger, open_conflicts)
+            else:
+                _list(open_conflicts)
+                return
+        elif all_:
+            if take is None:
+                raise UsageError("--all needs --take ops or --take xero")
+            settled = [_settle(ledger, c, take, None) for c in open_conflicts]
+        else:
+            settled = _settle_one(ledger, open_conflicts, conflict_id, take, field or [])
+    finally:
+        db.close()
+    for line in settled:
+        console.print(line)
+    if not settled:
+        console.print("Nothing settled.")
+        return
+    if apply:
+        run_sync("sync", workspace=workspace, entities=None, dry_run=False, quiet=False,
+                 as_json=False, allow_mass_delete=False, allow_empty_side=False)
+    console.print("The chosen values are written on the next `xsync sync` (or use --apply).")
+
+
+def _list(conflicts: list[Any]) -> None:
+    if not conflicts:
+        console.print("[green]No open conflicts.[/]")
+        return
+    conflict_table(console, conflicts, title=f"open conflicts ({len(conflicts)})")
+    console.print("Settle one with `xsync resolve ID --take ops|xero` "
+                  "or `xsync resolve ID --field NAME=VALUE`.")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _settle(ledger: Any, conflict: Any, take: str | None, value: str | None) -> str:
+    if take is not None:
+        value = conflict.ops if take == "ops" else conflict.xero
+    ledger.resolve(conflict.id, take, value, _now())
+    record = conflict.label or conflict.ops_id or conflict.xero_id
+    how = f"{take}'s value" if take else "a value of your own"
+    return f"conflict {conflict.id}: {conflict.entity} {record} {conflict.field} = " \
+           f"{show(value)} ({how})"
+
+
+def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,
+                take: str | None, fields: list[str]) -> list[str]:
+    chosen = next((c for c in open_conflicts if c.id == conflict_id), None)
+    if chosen is None:
+        known = ", ".join(str(c.id) for c in open_conflicts) or "none"
+        raise UsageError(f"conflict {conflict_id} is not open (open: {known}); "
+                         "see `xsync resolve`")
+    if take is None and not fields:
+        raise UsageError("say which value to keep: --take ops|xero or --field NAME=VALUE")
+    settled = []
+    if take is not None:
+        settled.append(_settle(ledger, chosen, take, None))
+    same_record = [c for c in open_conflicts if c.entity == chosen.entity
+                   and c.ops_id == chosen.ops_id and c.xero_id == chosen.xero_id]
+    for spec in fields:
+        name, sep, choice = spec.partition("=")
+        if not sep:
+            raise UsageError(f"--field takes NAME=ops|xero|VALUE, not {spec!r}")
+        matches = [c for c in same_record if c.field == name or c.field.endswith("." + name)]
+        if not matches:
+            names = ", ".join(c.field for c in same_record)
+            raise UsageError(f"no open conflict on field {name!r} of this record (open: {names})")
+        for conflict in matches:
+            if choice in TAKES:
+                settled.append(_settle(ledger, conflict, choice, None))
+            else:
+                settled.append(_settle(ledger, conflict, None, choice))
+    return settled
+
+
+def _interactive(ledger: Any, conflicts: list[Any]) -> list[str]:
+    settled = []
+    for conflict in conflicts:
+        conflict_table(console, [conflict], title=f"conflict {conflict.id}")
+        answer = typer.prompt("Keep [o]ps, [x]ero, [v]alue of your own, or [s]kip",
+                              default="s").strip().lower()
+        if answer.startswith("o"):
+            settled.append(_settle(ledger, conflict, "ops", None))
+        elif answer.startswith("x"):
+            settled.append(_settle(ledger, conflict, "xero", None))
+        elif answer.startswith("v"):
+            value = typer.prompt("Value")
+            settled.append(_settle(ledger, conflict, None, value))
+    return settled
+
+
+def register(app: typer.Typer) -> None:
+    app.command("resolve")(resolve)
