@@ -36,6 +36,7 @@ CATEGORIES = {
     "Invoices": ("INVOICE", "InvoiceID"),
     "CreditNotes": ("CREDITNOTE", "CreditNoteID"),
 }
+_BY_LOWER = {name.lower(): name for name in CATEGORIES}
 
 
 def sign(key: str, body: bytes) -> str:
@@ -111,9 +112,10 @@ class Webhooks:
         if not receivers or request.method not in ("PUT", "POST") or reply.tenant is None:
             return
         parts = [p for p in request.path[len(API_ROOT):].split("/") if p]
-        if not parts or parts[0] not in CATEGORIES:
+        collection = _BY_LOWER.get(parts[0].lower()) if parts else None
+        if collection is None:
             return
-        events = self._events(parts[0], request, reply)
+        events = self._events(collection, len(parts) > 1, request, reply)
         if not events:
             return
         with self._lock:
@@ -128,7 +130,9 @@ class Webhooks:
         for receiver in receivers:
             self._queue.put((receiver, payload))
 
-    def _events(self, collection: str, request: Request, reply: Reply) -> list[dict[str, Any]]:
+    def _events(
+        self, collection: str, by_id: bool, request: Request, reply: Reply
+    ) -> list[dict[str, Any]]:
         category, id_field = CATEGORIES[collection]
         try:
             returned = json.loads(reply.body).get(collection) or []
@@ -146,7 +150,7 @@ class Webhooks:
             if not doc_id:
                 continue
             given = sent_list[index] if index < len(sent_list) else {}
-            known = len(parts_of(request.path)) > 1 or bool(
+            known = by_id or bool(
                 isinstance(given, dict) and given.get(id_field)
             )
             event: dict[str, Any] = {
@@ -188,7 +192,3 @@ class Webhooks:
                 answer.read()
         except (urllib.error.URLError, OSError) as exc:
             log.warning("webhook delivery to %s failed: %s", receiver.webhook_id, exc)
-
-
-def parts_of(path: str) -> list[str]:
-    return [p for p in path[len(API_ROOT):].split("/") if p]
