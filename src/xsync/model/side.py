@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from xsync.model.records import Fields, Line, Record
 
@@ -66,3 +66,16 @@ class Side(Protocol):
     def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
         """Apply changes; one result per change, in order. A failed change never stops the rest."""
         ...
+
+
+@runtime_checkable
+class SupportsFind(Protocol):
+    """Optional: a side that can look records up by one field's value without a full scan.
+
+    The engine uses it to match a record before creating it elsewhere (no duplicates) and to
+    find out whether a create whose outcome was lost in a crash reached the side. ``field`` is a
+    canonical field name (``number``, ``abn``, ``email``, ``name``); text compares as the side
+    compares it, and the engine filters the answer again, so a side may return extra records.
+    """
+
+    def find(self, entity: str, field: str, value: str) -> list[Record]: ...

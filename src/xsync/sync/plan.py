@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from xsync.model.records import Record
+
 TO_XERO = "ops->xero"
 TO_OPS = "xero->ops"
 XERO_REF = "@xero:"
@@ -137,11 +139,23 @@ class Step:
     settles: list[int] = field(default_factory=list)
     # pending outbox rows this step closes (a create found to have reached its side)
     recovers: list[int] = field(default_factory=list)
+    # open conflicts of this record that no longer hold (the sides came to agree)
+    closes: list[int] = field(default_factory=list)
+    # the records as planning read them (the ops one, and Xero's in Xero's own ids)
+    ops_record: Record | None = None
+    xero_record: Record | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["actions"] = [a.to_json() for a in self.actions]
-        return data
+        return {
+            "entity": self.entity, "ops_id": self.ops_id, "xero_id": self.xero_id,
+            "label": self.label, "link_rule": self.link_rule,
+            "actions": [a.to_json() for a in self.actions],
+            "to_xero": asdict(self.to_xero) if self.to_xero else None,
+            "to_ops": asdict(self.to_ops) if self.to_ops else None,
+            "base": self.base, "settles": self.settles, "recovers": self.recovers,
+            "closes": self.closes,
+            "conflicts": [c.to_json() for c in self.conflicts],
+        }
 
 
 @dataclass
@@ -165,6 +179,8 @@ class Plan:
     created_at: str
     steps: list[Step] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # records a rule keeps from being pushed (drafts, totals below min_total): not errors
+    skipped: list[Rejection] = field(default_factory=list)
     # (side, entity, cursor) to store once the entity is applied
     cursors: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (entity, side) pairs where a side listed nothing although records are linked
@@ -203,6 +219,7 @@ class Plan:
             "actions": [a.to_json() for a in self.actions],
             "conflicts": [c.to_json() for c in self.conflicts],
             "rejected": [r.to_json() for r in self.rejected],
+            "skipped": [r.to_json() for r in self.skipped],
             "read_errors": [list(e) for e in self.read_errors],
             "empty_sides": [list(e) for e in self.empty_sides],
             "steps": [s.to_json() for s in self.steps],

@@ -1,0 +1,359 @@
+"""Carrying out a plan, one entity at a time, in dependency order.
+
+Invariants:
+- every write is first an outbox row, committed before the side is called; its idempotency key
+  is derived from that row, so a resend after a crash is the same request;
+- Xero is written before the ops side, so the ops side can take Xero's computed totals;
+- a link is recorded as soon as a create succeeds (a rerun can never create it twice);
+- a record's base advances only when all its writes succeeded; hashes are kept only when both
+  sides hold exactly the base, otherwise the record is looked at again next run;
+- a failed record is reported, queued for retry, and never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from xsync.errors import AuthError, DailyLimitReached
+from xsync.model.entities import spec
+from xsync.model.records import Fields, Line, Record
+from xsync.model.side import Change, ChangeResult, Side
+from xsync.sync.ledger import Base, Ledger, record_hash, transaction
+from xsync.sync.merge import agrees
+from xsync.sync.plan import (
+    XERO_REF,
+    AuditEntry,
+    Outcome,
+    Plan,
+    RunResult,
+    Seen,
+    Step,
+    Write,
+    iso,
+)
+
+FATAL = (AuthError, DailyLimitReached)
+BATCH = 50
+
+
+@dataclass
+class Job:
+    """One step on its way through apply."""
+
+    step: Step
+    ops_id: str | None
+    xero_id: str | None
+    error: str | None = None
+    results: dict[str, ChangeResult] = field(default_factory=dict)
+    lines: list[dict[str, Any]] | None = None
+
+
+class Applier:
+    def __init__(self, ledger: Ledger, ops: Side, xero: Side, now: Callable[[], datetime],
+                 run_id: int, heartbeat: Callable[[], None]) -> None:
+        self.ledger = ledger
+        self.sides = {"ops": ops, "xero": xero}
+        self.now = now
+        self.run_id = run_id
+        self.heartbeat = heartbeat
+
+    def at(self) -> str:
+        return self.now().isoformat()
+
+    def apply(self, plan: Plan, result: RunResult) -> None:
+        failed_reads = {e for e, _, _ in plan.read_errors}
+        for entity in plan.entities:
+            jobs = [Job(s, s.ops_id, s.xero_id) for s in plan.steps if s.entity == entity]
+            if jobs:
+                self._entity(entity, jobs, result)
+            if entity not in failed_reads:
+                with transaction(self.ledger.db):
+                    for side, ent, cursor in plan.cursors:
+                        if ent == entity:
+                            self.ledger.set_cursor(side, entity, cursor, self.at())
+            self.heartbeat()
+        with transaction(self.ledger.db):
+            for r in plan.rejected:
+                result.rejected.append(Outcome(r.entity, r.ops_id, r.xero_id, r.label,
+                                               "reject", "", r.reason))
+                for side, rid in (("ops", r.ops_id), ("xero", r.xero_id)):
+                    if rid:
+                        self.ledger.add_retry(r.entity, side, rid, r.reason, self.run_id,
+                                              self.at())
+
+    # -- one entity ------------------------------------------------------------------------------
+
+    def _entity(self, entity: str, jobs: list[Job], result: RunResult) -> None:
+        with transaction(self.ledger.db):
+            for job in jobs:
+                step = job.step
+                if step.link_rule and job.ops_id and job.xero_id:
+                    self.ledger.link(entity, job.ops_id, job.xero_id, step.link_rule, self.at())
+        self._write(entity, "xero", [j for j in jobs if j.step.to_xero])
+        for job in jobs:
+            self._take_computed(entity, job)
+        self._write(entity, "ops", [j for j in jobs if j.step.to_ops and not j.error])
+        for job in jobs:
+            with transaction(self.ledger.db):
+                self._finish(entity, job, result)
+
+    def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
+        ready: list[tuple[Job, Change, int]] = []
+        with transaction(self.ledger.db):
+            for job in jobs:
+                change, problem = self._change(entity, side, job)
+                if problem or change is None:
+                    job.error = problem
+                    continue
+                row_id = self._outbox(entity, side, job, change)
+                ready.append((job, change, row_id))
+        # the outbox rows are committed: only now may the side be called
+        for start in range(0, len(ready), BATCH):
+            batch = ready[start:start + BATCH]
+            try:
+                answers = self.sides[side].write(entity, [c for _, c, _ in batch])
+            except FATAL:
+                raise
+            except Exception as exc:
+                reason = str(exc) or type(exc).__name__
+                answers = [ChangeResult(c.key, False, c.id, errors=[reason]) for _, c, _ in batch]
+            by_key = {a.key: a for a in answers}
+            with transaction(self.ledger.db):
+                for job, change, row_id in batch:
+                    answer = by_key.get(change.key) or ChangeResult(
+                        change.key, False, change.id, errors=[f"{side} gave no result"])
+                    self._record_answer(entity, side, job, change, answer, row_id)
+
+    def _record_answer(self, entity: str, side: str, job: Job, change: Change,
+                       answer: ChangeResult, row_id: int) -> None:
+        state = "done" if answer.ok else "failed"
+        self.ledger.outbox_mark(row_id, state, {"id": answer.id, "errors": answer.errors},
+                                self.at())
+        if not answer.ok:
+            job.error = "; ".join(answer.errors) or f"{side} refused the change"
+            return
+        if answer.record is None and answer.id:
+            found = self.sides[side].fetch(entity, [answer.id])
+            answer.record = found[0] if found else None
+        job.results[side] = answer
+        if change.action == "create" and answer.id:
+            if side == "xero":
+                job.xero_id = answer.id
+            else:
+                job.ops_id = answer.id
+            if job.ops_id and job.xero_id:
+                self.ledger.link(entity, job.ops_id, job.xero_id, "create", self.at())
+
+    def _outbox(self, entity: str, side: str, job: Job, change: Change) -> int:
+        write = job.step.to_xero if side == "xero" else job.step.to_ops
+        payload = _payload(change)
+        reuse = write.outbox_id if write else None
+        if reuse is not None:
+            row = self.ledger.outbox_row(reuse)
+            if row and row["payload"] == payload and row["state"] in ("pending", "sent"):
+                change.idempotency_key = row["idempotency_key"]
+                return reuse
+            self.ledger.outbox_mark(reuse, "abandoned", {"replaced": True}, self.at())
+        row_id, key = self.ledger.outbox_add(self.run_id, entity, change.action, side,
+                                             change.key, job.ops_id, job.xero_id, payload,
+                                             self.at())
+        change.idempotency_key = key
+        return row_id
+
+    # -- translating a planned write into a side's change ----------------------------------------
+
+    def _change(self, entity: str, side: str, job: Job) -> tuple[Change | None, str | None]:
+        write = job.step.to_xero if side == "xero" else job.step.to_ops
+        if write is None:
+            return None, None
+        fields, problem = self.translate(entity, side, write.fields)
+        if problem:
+            return None, problem
+        target_id = job.xero_id if side == "xero" else job.ops_id
+        if write.action != "create" and not target_id:
+            return None, f"no {side} id to {write.action}"
+        lines = None
+        if write.lines is not None:
+            lines = [Line(entry["id"], dict(entry["fields"])) for entry in write.lines]
+        key = f"{entity}:{job.step.ops_id or ''}:{job.step.xero_id or ''}:{side}"
+        return Change(key, write.action, target_id, fields, lines), None  # type: ignore[arg-type]
+
+    def translate(self, entity: str, side: str, fields: Fields) -> tuple[Fields, str | None]:
+        """Reference fields into ``side``'s ids, through the links as they are now."""
+        out = dict(fields)
+        for name, target in spec(entity).refs.items():
+            value = out.get(name)
+            if not value:
+                continue
+            noun = target.rstrip("s").replace("_", " ")
+            links = self.ledger.links(target)
+            if value.startswith(XERO_REF):
+                xero_id = value[len(XERO_REF):]
+                if side == "xero":
+                    out[name] = xero_id
+                    continue
+                ops_id = {x: o for o, x in links.items()}.get(xero_id)
+                if ops_id is None:
+                    return out, f"{noun} {xero_id} is not in the ops store yet"
+                out[name] = ops_id
+            elif side == "xero":
+                if value not in links:
+                    return out, f"{noun} {value} is not in Xero yet"
+                out[name] = links[value]
+        return out, None
+
+    def _take_computed(self, entity: str, job: Job) -> None:
+        """Give the ops side the totals Xero computed for what was just written."""
+        answer = job.results.get("xero")
+        computed = spec(entity).xero_computed
+        if answer is None or answer.record is None or not computed or job.error:
+            return
+        ops_now = dict(job.step.ops_record.fields) if job.step.ops_record else {}
+        write = job.step.to_ops
+        if write is not None:
+            ops_now.update(write.fields)
+        diff = {f: answer.record.fields.get(f) for f in computed
+                if answer.record.fields.get(f) != ops_now.get(f)}
+        if job.step.base is not None:
+            job.step.base["fields"].update({f: answer.record.fields.get(f) for f in computed})
+        if not diff or (write is not None and write.action in ("delete", "void")):
+            return
+        if write is None:
+            if job.step.ops_record is None and not job.ops_id:
+                return
+            job.step.to_ops = Write("ops", "update", diff)
+        else:
+            write.fields.update(diff)
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def _finish(self, entity: str, job: Job, result: RunResult) -> None:
+        step = job.step
+        at = self.at()
+        for row_id in step.recovers:
+            self.ledger.outbox_mark(row_id, "done", {"recovered": True}, at)
+        for conflict in step.conflicts:
+            conflict.id = self.ledger.upsert_conflict(conflict, at)
+        if job.error is None and step.base is not None and job.ops_id and job.xero_id:
+            job.error = self._store_base(entity, job)
+        if job.error is not None:
+            for a in step.actions:
+                if a.kind != "conflict":
+                    result.rejected.append(Outcome(entity, job.ops_id, job.xero_id, step.label,
+                                                   a.kind, a.direction, job.error))
+            for side, rid in (("ops", job.ops_id), ("xero", job.xero_id)):
+                if rid:
+                    self.ledger.add_retry(entity, side, rid, job.error, self.run_id, at)
+            return
+        for cid in step.settles:
+            self.ledger.settle(cid, at)
+        for cid in step.closes:
+            self.ledger.settle(cid, at, take="agreed")
+        for a in step.actions:
+            if a.kind == "conflict":
+                continue
+            result.applied.append(Outcome(entity, job.ops_id, job.xero_id, step.label, a.kind,
+                                          a.direction, a.reason))
+            per = result.counts.setdefault(entity, {})
+            per[a.kind] = per.get(a.kind, 0) + 1
+            self._audit(entity, job, a.kind, a.direction, a.changes, a.reason, at)
+
+    def _audit(self, entity: str, job: Job, kind: str, direction: str,
+               changes: Sequence[Any], reason: str, at: str) -> None:
+        label = job.step.label
+        if kind in ("link", "create", "delete", "void") or not changes:
+            self.ledger.audit_add(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
+                                             label, direction, kind, None, None, None,
+                                             reason or kind))
+        if kind == "create":
+            return
+        for c in changes:
+            self.ledger.audit_add(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
+                                             label, direction, kind, c.field, c.old, c.new,
+                                             c.rule))
+
+    def _store_base(self, entity: str, job: Job) -> str | None:
+        step = job.step
+        assert step.base is not None and job.ops_id and job.xero_id
+        snapshot: dict[str, Any] = {"fields": dict(step.base["fields"]),
+                                    "lines": step.base.get("lines")}
+        ops_final = self._final(job, "ops")
+        xero_final = self._final(job, "xero")
+        problem = self._fill_lines(snapshot, job)
+        if problem:
+            return problem
+        fields, problem = self.translate(entity, "ops", snapshot["fields"])
+        if problem:
+            return problem
+        snapshot["fields"] = fields
+        ops_seen, xero_seen = Seen(), Seen()
+        if ops_final is not None and xero_final is not None:
+            xero_fields, bad = self.translate_in(entity, xero_final.fields)
+            if not bad and agrees(spec(entity), snapshot, ops_final.fields, ops_final.lines,
+                                  xero_fields, xero_final.lines):
+                ops_seen = Seen(record_hash(ops_final), iso(ops_final.updated_at))
+                xero_seen = Seen(record_hash(xero_final), iso(xero_final.updated_at))
+        at = self.at()
+        self.ledger.save_base(entity, Base(job.ops_id, job.xero_id, snapshot, ops_seen.hash,
+                                           xero_seen.hash, ops_seen.updated_at,
+                                           xero_seen.updated_at), at)
+        if ops_seen.hash is None:
+            # not yet in step on both sides (a conflict, a flow this run may not make): look again
+            self.ledger.add_retry(entity, "xero", job.xero_id, "not settled", self.run_id, at)
+        else:
+            self.ledger.clear_retry(entity, "xero", job.xero_id)
+            self.ledger.clear_retry(entity, "ops", job.ops_id)
+        return None
+
+    def translate_in(self, entity: str, fields: Fields) -> tuple[Fields, bool]:
+        out = dict(fields)
+        for name, target in spec(entity).refs.items():
+            value = out.get(name)
+            if value:
+                rev = {x: o for o, x in self.ledger.links(target).items()}
+                if value not in rev:
+                    return out, True
+                out[name] = rev[value]
+        return out, False
+
+    def _final(self, job: Job, side: str) -> Record | None:
+        answer = job.results.get(side)
+        if answer is not None and answer.record is not None:
+            return answer.record
+        return job.step.ops_record if side == "ops" else job.step.xero_record
+
+    def _fill_lines(self, snapshot: dict[str, Any], job: Job) -> str | None:
+        """Give new base lines the ids each side assigned when it stored them."""
+        pairs = snapshot.get("lines")
+        if pairs is None:
+            return None
+        pairs = [dict(p) for p in pairs]
+        snapshot["lines"] = pairs
+        for side in ("xero", "ops"):
+            write = job.step.to_xero if side == "xero" else job.step.to_ops
+            answer = job.results.get(side)
+            if write is None or write.lines is None or answer is None:
+                continue
+            got = (answer.record.lines if answer.record else None) or []
+            sent_ids = {e["id"] for e in write.lines if e["id"]}
+            fresh = iter([ln.id for ln in got if ln.id not in sent_ids])
+            if len(got) != len(write.lines):
+                return f"{side} returned {len(got)} lines for {len(write.lines)} sent"
+            for entry in write.lines:
+                line_id = entry["id"] or next(fresh, None)
+                if entry["i"] is not None:
+                    pairs[entry["i"]][side] = line_id
+        if any(not p.get("ops") or not p.get("xero") for p in pairs):
+            return "a line has no id on one side yet"
+        return None
+
+
+def _payload(change: Change) -> dict[str, Any]:
+    return {
+        "action": change.action, "id": change.id, "fields": dict(change.fields),
+        "lines": None if change.lines is None
+        else [{"id": ln.id, "fields": dict(ln.fields)} for ln in change.lines],
+    }

@@ -1,0 +1,160 @@
+"""The sync engine's public face: plan, apply, conflicts, resolve, audit, status.
+
+The engine sees each side only through the :class:`~xsync.model.side.Side` protocol and keeps
+its own state (links, bases, cursors, conflicts, outbox, audit, runs) in the state database.
+``plan`` has no side effects; ``apply`` carries out exactly the plan it is given, after the
+safety guards (mass delete, empty side), holding the workspace's run lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from xsync.errors import EmptySideGuard, MassDeleteGuard, UsageError
+from xsync.model.side import Side
+from xsync.sync.apply import Applier
+from xsync.sync.ledger import Ledger, transaction
+from xsync.sync.lock import RunLock
+from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
+from xsync.sync.planner import Planner
+from xsync.sync.rules import Rules
+
+
+class ConflictNotFound(UsageError):
+    """``xsync resolve`` named a conflict that does not exist. ``conflict_id``: the id given."""
+
+    hint = "List open conflicts with `xsync resolve --list`."
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
+                 now: Callable[[], datetime] = utc_now,
+                 lock_stale_after: timedelta = timedelta(minutes=15)) -> None:
+        self.state = state
+        self.ops = ops
+        self.xero = xero
+        self.rules = rules
+        self.now = now
+        self.ledger = Ledger(state)
+        self.lock_stale_after = lock_stale_after
+
+    # -- plan and apply --------------------------------------------------------------------------
+
+    def plan(self, mode: str, entities: Sequence[str] | None = None) -> Plan:
+        """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere."""
+        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now)
+        return planner.plan(mode, list(entities) if entities is not None else None)
+
+    def check(self, plan: Plan, *, allow_mass_delete: bool = False,
+              allow_empty_side: bool = False) -> None:
+        """The safety guards; raises before anything is written."""
+        if plan.empty_sides and not allow_empty_side:
+            entity, side = plan.empty_sides[0]
+            raise EmptySideGuard(
+                f"the {side} side listed no {entity} although records are linked; nothing is "
+                "deleted on one side because it could not be read on the other",
+                entity=entity, side=side, empty=[list(e) for e in plan.empty_sides])
+        deletes = plan.deletes
+        if deletes > self.rules.mass_delete_threshold and not allow_mass_delete:
+            raise MassDeleteGuard(
+                f"the plan deletes or voids {deletes} records, more than the threshold of "
+                f"{self.rules.mass_delete_threshold}",
+                count=deletes, threshold=self.rules.mass_delete_threshold)
+
+    def apply(self, plan: Plan, *, allow_mass_delete: bool = False,
+              allow_empty_side: bool = False, command: str | None = None) -> RunResult:
+        """Carry out ``plan``. Guards first; then one entity at a time under the run lock."""
+        self.check(plan, allow_mass_delete=allow_mass_delete, allow_empty_side=allow_empty_side)
+        lock = RunLock(self.state, self.now, self.lock_stale_after)
+        lock.acquire()
+        outcome, result = "crashed", None
+        try:
+            with transaction(self.state):
+                run_id = self.ledger.run_start(command or plan.mode, plan.entities,
+                                               self.now().isoformat())
+            result = RunResult(run_id, plan.mode)
+            Applier(self.ledger, self.ops, self.xero, self.now, run_id, lock.heartbeat).apply(
+                plan, result)
+            result.conflicts = self.ledger.conflicts(open_only=True)
+            outcome = {0: "ok", 3: "conflicts", 4: "rejected"}.get(result.exit_code, "ok")
+            return result
+        except BaseException as exc:
+            outcome = f"failed: {type(exc).__name__}"
+            raise
+        finally:
+            if result is not None:
+                with transaction(self.state):
+                    self.ledger.run_finish(result.run_id, outcome,
+                                           result.exit_code if outcome[0] != "f" else None,
+                                           result.counts, self.now().isoformat())
+            lock.release()
+
+    def run(self, mode: str, entities: Sequence[str] | None = None, **flags: Any) -> RunResult:
+        """Plan and apply in one go (the plan is the same one ``diff`` would show)."""
+        return self.apply(self.plan(mode, entities), **flags)
+
+    # -- conflicts -------------------------------------------------------------------------------
+
+    def conflicts(self, open_only: bool = True, entity: str | None = None) -> list[Conflict]:
+        return self.ledger.conflicts(open_only=open_only, entity=entity)
+
+    def resolve(self, conflict_id: int, take: str | None = None,
+                value: str | None = None) -> Conflict:
+        """Settle a conflict: ``take`` "ops" or "xero" picks that side's value, else ``value``.
+
+        The next sync writes the chosen value to both sides. For an ambiguous match, ``value``
+        is the Xero id to link to; ``take="ops"`` keeps the record apart (created in Xero);
+        ``take="xero"`` links to the first candidate.
+        """
+        conflict = self.ledger.conflict(conflict_id)
+        if conflict is None:
+            raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
+        if take not in (None, "ops", "xero"):
+            raise UsageError(f"take must be ops or xero, not {take!r}", take=take)
+        if conflict.field == "_match":
+            chosen = value if value is not None else ("" if take == "ops" else None)
+        elif take == "ops":
+            chosen = conflict.ops
+        elif take == "xero":
+            chosen = conflict.xero
+        else:
+            chosen = value
+        with transaction(self.state):
+            self.ledger.resolve(conflict_id, take, chosen, self.now().isoformat())
+        resolved = self.ledger.conflict(conflict_id)
+        assert resolved is not None
+        return resolved
+
+    def resolve_all(self, take: str, entity: str | None = None) -> list[Conflict]:
+        return [self.resolve(int(c.id or 0), take=take)
+                for c in self.conflicts(open_only=True, entity=entity)]
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def audit(self, since: str | datetime | None = None, entity: str | None = None,
+              record: str | None = None) -> list[AuditEntry]:
+        text = since.isoformat() if isinstance(since, datetime) else since
+        return self.ledger.audit(text, entity, record)
+
+    def status(self) -> dict[str, Any]:
+        runs = self.ledger.runs(limit=200)
+        last: dict[str, dict[str, Any]] = {}
+        for run in runs:
+            for entity in run["entities"]:
+                last.setdefault(entity, run)
+        return {
+            "last_run": runs[0] if runs else None,
+            "last_run_per_entity": last,
+            "open_conflicts": len(self.ledger.conflicts(open_only=True)),
+            "outbox": self.ledger.outbox_counts(),
+            "links": {row[0]: row[1] for row in self.state.conn.execute(
+                "SELECT entity, count(*) FROM links GROUP BY entity")},
+        }

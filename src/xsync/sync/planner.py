@@ -1,0 +1,457 @@
+"""Planning: read both sides, pair records, merge, and build the plan. No side effects.
+
+Per entity, in dependency order: scan both sides from their cursors; a record is looked at when
+it differs from its base (its change time first, its content hash second), when its last apply
+failed (the retries table), or when a resolved conflict waits to be carried out. A side that
+cannot be read leaves its entity out of the plan (and its cursor where it was). Unlinked records
+are first checked against creates whose outcome a crash left unknown (the outbox), then matched by
+business keys, and only then planned as creates. Reference fields are compared in ops ids; a Xero
+record the ops side does not know yet is written ``@xero:<id>`` until apply creates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from xsync.errors import AuthError, DailyLimitReached
+from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
+from xsync.model.records import Fields, Line, Record
+from xsync.model.side import ScanResult, Side, SupportsFind
+from xsync.sync.accounting import DOCUMENTS, TERMINAL
+from xsync.sync.ledger import Base, Ledger, record_hash
+from xsync.sync.match import match, normalise
+from xsync.sync.merge import Flows
+from xsync.sync.plan import XERO_REF, Action, Conflict, Plan, Rejection, Step, iso
+from xsync.sync.rules import Rules
+from xsync.sync.steps import Pair, StepBuilder, label_of
+
+FATAL = (AuthError, DailyLimitReached)
+
+
+def changed(record: Record, seen_hash: str | None, seen_at: str | None) -> bool:
+    if seen_hash is None:
+        return True
+    if seen_at is not None and iso(record.updated_at) == seen_at:
+        return False
+    return record_hash(record) != seen_hash
+
+
+class Planner:
+    def __init__(self, ledger: Ledger, ops: Side, xero: Side, rules: Rules,
+                 now: Callable[[], Any]) -> None:
+        self.ledger = ledger
+        self.ops = ops
+        self.xero = xero
+        self.rules = rules
+        self.now = now
+        # entity -> Xero id -> its value in ops ids (an ops id, or @xero:<id> until created)
+        self.xero_refs: dict[str, dict[str, str]] = {}
+        # entity -> ops ids that have, or will have after this plan, a Xero counterpart
+        self.ops_known: dict[str, set[str]] = {}
+
+    def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
+        if mode not in ("pull", "push", "sync"):
+            raise ValueError(f"mode must be pull, push or sync, not {mode!r}")
+        wanted = [e for e in ENTITY_ORDER if entities is None or e in entities]
+        plan = Plan(mode, wanted, self.now().isoformat())
+        for entity in wanted:
+            EntityPlanner(self, plan, entity).run()
+        return plan
+
+    def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
+        if entity not in self.xero_refs:
+            links = self.ledger.links(entity)
+            self.xero_refs[entity] = {x: o for o, x in links.items()}
+            self.ops_known[entity] = set(links)
+        return self.xero_refs[entity], self.ops_known[entity]
+
+
+class EntityPlanner:
+    def __init__(self, planner: Planner, plan: Plan, entity: str) -> None:
+        self.p = planner
+        self.plan = plan
+        self.entity = entity
+        self.spec: EntitySpec = spec(entity)
+        rules = planner.rules
+        to_ops, to_xero = rules.flows(entity, plan.mode)
+        direction = rules.entity(entity).direction
+        authority = {"pull": "xero", "push": "ops"}.get(direction)
+        self.flows = Flows(to_ops, to_xero, authority)
+        self.builder = StepBuilder(self.spec, rules, self.flows)
+        self.ledger = planner.ledger
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _scan(self, side: Side, cursor: str | None) -> ScanResult | None:
+        try:
+            return side.scan(self.entity, cursor)
+        except FATAL:
+            raise
+        except Exception as exc:
+            self.plan.read_errors.append((self.entity, side.name, str(exc) or type(exc).__name__))
+            return None
+
+    def _fetch(self, side: Side, ids: list[str]) -> list[Record]:
+        if not ids:
+            return []
+        try:
+            return side.fetch(self.entity, ids)
+        except FATAL:
+            raise
+        except Exception:
+            return []
+
+    def run(self) -> None:
+        if not (self.flows.to_ops or self.flows.to_xero):
+            return
+        self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
+        self.links = self.ledger.links(self.entity)
+        self.rev = {x: o for o, x in self.links.items()}
+        self.bases = self.ledger.bases(self.entity)
+        xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
+        os_ = self._scan(self.p.ops, self.ledger.cursor("ops", self.entity))
+        if xs is None or os_ is None:
+            return
+        self.xs, self.os = xs, os_
+        for side, scan in (("xero", xs), ("ops", os_)):
+            for record_id, reason in scan.rejected:
+                self.plan.rejected.append(Rejection(
+                    self.entity, record_id if side == "ops" else None,
+                    record_id if side == "xero" else None, record_id, reason))
+            if self.links and scan.complete and not scan.records and not scan.rejected:
+                self.plan.empty_sides.append((self.entity, side))
+        self.ops_recs = {r.id: r for r in os_.records}
+        self.xero_recs = {r.id: r for r in xs.records}
+        self._load_retries()
+        self._load_conflicts()
+        self._linked()
+        self._unlinked()
+        if self.flows.to_ops:
+            self.plan.cursors.append(("xero", self.entity, xs.cursor))
+        if self.flows.to_xero:
+            self.plan.cursors.append(("ops", self.entity, os_.cursor))
+
+    def _load_retries(self) -> None:
+        for side, recs in ((self.p.ops, self.ops_recs), (self.p.xero, self.xero_recs)):
+            ids = [i for i in self.ledger.retries(self.entity, side.name) if i not in recs]
+            for record in self._fetch(side, ids):
+                recs[record.id] = record
+        self.retry_ops = self.ledger.retries(self.entity, "ops")
+        self.retry_xero = self.ledger.retries(self.entity, "xero")
+
+    def _load_conflicts(self) -> None:
+        self.resolved: dict[str, dict[str, tuple[int, str | None]]] = {}
+        self.matches: list[Conflict] = []
+        for c in self.ledger.conflicts(open_only=False, entity=self.entity, unapplied=True):
+            if c.field == "_match":
+                self.matches.append(c)
+            elif c.ops_id:
+                self.resolved.setdefault(c.ops_id, {})[c.field] = (int(c.id or 0), c.resolution)
+        self.open: dict[str, dict[str, int]] = {}
+        self.open_match: dict[tuple[str | None, str | None], int] = {}
+        for c in self.ledger.conflicts(open_only=True, entity=self.entity):
+            if c.field == "_match":
+                self.open_match[(c.ops_id, c.xero_id)] = int(c.id or 0)
+            elif c.ops_id:
+                self.open.setdefault(c.ops_id, {})[c.field] = int(c.id or 0)
+
+    # -- linked pairs ----------------------------------------------------------------------------
+
+    def _linked(self) -> None:
+        todo: list[str] = []
+        for ops_id, xero_id in self.links.items():
+            base = self.bases.get(ops_id)
+            o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+            look = (
+                base is None
+                or (o is not None and changed(o, base.ops_hash, base.ops_updated_at))
+                or (x is not None and changed(x, base.xero_hash, base.xero_updated_at))
+                or (o is None and self.os.complete) or (x is None and self.xs.complete)
+                or ops_id in self.resolved or ops_id in self.open
+                or ops_id in self.retry_ops or xero_id in self.retry_xero
+            )
+            if look:
+                todo.append(ops_id)
+        need_x = [self.links[o] for o in todo if self.links[o] not in self.xero_recs]
+        for record in self._fetch(self.p.xero, need_x):
+            self.xero_recs[record.id] = record
+        need_o = [o for o in todo if o not in self.ops_recs and not self.os.complete]
+        for record in self._fetch(self.p.ops, need_o):
+            self.ops_recs[record.id] = record
+        for ops_id in sorted(todo):
+            self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
+
+    def _gone(self, base: Base | None, side: str) -> Record | None:
+        """A linked record a complete scan no longer lists: its base, marked deleted."""
+        if base is None or "status" not in self.spec.fields:
+            return None
+        fields = dict(base.snapshot["fields"])
+        fields["status"] = "archived" if self.entity == "contacts" else "deleted"
+        lines = None
+        if base.snapshot.get("lines") is not None:
+            lines = [Line(pair[side], dict(pair["fields"])) for pair in base.snapshot["lines"]]
+        return Record(self.entity, base.ops_id if side == "ops" else base.xero_id, fields, lines)
+
+    def _pair(self, ops_id: str, xero_id: str, base: Base | None, rule: str | None = None,
+              recovers: list[int] | None = None) -> None:
+        o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+        ops_gone = o is None
+        xero_gone = x is None
+        if o is None and not self.os.complete:
+            return self._reject(ops_id, xero_id, ops_id, "could not be read from the ops store")
+        if x is None and not self.xs.complete:
+            return self._reject(ops_id, xero_id, ops_id, "could not be read from Xero")
+        o = o or self._gone(base, "ops")
+        x = x or self._gone(base, "xero")
+        if o is None or x is None:
+            return None
+        x_fields, problem = self.xero_fields(x)
+        if problem:
+            return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), problem)
+        snapshot = base.snapshot if base else None
+        if self._settled(snapshot, o.fields, x_fields, ops_gone or xero_gone):
+            return None
+        pair = Pair(ops_id, xero_id, o, x, x_fields, snapshot, ops_gone, xero_gone, rule,
+                    self.resolved.get(ops_id, {}), self.open.get(ops_id, {}))
+        step = self.builder.pair(pair)
+        step.recovers = list(recovers or [])
+        self.plan.steps.append(step)
+        return None
+
+    def _settled(self, base: dict[str, Any] | None, ops: Fields, xero: Fields,
+                 gone: bool) -> bool:
+        """A document deleted or voided on both sides (and in the base) is never touched again;
+        a record gone from one side that the other already mirrors needs nothing either."""
+        if base is None or "status" not in self.spec.fields:
+            return False
+        statuses = (base["fields"].get("status"), ops.get("status"), xero.get("status"))
+        if self.entity in DOCUMENTS and all(s in TERMINAL for s in statuses):
+            return True
+        return gone and statuses[0] == statuses[1] == statuses[2]
+
+    # -- references ------------------------------------------------------------------------------
+
+    def xero_fields(self, record: Record) -> tuple[Fields, str | None]:
+        """Xero's fields with references turned into ops ids (or ``@xero:`` placeholders)."""
+        fields = dict(record.fields)
+        for name, target in self.spec.refs.items():
+            value = fields.get(name)
+            if not value:
+                continue
+            refs, _ = self.p.refs_for(target)
+            if value not in refs:
+                noun = target.rstrip("s").replace("_", " ")
+                return fields, f"{noun} {value} is not in the ops store yet"
+            fields[name] = refs[value]
+        return fields, None
+
+    def ops_refs_problem(self, record: Record) -> str | None:
+        for name, target in self.spec.refs.items():
+            value = record.fields.get(name)
+            if not value:
+                continue
+            _, known = self.p.refs_for(target)
+            if value not in known:
+                noun = target.rstrip("s").replace("_", " ")
+                return f"{noun} {value} is not in Xero yet"
+        return None
+
+    def _reject(self, ops_id: str | None, xero_id: str | None, label: str, reason: str) -> None:
+        self.plan.rejected.append(Rejection(self.entity, ops_id, xero_id, label, reason))
+
+    # -- unlinked records ------------------------------------------------------------------------
+
+    def _unlinked(self) -> None:
+        lone_ops = {r.id: r for r in self.ops_recs.values()
+                    if r.id not in self.links and not self._deleted(r)}
+        lone_xero = {r.id: r for r in self.xero_recs.values()
+                     if r.id not in self.rev and not self._deleted(r)}
+        if lone_ops and self.flows.to_xero and not self.xs.complete:
+            self._widen_xero(list(lone_ops.values()), lone_xero)
+        forced_new = self._forced(lone_ops, lone_xero)
+        self._recover(lone_ops, lone_xero)
+        candidates_o = [r for r in lone_ops.values() if r.id not in forced_new]
+        found = match(self.spec, candidates_o, list(lone_xero.values()))
+        for ops_id, xero_id, rule in found.pairs:
+            self._link_pair(lone_ops.pop(ops_id), lone_xero.pop(xero_id), rule)
+        for amb in found.ambiguous:
+            self._ambiguous(amb.ops_ids, amb.xero_ids, amb.key, amb.value)
+            for i in amb.ops_ids:
+                lone_ops.pop(i, None)
+            for i in amb.xero_ids:
+                lone_xero.pop(i, None)
+        if self.flows.to_xero:
+            for record in lone_ops.values():
+                self._create_in_xero(record)
+        if self.flows.to_ops:
+            for record in lone_xero.values():
+                self._create_in_ops(record)
+
+    def _deleted(self, record: Record) -> bool:
+        """A deleted document is never matched nor created: its number may live on elsewhere."""
+        return self.entity in DOCUMENTS and record.fields.get("status") == "deleted"
+
+    def _widen_xero(self, lone_ops: list[Record], lone_xero: dict[str, Record]) -> None:
+        """An incremental scan does not list old Xero records: look further before creating."""
+        keys = self.spec.match_keys or ((self.spec.label,) if self.spec.label in
+                                        self.spec.fields else ())
+        found: list[Record] = []
+        if isinstance(self.p.xero, SupportsFind):
+            for record in lone_ops:
+                for key in keys:
+                    value = record.fields.get(key)
+                    if value:
+                        try:
+                            found += self.p.xero.find(self.entity, key, value)
+                        except FATAL:
+                            raise
+                        except Exception:
+                            continue
+        else:
+            full = self._scan(self.p.xero, None)
+            found = full.records if full else []
+        for record in found:
+            if record.id not in self.rev and record.id not in self.xero_recs:
+                self.xero_recs[record.id] = record
+                lone_xero[record.id] = record
+
+    def _forced(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> set[str]:
+        """Ambiguous matches settled by hand: link to the chosen record, or create anew."""
+        forced_new: set[str] = set()
+        for c in self.matches:
+            if not c.ops_id or c.ops_id not in lone_ops:
+                continue
+            choice = c.resolution or ""
+            if c.resolved_take == "xero" and not choice:
+                choice = (c.xero or "").split(",")[0]
+            if choice and choice not in lone_xero:
+                for record in self._fetch(self.p.xero, [choice]):
+                    if record.id not in self.rev:
+                        lone_xero[record.id] = record
+            if choice and choice in lone_xero:
+                self._link_pair(lone_ops.pop(c.ops_id), lone_xero.pop(choice),
+                                "resolved:match", settles=[int(c.id or 0)])
+            elif not choice:
+                forced_new.add(c.ops_id)
+                self.plan.steps.append(Step(self.entity, c.ops_id, None, c.ops_id,
+                                            settles=[int(c.id or 0)]))
+        return forced_new
+
+    def _recover(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> None:
+        """Creates a crash left unknown: link to what reached the side, never create twice.
+        A create not found is sent again through its own outbox row (same idempotency key)."""
+        self.pending_xero: dict[str, int] = {}
+        self.pending_ops: dict[str, int] = {}
+        for row in self.ledger.outbox_pending(self.entity, "xero"):
+            ops_id = row["ops_id"]
+            if ops_id in self.links or ops_id not in lone_ops:
+                self.plan.steps.append(Step(self.entity, ops_id, None, ops_id,
+                                            recovers=[row["id"]]))
+                continue
+            sent = row["payload"]["fields"]
+            hit = next((x for x in lone_xero.values() if _carries(x.fields, sent)), None)
+            if hit is not None:
+                self._link_pair(lone_ops.pop(ops_id), lone_xero.pop(hit.id), "recovered:outbox",
+                                recovers=[row["id"]])
+            else:
+                self.pending_xero[ops_id] = row["id"]
+        for row in self.ledger.outbox_pending(self.entity, "ops"):
+            xero_id = row["xero_id"]
+            if xero_id in self.rev or xero_id not in lone_xero:
+                self.plan.steps.append(Step(self.entity, None, xero_id, xero_id,
+                                            recovers=[row["id"]]))
+                continue
+            sent = row["payload"]["fields"]
+            hit = next((o for o in lone_ops.values() if _carries(o.fields, sent)), None)
+            if hit is not None:
+                self._link_pair(lone_ops.pop(hit.id), lone_xero.pop(xero_id), "recovered:outbox",
+                                recovers=[row["id"]])
+            else:
+                self.pending_ops[xero_id] = row["id"]
+
+    def _link_pair(self, o: Record, x: Record, rule: str, settles: list[int] | None = None,
+                   recovers: list[int] | None = None) -> None:
+        self.ops_recs[o.id] = o
+        self.xero_recs[x.id] = x
+        self.links[o.id] = x.id
+        self.rev[x.id] = o.id
+        self.xero_refs[x.id] = o.id
+        self.ops_known.add(o.id)
+        before = len(self.plan.steps)
+        self._pair(o.id, x.id, None, rule, recovers)
+        if len(self.plan.steps) > before:
+            self.plan.steps[-1].settles += list(settles or [])
+
+    def _ambiguous(self, ops_ids: list[str], xero_ids: list[str], key: str, value: str) -> None:
+        for ops_id in ops_ids:
+            record = self.ops_recs[ops_id]
+            label = label_of(self.spec, record.fields, ops_id)
+            reason = (f"ambiguous match: {len(xero_ids)} Xero and {len(ops_ids)} ops "
+                      f"{self.entity} share {key} {value!r}")
+            conflict = Conflict(self.entity, ops_id, None, "_match", None, value,
+                                ",".join(sorted(xero_ids)), reason, label,
+                                id=self.open_match.get((ops_id, None)))
+            step = Step(self.entity, ops_id, None, label, conflicts=[conflict])
+            step.actions.append(Action("conflict", "", self.entity, ops_id, None, label,
+                                       conflicts=[conflict], reason=reason))
+            self.plan.steps.append(step)
+
+    def _create_in_xero(self, record: Record) -> None:
+        label = label_of(self.spec, record.fields, record.id)
+        status = record.fields.get("status")
+        if self.entity in DOCUMENTS and status in TERMINAL:
+            return
+        rules = self.p.rules.entity(self.entity)
+        if self.entity in DOCUMENTS and rules.push_only_when_approved and status == "draft":
+            self.plan.skipped.append(Rejection(self.entity, record.id, None, label,
+                                               "draft: only approved documents are pushed"))
+            return
+        total = record.fields.get("total")
+        if rules.min_total is not None and total is not None and _below(total, rules.min_total):
+            self.plan.skipped.append(Rejection(self.entity, record.id, None, label,
+                                               f"total {total} is below min_total "
+                                               f"{rules.min_total}"))
+            return
+        problem = self.ops_refs_problem(record)
+        if problem:
+            return self._reject(record.id, None, label, problem)
+        self.ops_known.add(record.id)
+        step = self.builder.create_in_xero(record)
+        if step.to_xero is not None:
+            step.to_xero.outbox_id = self.pending_xero.get(record.id)
+        self.plan.steps.append(step)
+        return None
+
+    def _create_in_ops(self, record: Record) -> None:
+        if self.entity in DOCUMENTS and record.fields.get("status") == "deleted":
+            return
+        fields, problem = self.xero_fields(record)
+        if problem:
+            label = label_of(self.spec, record.fields, record.id)
+            return self._reject(None, record.id, label, problem)
+        self.xero_refs[record.id] = XERO_REF + record.id
+        step = self.builder.create_in_ops(record, fields)
+        if step.to_ops is not None:
+            step.to_ops.outbox_id = self.pending_ops.get(record.id)
+        self.plan.steps.append(step)
+        return None
+
+
+def _carries(fields: Fields, sent: dict[str, Any]) -> bool:
+    """Whether a record holds every value a lost create sent (text compared normalised)."""
+    for key, value in sent.items():
+        if value is None:
+            continue
+        if normalise(key, fields.get(key)) != normalise(key, str(value)):
+            return False
+    return True
+
+
+def _below(total: str, minimum: Any) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(total) < Decimal(minimum)
+    except InvalidOperation:
+        return False
