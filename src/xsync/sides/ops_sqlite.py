@@ -128,7 +128,8 @@ class SqliteOpsStore:
                  now: Any = utc_now_text) -> None:
         self.path = Path(path)
         create_ops_db(self.path)
-        self.conn = sqlite3.connect(str(self.path), timeout=30)
+        # autocommit mode: write() opens its own transaction with a savepoint per change
+        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.categories = dict(categories or {})
         self._now = now
@@ -241,18 +242,32 @@ class SqliteOpsStore:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
-        results = []
-        for change in changes:
-            try:
-                with self.conn:
+        """Apply every change in one transaction; a failing change is rolled back alone."""
+        outcomes: list[tuple[Change, str | None, str | None]] = []
+        self.conn.execute("BEGIN")
+        try:
+            for change in changes:
+                self.conn.execute("SAVEPOINT change")
+                try:
                     record_id = self._apply(entity, change)
-                fetched = self.fetch(entity, [record_id])
-                results.append(ChangeResult(key=change.key, ok=True, id=record_id,
-                                            record=fetched[0] if fetched else None))
-            except (sqlite3.Error, BadAmount, RowError) as exc:
-                results.append(ChangeResult(key=change.key, ok=False, id=change.id,
-                                            errors=[str(exc)]))
-        return results
+                except (sqlite3.Error, BadAmount, RowError) as exc:
+                    self.conn.execute("ROLLBACK TO change")
+                    outcomes.append((change, None, str(exc)))
+                else:
+                    outcomes.append((change, record_id, None))
+                self.conn.execute("RELEASE change")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        written = [rid for _, rid, _ in outcomes if rid is not None]
+        records = {r.id: r for r in self.fetch(entity, written)}
+        return [
+            ChangeResult(key=c.key, ok=True, id=rid, record=records.get(rid))
+            if rid is not None
+            else ChangeResult(key=c.key, ok=False, id=c.id, errors=[err or "not written"])
+            for c, rid, err in outcomes
+        ]
 
     def _apply(self, entity: str, change: Change) -> str:
         table, line_table, owner, key = TABLES[entity]

@@ -1,0 +1,99 @@
+"""Speed and size figures for xsync's hot paths. Prints figures; asserts nothing.
+
+    python benchmarks/run.py [--invoices 100000] [--pages 20]
+
+1. the sandbox's generator: a large organisation, in a temporary folder;
+2. the Xero client over the in-process sandbox: pages of 1,000 invoices, calls and bytes;
+3. the mapping of Xero JSON to canonical records (the sync's hot path);
+4. the ops store: writing the mapped records to ops.db, reading them back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from xsync.model.side import Change
+from xsync.sandbox.app import Sandbox
+from xsync.sandbox.generate import generate_organisation
+from xsync.sides.ops_sqlite import SqliteOpsStore
+from xsync.sides.xero_map import record_from_xero
+from xsync.xero.client import StaticTokens, XeroClient
+
+
+@contextmanager
+def timed(label: str, unit_count: int | None = None, unit: str = "") -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rate = f", {unit_count / seconds:,.0f} {unit}/s" if unit_count else ""
+    print(f"{label:<48} {seconds:8.2f} s   process peak {peak:7.0f} MiB{rate}")
+
+
+def read_pages(sandbox: Sandbox, tenant: str, pages: int) -> list[dict[str, Any]]:
+    token = sandbox.client_credentials_token(tenant)
+    transport = httpx.WSGITransport(app=sandbox.app)
+    sandbox.set_limits(minute_limit=100000, day_limit=1000000, reset=True)
+    client = XeroClient(api_url="http://sandbox.local/api.xro/2.0", tenant_id=tenant,
+                        tokens=StaticTokens(token), transport=transport)
+    elements: list[dict[str, Any]] = []
+    sandbox.reset_counters()
+    with timed(f"client: {pages} pages of 1,000 invoices", pages * 1000, "invoices"):
+        for number, page in enumerate(client.iter_pages("Invoices"), start=1):
+            elements.extend(page)
+            if number >= pages:
+                break
+    totals = sandbox.get_counters()["total"]
+    print(f"{'':<48} {totals['calls']} calls, {totals['bytes'] / 2**20:.1f} MiB of JSON "
+          f"({totals['bytes'] / max(totals['calls'], 1) / 2**20:.2f} MiB a page)")
+    client.close()
+    return elements
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--pages", type=int, default=20, help="pages of 1,000 to read")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="xsync-bench-") as tmp:
+        folder = Path(tmp)
+        sandbox = Sandbox(folder / "sandbox", seed="empty")
+        with timed(f"sandbox: generate {args.invoices:,} invoices x 3 lines", args.invoices,
+                   "invoices"):
+            tenant = generate_organisation(sandbox.store, "Benchmark Pty Ltd",
+                                           invoices=args.invoices)
+        sandbox.identity.connect(tenant)
+        elements = read_pages(sandbox, tenant, min(args.pages, args.invoices // 1000 or 1))
+        records: list[Any] = []
+        convert: Callable[[], None] = lambda: records.extend(  # noqa: E731
+            record_from_xero("invoices", el) for el in elements)
+        with timed(f"mapping: {len(elements):,} Xero invoices -> records", len(elements),
+                   "records"):
+            convert()
+        store = SqliteOpsStore(folder / "ops.db")
+        store.conn.execute("INSERT INTO contacts (id, name, status, updated_at) "
+                           "VALUES ('C', 'Bench', 'active', '2026-01-01T00:00:00Z')")
+        changes = [Change(key=r.id, action="create", id=r.id,
+                          fields={**r.fields, "contact_id": "C"},
+                          lines=[type(ln)(id=None, fields=ln.fields) for ln in r.lines or []])
+                   for r in records]
+        with timed(f"ops store: write {len(changes):,} invoices", len(changes), "invoices"):
+            store.write("invoices", changes)
+        with timed(f"ops store: scan {len(changes):,} invoices", len(changes), "invoices"):
+            scanned = store.scan("invoices", None)
+        print(f"{'':<48} {len(scanned.records):,} read back, {len(scanned.rejected)} rejected")
+        store.close()
+        sandbox.close()
+
+
+if __name__ == "__main__":
+    main()
