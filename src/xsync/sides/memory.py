@@ -24,7 +24,7 @@ DOCUMENTS = ("invoices", "bills")
 LOCKED = ("paid", "void", "deleted")
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - a process death, not an error to handle
+class SimulatedCrash(BaseException):
     """The process died here. A BaseException, so that no ``except Exception`` swallows it."""
 
 

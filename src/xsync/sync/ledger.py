@@ -47,6 +47,7 @@ class Base:
     xero_hash: str | None
     ops_updated_at: str | None
     xero_updated_at: str | None
+    synced_at: str | None = None
 
 
 _CONFLICT_COLS = ("id", "entity", "ops_id", "xero_id", "label", "field", "base", "ops", "xero",
@@ -80,8 +81,9 @@ class Ledger:
     def bases(self, entity: str) -> dict[str, Base]:
         rows = self._rows(
             "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
-            "xero_updated_at FROM bases WHERE entity = ?", [entity])
-        return {r[0]: Base(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows}
+            "xero_updated_at, synced_at FROM bases WHERE entity = ?", [entity])
+        return {r[0]: Base(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6], r[7])
+                for r in rows}
 
     def save_base(self, entity: str, base: Base, at: str) -> None:
         self._run(

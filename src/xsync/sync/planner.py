@@ -12,6 +12,7 @@ record the ops side does not know yet is written ``@xero:<id>`` until apply crea
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from xsync.errors import AuthError, DailyLimitReached
@@ -29,10 +30,16 @@ from xsync.sync.steps import Pair, StepBuilder, label_of
 FATAL = (AuthError, DailyLimitReached)
 
 
-def changed(record: Record, seen_hash: str | None, seen_at: str | None) -> bool:
+def changed(record: Record, seen_hash: str | None, seen_at: str | None,
+            synced_at: str | None, margin: timedelta) -> bool:
+    """Cheap check first: an unchanged change time proves nothing changed only when the base was
+    stored well after that time (an edit in the same clock tick would keep the same time)."""
     if seen_hash is None:
         return True
-    if seen_at is not None and iso(record.updated_at) == seen_at:
+    stamp = record.updated_at
+    if (stamp is not None and seen_at is not None and synced_at is not None
+            and iso(stamp) == seen_at
+            and datetime.fromisoformat(synced_at) - stamp > margin):
         return False
     return record_hash(record) != seen_hash
 
@@ -80,6 +87,8 @@ class EntityPlanner:
         self.flows = Flows(to_ops, to_xero, authority)
         self.builder = StepBuilder(self.spec, rules, self.flows)
         self.ledger = planner.ledger
+        # change times within this of the last sync are not trusted to prove "unchanged"
+        self.margin = timedelta(seconds=max(2, rules.skew_tolerance_seconds))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -165,8 +174,10 @@ class EntityPlanner:
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             look = (
                 base is None
-                or (o is not None and changed(o, base.ops_hash, base.ops_updated_at))
-                or (x is not None and changed(x, base.xero_hash, base.xero_updated_at))
+                or (o is not None and changed(o, base.ops_hash, base.ops_updated_at,
+                                              base.synced_at, self.margin))
+                or (x is not None and changed(x, base.xero_hash, base.xero_updated_at,
+                                              base.synced_at, self.margin))
                 or (o is None and self.os.complete) or (x is None and self.xs.complete)
                 or ops_id in self.resolved or ops_id in self.open
                 or ops_id in self.retry_ops or xero_id in self.retry_xero
