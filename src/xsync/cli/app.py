@@ -76,7 +76,8 @@ def render_error(exc: XsyncError) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app inside the error boundary."""
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode, click hands back typer.Exit's code as the return value
+        code = app(args=argv, standalone_mode=False)
     except XsyncError as exc:
         render_error(exc)
         sys.exit(exc.exit_code)
@@ -92,3 +93,4 @@ def main(argv: list[str] | None = None) -> None:
             show()
             sys.exit(ExitCode.USAGE)
         raise
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
