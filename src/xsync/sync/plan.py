@@ -198,7 +198,9 @@ class Plan:
 
     @property
     def deletes(self) -> int:
-        return sum(1 for a in self.actions if a.kind in ("delete", "void"))
+        """Records this plan deletes or voids (on either side), each counted once."""
+        return len({(a.entity, a.ops_id, a.xero_id) for a in self.actions
+                    if a.kind in ("delete", "void")})
 
     def is_empty(self) -> bool:
         return not any(a.kind != "conflict" for a in self.actions)
