@@ -24,6 +24,7 @@ from xsync.xero.xjson import parse_datetime, to_utc
 
 PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes"}
 WRITABLE = {"contacts", "invoices", "bills"}
+CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 
 
 class XeroSide:
@@ -92,6 +93,24 @@ class XeroSide:
             if self._wanted(entity, element):
                 out.append(record_from_xero(entity, element))
         return out
+
+    def find(self, entity: str, field: str, value: str) -> list[Record]:
+        """Records whose business key ``field`` equals ``value``, asked of Xero directly.
+
+        Used before creating anything (no duplicates) and to learn whether a create whose reply
+        was lost reached Xero. The engine filters the answer again.
+        """
+        if not value:
+            return []
+        if entity in ("invoices", "bills") and field == "number":
+            found = self.client.get_by_ids("Invoices", [value], param="InvoiceNumbers")
+        elif entity == "contacts" and field in CONTACT_KEYS:
+            quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+            found = list(self.client.iter_all("Contacts", params={
+                "where": f'{CONTACT_KEYS[field]}=="{quoted}"', "includeArchived": "true"}))
+        else:
+            return []
+        return [record_from_xero(entity, el) for el in found if self._wanted(entity, el)]
 
     # -- writing -------------------------------------------------------------------------------
 
