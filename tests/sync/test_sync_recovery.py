@@ -1,0 +1,162 @@
+"""Crashes, failed writes, resolve, audit, exit codes, cursors and the run lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from syncworld import World
+
+from xsync.errors import RunLocked
+from xsync.sides.memory import SimulatedCrash
+from xsync.sync.lock import RunLock
+
+
+def numbers(world: World) -> list[str]:
+    return sorted(r.fields["number"] or "" for r in world.xero.all("invoices"))
+
+
+@pytest.mark.parametrize("when", ["before", "mid", "after"])
+def test_a_crash_while_writing_to_xero_converges_without_duplicates(world: World,
+                                                                    when: str) -> None:
+    contact = world.contact("ops", "Acme")
+    world.sync()
+    for n in range(3):
+        world.invoice("ops", f"INV-{n}", contact)
+    world.xero.crash = when
+    with pytest.raises(SimulatedCrash):
+        world.sync()
+    pending = world.state.conn.execute(
+        "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+    assert pending == 3  # committed before the write was attempted
+    result = world.sync()
+    assert result.exit_code == 0, result.to_json()
+    assert numbers(world) == ["INV-0", "INV-1", "INV-2"]
+    assert world.state.conn.execute(
+        "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent')").fetchone()[0] == 0
+    assert world.engine().plan("sync").actions == []
+
+
+def test_a_lost_create_is_resent_with_the_same_idempotency_key(world: World) -> None:
+    contact = world.contact("ops", "Acme")
+    world.sync()
+    world.invoice("ops", "INV-1", contact)
+    world.xero.crash = "after"
+    with pytest.raises(SimulatedCrash):
+        world.sync()
+    first_key = world.xero.writes[-1][1].idempotency_key
+    # the record reached Xero, but is hidden from scans and lookups: only the key can tell
+    hidden = world.xero.all("invoices")[0]
+    world.xero.remove("invoices", hidden.id)
+    world.xero.crash = None
+    world.sync()
+    assert world.xero.writes[-1][1].idempotency_key == first_key
+
+
+def test_a_crash_while_writing_to_ops_does_not_duplicate_there(world: World) -> None:
+    contact = world.contact("xero", "Acme")
+    world.invoice("xero", "INV-1", contact)
+    world.ops.crash = "after"
+    with pytest.raises(SimulatedCrash):
+        world.sync()
+    world.sync()
+    assert len(world.ops.all("contacts")) == 1
+    assert len(world.ops.all("invoices")) == 1
+    assert world.engine().plan("sync").actions == []
+
+
+def test_a_failed_record_is_reported_and_retried_without_blocking_others(world: World) -> None:
+    ops_a = world.contact("ops", "Acme")
+    ops_b = world.contact("ops", "Beta")
+    world.sync()
+    xero_a = world.xero_id("contacts", ops_a) or ""
+    world.ops.edit("contacts", ops_a, city="Perth")
+    world.ops.edit("contacts", ops_b, city="Darwin")
+    world.xero.fail_next[xero_a] = "Xero said no"
+    result = world.sync()
+    assert result.exit_code == 4
+    [rejected] = result.rejected
+    assert (rejected.label, rejected.reason) == ("Acme", "Xero said no")
+    assert world.xero.get("contacts", world.xero_id("contacts", ops_b) or "").fields[  # type: ignore[union-attr]
+        "city"] == "Darwin"
+    assert world.sync().exit_code == 0
+    assert world.xero.get("contacts", xero_a).fields["city"] == "Perth"  # type: ignore[union-attr]
+
+
+def test_resolve_takes_a_side_and_the_next_sync_applies_it(world: World) -> None:
+    ops_id = world.contact("ops", "Acme")
+    world.sync()
+    xero_id = world.xero_id("contacts", ops_id) or ""
+    world.ops.edit("contacts", ops_id, city="Sydney", region="NSW")
+    world.xero.edit("contacts", xero_id, city="Melbourne", region="VIC")
+    result = world.sync()
+    assert result.exit_code == 3 and len(result.conflicts) == 2
+    engine = world.engine()
+    city = next(c for c in result.conflicts if c.field == "city")
+    region = next(c for c in result.conflicts if c.field == "region")
+    engine.resolve(int(city.id or 0), take="xero")
+    engine.resolve(int(region.id or 0), value="TAS")
+    assert engine.conflicts() == []
+    assert world.sync().exit_code == 0
+    for rec in (world.ops.get("contacts", ops_id), world.xero.get("contacts", xero_id)):
+        assert rec and (rec.fields["city"], rec.fields["region"]) == ("Melbourne", "TAS")
+    assert world.engine().plan("sync").actions == []
+    settled = world.engine().conflicts(open_only=False)
+    assert all(c.applied_at for c in settled)
+
+
+def test_audit_records_every_applied_field_change(world: World) -> None:
+    ops_id = world.contact("ops", "Acme")
+    world.sync()
+    world.ops.edit("contacts", ops_id, email="new@acme.test")
+    world.sync()
+    entries = world.engine().audit(entity="contacts", record=ops_id)
+    assert [(e.action, e.direction) for e in entries][0] == ("create", "ops->xero")
+    [change] = [e for e in entries if e.field == "email"]
+    assert (change.old, change.new, change.rule, change.direction) == (
+        None, "new@acme.test", "only-ops-changed", "ops->xero")
+    status = world.engine().status()
+    assert status["open_conflicts"] == 0 and status["links"] == {"contacts": 1}
+    assert status["last_run"]["outcome"] == "ok"
+
+
+def test_cursor_does_not_advance_when_a_side_cannot_be_read(world: World) -> None:
+    world.contact("xero", "Acme")
+    world.sync()
+    cursor = world.state.conn.execute(
+        "SELECT cursor FROM cursors WHERE side = 'xero' AND entity = 'contacts'").fetchone()[0]
+    world.contact("xero", "Beta")
+
+    def broken(entity: str, cursor: str | None):  # type: ignore[no-untyped-def]
+        raise ConnectionError("Xero is down")
+
+    world.xero.scan = broken  # type: ignore[method-assign]
+    plan = world.engine().plan("sync")
+    assert ("contacts", "xero", "Xero is down") in plan.read_errors
+    world.engine().apply(plan)
+    after = world.state.conn.execute(
+        "SELECT cursor FROM cursors WHERE side = 'xero' AND entity = 'contacts'").fetchone()[0]
+    assert after == cursor
+    del world.xero.scan
+    world.sync()
+    assert len(world.ops.all("contacts")) == 2
+
+
+def test_run_lock_refuses_a_live_holder_and_recovers_a_dead_one(world: World) -> None:
+    holder = RunLock(world.state, world.clock)
+    holder.acquire()
+    with pytest.raises(RunLocked):
+        world.sync()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    world.state.conn.execute("UPDATE run_lock SET pid = ?", [int(dead.stdout)])
+    assert world.sync().exit_code == 0
+    # a live pid with a heartbeat older than the stale limit is taken over as well
+    holder = RunLock(world.state, world.clock)
+    holder.acquire()
+    world.state.conn.execute("UPDATE run_lock SET pid = ?", [os.getppid()])
+    world.clock.tick(timedelta(minutes=16).total_seconds())
+    assert world.sync().exit_code == 0
