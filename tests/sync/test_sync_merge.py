@@ -75,7 +75,8 @@ def test_changes_within_skew_tolerance_make_a_conflict_and_write_nothing(world: 
 
 
 def test_policy_ops_and_flag() -> None:
-    world = World(Rules(policies={"city": "ops", "phone": "flag"}, entities=default_rules().entities))
+    world = World(Rules(policies={"city": "ops", "phone": "flag"},
+                        entities=default_rules().entities))
     ops_id, xero_id = linked_contact(world)
     world.ops.edit("contacts", ops_id, city="Sydney", phone="1")
     world.clock.tick(3600)
@@ -102,9 +103,11 @@ def test_line_tax_type_defaults_to_xero_policy(world: World) -> None:
     ops_inv, xero_inv = world.ops.get("invoices", ops_id), world.xero.get("invoices", xero_id)
     assert ops_inv and xero_inv and ops_inv.lines and xero_inv.lines
     ol, xl = ops_inv.lines[0], xero_inv.lines[0]
-    world.ops.set_lines("invoices", ops_id, [Line(ol.id, {**ol.fields, "tax_type": "EXEMPTOUTPUT"})])
+    world.ops.set_lines("invoices", ops_id,
+                        [Line(ol.id, {**ol.fields, "tax_type": "EXEMPTOUTPUT"})])
     world.clock.tick(3600)  # ops even later would win under latest; xero policy still wins
-    world.xero.set_lines("invoices", xero_id, [Line(xl.id, {**xl.fields, "tax_type": "GSTONEXP"})])
+    world.xero.set_lines("invoices", xero_id,
+                         [Line(xl.id, {**xl.fields, "tax_type": "GSTONEXP"})])
     world.clock.tick(3600)
     world.ops.edit("invoices", ops_id, reference="later")
     world.sync()

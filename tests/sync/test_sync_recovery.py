@@ -114,7 +114,7 @@ def test_audit_records_every_applied_field_change(world: World) -> None:
     world.ops.edit("contacts", ops_id, email="new@acme.test")
     world.sync()
     entries = world.engine().audit(entity="contacts", record=ops_id)
-    assert [(e.action, e.direction) for e in entries][0] == ("create", "ops->xero")
+    assert (entries[0].action, entries[0].direction) == ("create", "ops->xero")
     [change] = [e for e in entries if e.field == "email"]
     assert (change.old, change.new, change.rule, change.direction) == (
         None, "new@acme.test", "only-ops-changed", "ops->xero")

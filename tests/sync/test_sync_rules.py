@@ -155,7 +155,8 @@ def test_a_plan_has_no_side_effects_and_serialises(world: World) -> None:
     plan = engine.plan("sync")
     text = json.dumps(plan.to_json())
     assert "INV-1" in text
-    assert (world.ops.snapshot(), world.xero.snapshot(), list(world.state.conn.iterdump())) == before
+    after = (world.ops.snapshot(), world.xero.snapshot(), list(world.state.conn.iterdump()))
+    assert after == before
     assert plan.to_json()["actions"] == engine.plan("sync").to_json()["actions"]
     assert {(a.kind, a.direction) for a in plan.actions} == {
         ("create", "ops->xero"), ("create", "xero->ops")}

@@ -65,7 +65,7 @@ class MemoryStore:
     def put(self, entity: str, fields: Fields, lines: list[Fields] | None = None,
             id: str | None = None) -> Record:
         """Create a record directly (as a person would in that system)."""
-        full = {name: None for name in spec(entity).fields}
+        full: Fields = {name: None for name in spec(entity).fields}
         full.update(fields)
         record = Record(entity, id or self.new_id(entity), full)
         if spec(entity).has_lines:
