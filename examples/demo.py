@@ -55,13 +55,14 @@ def xsync(workspace: Path, *args: str, expect: tuple[int, ...] = (0,)) -> str:
     """Run `xsync ARGS` in the workspace as a user would, echoing the command and its output."""
     print(f"\033[1m$ xsync {' '.join(args)}\033[0m", flush=True)
     env = {**os.environ, "XSYNC_WORKSPACE": str(workspace), "COLUMNS": "140"}
+    began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "xsync", *args], env=env, capture_output=True, text=True,
         check=False,
     )
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
-    print(f"\033[2m(exit {done.returncode})\033[0m", flush=True)
+    print(f"\033[2m(exit {done.returncode}, {time.monotonic() - began:.1f} s)\033[0m", flush=True)
     if done.returncode not in expect:
         raise SystemExit(f"demo: `xsync {' '.join(args)}` exited {done.returncode}")
     return done.stdout
@@ -86,7 +87,8 @@ class Accountant:
         return reply.json()
 
     def invoice(self, number: str) -> dict[str, Any]:
-        return self.call("GET", "/Invoices", InvoiceNumbers=number)["Invoices"][0]
+        # a paged request, so that Xero includes the line items
+        return self.call("GET", "/Invoices", InvoiceNumbers=number, page="1")["Invoices"][0]
 
     def contact(self, name: str) -> dict[str, Any]:
         found = self.call("GET", "/Contacts", where=f'Name=="{name}"')["Contacts"]
@@ -130,7 +132,7 @@ def accountant_changes(xero: Accountant) -> None:
     xero.call("PUT", "/Payments", {"Payments": [{
         "Invoice": {"InvoiceID": job["InvoiceID"]}, "Account": {"Code": "090"},
         "Date": today, "Amount": job["AmountDue"], "Reference": "EFT 88231"}]})
-    print(f"Xero: payment of {job['AmountDue']} recorded on JOB-1001")
+    print(f"Xero: payment of {job['AmountDue']:.2f} recorded on JOB-1001")
 
     target = xero.invoice("INV-0011")
     note = xero.call("PUT", "/CreditNotes", {"CreditNotes": [{
@@ -140,7 +142,8 @@ def accountant_changes(xero: Accountant) -> None:
                        "AccountCode": "200", "TaxType": "OUTPUT"}]}]})["CreditNotes"][0]
     xero.call("PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations", {"Allocations": [{
         "Invoice": {"InvoiceID": target["InvoiceID"]}, "Amount": note["Total"], "Date": today}]})
-    print(f"Xero: credit note {note['CreditNoteNumber']} of {note['Total']} applied to INV-0011")
+    print(f"Xero: credit note {note['CreditNoteNumber']} of {note['Total']:.2f} applied to "
+          "INV-0011")
 
     gst = xero.invoice("INV-0012")
     lines = [{"LineItemID": ln["LineItemID"]} for ln in gst["LineItems"]]
@@ -187,6 +190,9 @@ def run(workspace: Path) -> None:
         xsync(workspace, "diff")
         xsync(workspace, "sync", expect=(0, 3))
 
+        # The story moves on: a few minutes pass in the sandbox (whose clock the demo owns), so
+        # Xero's 60-calls-a-minute window is fresh again, as it would be in real life.
+        sandbox.advance_clock(180)
         say("The accountant works in Xero")
         accountant_changes(Accountant(sandbox, base_url))
         say("The team works in the operations platform")
@@ -198,6 +204,7 @@ def run(workspace: Path) -> None:
         xsync(workspace, "sync", expect=(3,))
         listing = json.loads(xsync(workspace, "resolve", "--json"))
         conflict = next(c for c in listing if c["field"].endswith("description"))
+        sandbox.advance_clock(120)
         say("Resolve the conflict: keep the team's wording")
         xsync(workspace, "resolve", str(conflict["id"]), "--take", "ops")
         xsync(workspace, "sync")

@@ -48,6 +48,11 @@ def plan_tables(console: Console, plan: Any) -> None:
 def _action_rows(table: Table, action: Any) -> None:
     record = action.label or action.ops_id or action.xero_id or "?"
     direction = ARROWS.get(action.direction, action.direction)
+    if action.kind == "create":
+        # a new record: one row; `--json` lists every field
+        filled = sum(1 for c in action.changes if c.new is not None)
+        table.add_row(direction, record, "create", f"{filled} fields", "", "new record")
+        return
     if not action.changes:
         table.add_row(direction, record, action.kind, "", "", action.reason)
         return
