@@ -280,6 +280,8 @@ class Applier:
         assert step.base is not None and job.ops_id and job.xero_id
         snapshot: dict[str, Any] = {"fields": dict(step.base["fields"]),
                                     "lines": step.base.get("lines")}
+        if step.base.get("unknown"):
+            snapshot["unknown"] = list(step.base["unknown"])
         ops_final = self._final(job, "ops")
         xero_final = self._final(job, "xero")
         problem = self._fill_lines(snapshot, job)

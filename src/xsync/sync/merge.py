@@ -57,6 +57,8 @@ class MergeResult:
     conflicts: list[FieldConflict] = field(default_factory=list)
     settled: set[str] = field(default_factory=set)
     lines: LineSets | None = None
+    # paths with no agreed base yet (a first-contact conflict): kept in the snapshot
+    unknown: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,11 +76,15 @@ class Merger:
 
     def __init__(self, spec: EntitySpec, rules: Rules, flows: Flows,
                  resolutions: dict[str, str | None] | None = None,
-                 ops_time: datetime | None = None, xero_time: datetime | None = None) -> None:
+                 ops_time: datetime | None = None, xero_time: datetime | None = None,
+                 held: dict[str, tuple[str | None, str | None, str]] | None = None) -> None:
         self.spec = spec
         self.rules = rules
         self.flows = flows
         self.resolutions = resolutions or {}
+        # open conflicts: path -> (ops value, Xero value, reason) when they were recorded
+        self.held = held or {}
+        self.unknown: set[str] = set()
         self.ops_time = ops_time
         self.xero_time = xero_time
 
@@ -97,6 +103,10 @@ class Merger:
             return v.xero, "only-xero-changed", None
         if v.has_base and v.xero == v.base:
             return v.ops, "only-ops-changed", None
+        held = self.held.get(path)
+        if held is not None and held[:2] == (v.ops, v.xero):
+            # an open conflict stays one until resolved or until either value moves
+            return v.base, None, held[2]
         prefix = "" if v.has_base else "first-sync:"
         if self.flows.authority == "xero":
             return v.xero, prefix + "direction:pull", None
@@ -129,6 +139,8 @@ class Merger:
         if reason is not None:
             out.conflicts.append(FieldConflict(path, v.base, v.ops, v.xero, reason))
             base_out[name] = v.base
+            if not v.has_base:
+                out.unknown.append(path)
             return False, False
         write_ops = self.flows.to_ops and v.ops != target
         write_xero = self.flows.to_xero and v.xero != target and not computed
@@ -152,8 +164,10 @@ class Merger:
               ) -> MergeResult:
         out = MergeResult()
         base_fields: Fields = (base or {}).get("fields") or {}
+        self.unknown = set((base or {}).get("unknown") or [])
         for name in self.spec.fields:
-            v = Side3(base_fields.get(name), ops.get(name), xero.get(name), base is not None)
+            v = Side3(base_fields.get(name), ops.get(name), xero.get(name),
+                      base is not None and name not in self.unknown)
             self.field(out, name, name, v, name in self.spec.xero_computed,
                        out.base_fields, out.ops_writes, out.xero_writes)
         if self.spec.has_lines:
@@ -201,7 +215,7 @@ class Merger:
             ops_f, xero_f = dict(o.fields), dict(x.fields)
             for name in self.spec.line_fields:
                 v = Side3((b or {}).get(name), o.fields.get(name), x.fields.get(name),
-                          b is not None)
+                          b is not None and f"{path}.{name}" not in self.unknown)
                 wo, wx = self.field(out, f"{path}.{name}", name, v,
                                     name in self.spec.line_xero_computed, base_f, ops_f, xero_f)
                 sets.ops_dirty |= wo

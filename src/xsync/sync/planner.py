@@ -158,12 +158,14 @@ class EntityPlanner:
             elif c.ops_id:
                 self.resolved.setdefault(c.ops_id, {})[c.field] = (int(c.id or 0), c.resolution)
         self.open: dict[str, dict[str, int]] = {}
+        self.held: dict[str, dict[str, tuple[str | None, str | None, str]]] = {}
         self.open_match: dict[tuple[str | None, str | None], int] = {}
         for c in self.ledger.conflicts(open_only=True, entity=self.entity):
             if c.field == "_match":
                 self.open_match[(c.ops_id, c.xero_id)] = int(c.id or 0)
             elif c.ops_id:
                 self.open.setdefault(c.ops_id, {})[c.field] = int(c.id or 0)
+                self.held.setdefault(c.ops_id, {})[c.field] = (c.ops, c.xero, c.reason)
 
     # -- linked pairs ----------------------------------------------------------------------------
 
@@ -224,7 +226,8 @@ class EntityPlanner:
         if self._settled(snapshot, o.fields, x_fields, ops_gone or xero_gone):
             return None
         pair = Pair(ops_id, xero_id, o, x, x_fields, snapshot, ops_gone, xero_gone, rule,
-                    self.resolved.get(ops_id, {}), self.open.get(ops_id, {}))
+                    self.resolved.get(ops_id, {}), self.open.get(ops_id, {}),
+                    self.held.get(ops_id, {}))
         step = self.builder.pair(pair)
         step.recovers = list(recovers or [])
         self.plan.steps.append(step)

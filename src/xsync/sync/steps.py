@@ -57,6 +57,7 @@ class Pair:
     link_rule: str | None = None
     resolutions: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     open_conflicts: dict[str, int] = field(default_factory=dict)
+    held: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
 
 
 class StepBuilder:
@@ -106,6 +107,8 @@ class StepBuilder:
                                        label, list(result.ops_changes)))
         step.base = {"fields": result.base_fields,
                      "lines": lines.base if lines is not None else None}
+        if result.unknown:
+            step.base["unknown"] = sorted(result.unknown)
         step.conflicts = [
             Conflict(self.spec.name, p.ops_id, p.xero_id, c.path, c.base, c.ops, c.xero,
                      c.reason, label, id=p.open_conflicts.get(c.path))
@@ -130,7 +133,8 @@ class StepBuilder:
 
         def run(f: Flows) -> MergeResult:
             merger = Merger(self.spec, self.rules, f, resolutions,
-                            ops_time=p.ops.updated_at, xero_time=p.xero.updated_at)
+                            ops_time=p.ops.updated_at, xero_time=p.xero.updated_at,
+                            held=p.held)
             return merger.merge(p.base, p.ops.fields, p.xero_fields, p.ops.lines, p.xero.lines)
 
         result = run(flows)

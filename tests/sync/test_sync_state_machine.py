@@ -1,0 +1,268 @@
+"""A Hypothesis state machine over two MemoryStores: random edits on both sides, syncs, failed
+writes and crashed runs. After every clean sync it checks the safety invariants:
+
+- both sides agree on every linked record, except fields under an open conflict;
+- a field edited on one side only since the last clean sync holds that side's value on both;
+- a field edited on both sides holds one of the two values, or is an open conflict;
+- nothing is duplicated (one record per contact name and invoice number on each side), and
+  every record is linked;
+- open conflicts stay until resolved, and a resolved value reaches both sides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from syncworld import World
+
+from xsync.model.records import Line, Record
+from xsync.sides.memory import MemoryStore, SimulatedCrash
+from xsync.sync import EntityRules, Rules, default_rules
+
+SIDES = st.sampled_from(["ops", "xero"])
+CONTACT_FIELDS = st.sampled_from(["phone", "city", "region"])
+INVOICE_FIELDS = st.sampled_from(["reference", "due_date"])
+VALUES = st.sampled_from(["a", "b", "c", None])
+DATES = st.sampled_from(["2026-04-01", "2026-04-15", None])
+
+
+def machine_rules() -> Rules:
+    entities = dict(default_rules().entities)
+    entities["invoices"] = EntityRules(push_only_when_approved=False)
+    return Rules(entities=entities)
+
+
+def key_of(entity: str, record: Record) -> str:
+    field = "name" if entity == "contacts" else "number"
+    return " ".join((record.fields.get(field) or "").split()).casefold()
+
+
+class SyncMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World(machine_rules())
+        self.n = 0
+        # (entity, key, field) -> {side: last value written there since the last clean sync}
+        self.edits: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.deleted: set[str] = set()
+        self.added_lines: set[tuple[str, str]] = set()
+        self.removed_lines: set[tuple[str, str]] = set()
+        self.open_ids: set[int] = set()
+
+    def store(self, side: str) -> MemoryStore:
+        return self.world.ops if side == "ops" else self.world.xero
+
+    def pick(self, side: str, entity: str, index: int) -> Record | None:
+        records = sorted(self.store(side).all(entity), key=lambda r: r.id)
+        live = [r for r in records if r.fields.get("status") not in ("deleted", "void")]
+        return live[index % len(live)] if live else None
+
+    def note(self, entity: str, record: Record, field: str, side: str, value: Any) -> None:
+        self.edits.setdefault((entity, key_of(entity, record), field), {})[side] = value
+
+    # -- edits -----------------------------------------------------------------------------------
+
+    @rule(side=SIDES)
+    def create_contact(self, side: str) -> None:
+        self.n += 1
+        self.world.contact(side, f"Contact {self.n}")
+
+    @rule(n=st.integers(0, 3))
+    def create_same_contact_on_both_sides(self, n: int) -> None:
+        self.n += 1
+        self.world.contact("ops", f"Shared {self.n}")
+        self.world.contact("xero", f"shared  {self.n}")
+
+    @rule(side=SIDES, index=st.integers(0, 50), draft=st.booleans())
+    def create_invoice(self, side: str, index: int, draft: bool) -> None:
+        contact = self.pick(side, "contacts", index)
+        if contact is None:
+            return
+        self.n += 1
+        self.world.invoice(side, f"INV-{self.n}", contact.id,
+                           status="draft" if draft else "approved")
+
+    @rule(side=SIDES, index=st.integers(0, 50), field=CONTACT_FIELDS, value=VALUES)
+    def edit_contact(self, side: str, index: int, field: str, value: str | None) -> None:
+        record = self.pick(side, "contacts", index)
+        if record is not None:
+            self.store(side).edit("contacts", record.id, **{field: value})
+            self.note("contacts", record, field, side, value)
+
+    @rule(side=SIDES, index=st.integers(0, 50), field=INVOICE_FIELDS, text=VALUES, date=DATES)
+    def edit_invoice(self, side: str, index: int, field: str, text: str | None,
+                     date: str | None) -> None:
+        record = self.pick(side, "invoices", index)
+        if record is None or record.fields["number"] in self.deleted:
+            return
+        value = date if field == "due_date" else text
+        self.store(side).edit("invoices", record.id, **{field: value})
+        self.note("invoices", record, field, side, value)
+
+    @rule(side=SIDES, index=st.integers(0, 50), add=st.booleans(), qty=st.sampled_from(
+        ["1.00", "2.00", "3.00"]))
+    def edit_lines(self, side: str, index: int, add: bool, qty: str) -> None:
+        record = self.pick(side, "invoices", index)
+        if record is None or record.lines is None or record.fields["number"] in self.deleted:
+            return
+        lines = list(record.lines)
+        number = record.fields["number"] or ""
+        if add or not lines:
+            self.n += 1
+            desc = f"Line {self.n}"
+            lines.append(Line(None, {"position": str(len(lines) + 1), "description": desc,
+                                     "quantity": qty, "unit_price": "10.00",
+                                     "account_code": "200", "tax_type": "OUTPUT"}))
+            self.added_lines.add((number, desc))
+        else:
+            gone = lines.pop(index % len(lines))
+            self.removed_lines.add((number, gone.fields["description"] or ""))
+        self.store(side).set_lines("invoices", record.id, lines)
+
+    @rule(index=st.integers(0, 50))
+    def delete_ops_draft(self, index: int) -> None:
+        record = self.pick("ops", "invoices", index)
+        if record is None or record.fields["status"] != "draft":
+            return
+        number = record.fields["number"] or ""
+        linked = self.world.xero_id("invoices", record.id)
+        xero = self.world.xero.get("invoices", linked) if linked else None
+        if xero is not None and xero.fields["status"] != "draft":
+            return
+        self.world.ops.edit("invoices", record.id, status="deleted")
+        self.deleted.add(number)
+
+    @rule(seconds=st.sampled_from([1, 1000]))
+    def time_passes(self, seconds: int) -> None:
+        self.world.clock.tick(seconds)
+
+    # -- syncs -----------------------------------------------------------------------------------
+
+    @rule(index=st.integers(0, 50))
+    def sync_with_a_failed_write(self, index: int) -> None:
+        record = self.pick("xero", "contacts", index)
+        if record is not None:
+            self.world.xero.fail_next[record.id] = "Xero refused it"
+        self.world.sync()
+        self.world.xero.fail_next.clear()
+
+    @rule(side=SIDES, when=st.sampled_from(["before", "mid", "after"]))
+    def interrupted_sync(self, side: str, when: str) -> None:
+        store = self.store(side)
+        store.crash = when
+        try:
+            self.world.sync()
+        except SimulatedCrash:
+            pass
+        store.crash = None
+
+    @rule()
+    def clean_sync(self) -> None:
+        self.world.sync()
+        self.world.sync()
+        plan = self.world.engine().plan("sync")
+        writes = [a.to_json() for a in plan.actions if a.kind != "conflict"]
+        assert writes == [], writes
+        self.check_converged()
+        self.edits.clear()
+        self.added_lines.clear()
+        self.removed_lines.clear()
+
+    @precondition(lambda self: bool(self.open_ids))
+    @rule(take=st.sampled_from(["ops", "xero"]))
+    def resolve_all_and_sync(self, take: str) -> None:
+        engine = self.world.engine()
+        wanted = {}
+        for c in engine.resolve_all(take):
+            if c.field != "_match":
+                wanted[(c.ops_id, c.field)] = c.resolution
+        self.world.sync()
+        self.world.sync()
+        for (ops_id, field), value in wanted.items():
+            if "." in field:
+                continue
+            entity = "contacts" if (ops_id or "").startswith("CON") else "invoices"
+            xero_id = self.world.xero_id(entity, ops_id or "")
+            ops = self.world.ops.get(entity, ops_id or "")
+            xero = self.world.xero.get(entity, xero_id or "")
+            assert ops is not None and xero is not None
+            if not any(c.ops_id == ops_id and c.field == field
+                       for c in self.world.engine().conflicts()):
+                assert ops.fields[field] == xero.fields[field] == value
+        self.edits.clear()
+
+    @invariant()
+    def conflicts_persist_until_resolved(self) -> None:
+        now_open = {int(c.id or 0) for c in self.world.engine().conflicts()}
+        closed = self.open_ids - now_open
+        for cid in closed:
+            c = self.world.engine().ledger.conflict(cid)
+            assert c is not None and c.resolved_at is not None
+        self.open_ids = now_open
+
+    # -- the checks after a clean sync -----------------------------------------------------------
+
+    def check_converged(self) -> None:
+        conflicts = self.world.engine().conflicts()
+        flagged = {(c.ops_id, c.field) for c in conflicts}
+        for entity in ("contacts", "invoices"):
+            for side in ("ops", "xero"):
+                keys = [key_of(entity, r) for r in self.store(side).all(entity)]
+                assert len(keys) == len(set(keys)), f"duplicate {entity} on {side}: {keys}"
+            assert len(self.world.ops.all(entity)) == len(self.world.xero.all(entity)) or (
+                entity == "invoices")
+            for record in self.world.ops.all(entity):
+                xero_id = self.world.xero_id(entity, record.id)
+                if xero_id is None:
+                    assert entity == "invoices" and record.fields["status"] == "deleted"
+                    continue
+                xero = self.world.xero.get(entity, xero_id)
+                assert xero is not None
+                self.check_pair(entity, record, xero, flagged)
+
+    def check_pair(self, entity: str, ops: Record, xero: Record,
+                   flagged: set[tuple[str | None, str]]) -> None:
+        key = key_of(entity, ops)
+        assert key == key_of(entity, xero)
+        fields = ("phone", "city", "region") if entity == "contacts" else (
+            "reference", "due_date", "status")
+        for field in fields:
+            if (ops.id, field) in flagged:
+                continue
+            if field == "status" and {ops.fields[field], xero.fields[field]} <= {"deleted",
+                                                                                 "void"}:
+                continue
+            assert ops.fields[field] == xero.fields[field], (entity, key, field)
+            edits = self.edits.get((entity, key, field), {})
+            if len(edits) == 1:
+                [value] = edits.values()
+                assert ops.fields[field] == value, ("one-sided edit lost", entity, key, field)
+            elif len(edits) == 2:
+                assert ops.fields[field] in edits.values()
+        if entity == "invoices":
+            number = ops.fields["number"] or ""
+            if number in self.deleted:
+                assert ops.fields["status"] in ("deleted", "void")
+                assert xero.fields["status"] in ("deleted", "void")
+                return
+            if any(c[0] == ops.id and c[1].startswith("lines") for c in flagged):
+                return
+            ops_lines = sorted((ln.fields["description"], ln.fields["quantity"])
+                               for ln in ops.lines or [])
+            xero_lines = sorted((ln.fields["description"], ln.fields["quantity"])
+                                for ln in xero.lines or [])
+            assert ops_lines == xero_lines, (number, ops_lines, xero_lines)
+            present = {d for d, _ in ops_lines}
+            for num, desc in self.added_lines - self.removed_lines:
+                if num == number:
+                    assert desc in present, ("added line lost", number, desc)
+
+
+SyncMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=30, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestSyncMachine = SyncMachine.TestCase
