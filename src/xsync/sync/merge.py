@@ -107,6 +107,9 @@ class Merger:
         if held is not None and held[:2] == (v.ops, v.xero):
             # an open conflict stays one until resolved or until either value moves
             return v.base, None, held[2]
+        if not v.has_base and (v.ops is None or v.xero is None):
+            # first contact: filling a blank loses nothing, whichever side is newer
+            return (v.ops if v.xero is None else v.xero), "first-sync:fill-blank", None
         prefix = "" if v.has_base else "first-sync:"
         if self.flows.authority == "xero":
             return v.xero, prefix + "direction:pull", None

@@ -357,32 +357,28 @@ class EntityPlanner:
         A create not found is sent again through its own outbox row (same idempotency key)."""
         self.pending_xero: dict[str, int] = {}
         self.pending_ops: dict[str, int] = {}
-        for row in self.ledger.outbox_pending(self.entity, "xero"):
-            ops_id = row["ops_id"]
-            if ops_id in self.links or ops_id not in lone_ops:
-                self.plan.steps.append(Step(self.entity, ops_id, None, ops_id,
-                                            recovers=[row["id"]]))
-                continue
-            sent = row["payload"]["fields"]
-            hit = next((x for x in lone_xero.values() if _carries(x.fields, sent)), None)
-            if hit is not None:
-                self._link_pair(lone_ops.pop(ops_id), lone_xero.pop(hit.id), "recovered:outbox",
-                                recovers=[row["id"]])
-            else:
-                self.pending_xero[ops_id] = row["id"]
-        for row in self.ledger.outbox_pending(self.entity, "ops"):
-            xero_id = row["xero_id"]
-            if xero_id in self.rev or xero_id not in lone_xero:
-                self.plan.steps.append(Step(self.entity, None, xero_id, xero_id,
-                                            recovers=[row["id"]]))
-                continue
-            sent = row["payload"]["fields"]
-            hit = next((o for o in lone_ops.values() if _carries(o.fields, sent)), None)
-            if hit is not None:
-                self._link_pair(lone_ops.pop(hit.id), lone_xero.pop(xero_id), "recovered:outbox",
-                                recovers=[row["id"]])
-            else:
-                self.pending_ops[xero_id] = row["id"]
+        unlinked_ops = {i: r for i, r in self.ops_recs.items() if i not in self.links}
+        unlinked_xero = {i: r for i, r in self.xero_recs.items() if i not in self.rev}
+        for side in ("xero", "ops"):
+            for row in self.ledger.outbox_pending(self.entity, side):
+                origin = row["ops_id"] if side == "xero" else row["xero_id"]
+                mine = unlinked_ops if side == "xero" else unlinked_xero
+                pool = unlinked_xero if side == "xero" else unlinked_ops
+                if origin not in mine:
+                    # linked since, or gone: nothing is left to find out
+                    self.plan.steps.append(Step(self.entity, row["ops_id"], row["xero_id"],
+                                                origin or "", recovers=[row["id"]]))
+                    continue
+                sent = row["payload"]["fields"]
+                hit = next((r for r in pool.values() if _carries(r.fields, sent)), None)
+                if hit is None:
+                    (self.pending_xero if side == "xero" else self.pending_ops)[origin] = row["id"]
+                    continue
+                o = mine.pop(origin) if side == "xero" else pool.pop(hit.id)
+                x = pool.pop(hit.id) if side == "xero" else mine.pop(origin)
+                lone_ops.pop(o.id, None)
+                lone_xero.pop(x.id, None)
+                self._link_pair(o, x, "recovered:outbox", recovers=[row["id"]])
 
     def _link_pair(self, o: Record, x: Record, rule: str, settles: list[int] | None = None,
                    recovers: list[int] | None = None) -> None:

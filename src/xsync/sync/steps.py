@@ -15,7 +15,7 @@ from xsync.model.entities import EntitySpec
 from xsync.model.records import Fields, Line, Record
 from xsync.sync.accounting import DOCUMENTS, TERMINAL, locked_reason, status_write
 from xsync.sync.ledger import record_hash
-from xsync.sync.merge import FieldConflict, Flows, Merger, MergeResult
+from xsync.sync.merge import FieldConflict, Flows, LineSets, Merger, MergeResult
 from xsync.sync.plan import (
     TO_OPS,
     TO_XERO,
@@ -85,6 +85,8 @@ class StepBuilder:
                                        reason=p.link_rule))
         lines = result.lines
         if xero_action in ("delete", "void"):
+            self._ending(p, result)
+            lines = result.lines
             step.to_xero = Write("xero", xero_action, {"status": result.xero_writes["status"]})
         elif result.xero_writes or (lines and lines.xero_dirty):
             full = {k: v for k, v in p.xero_fields.items() if k not in self.spec.xero_computed}
@@ -122,6 +124,20 @@ class StepBuilder:
         step.closes = [cid for path, cid in p.open_conflicts.items() if path not in flagged
                        and path != "_match" and self._agreed(path, p)]
         return step
+
+    def _ending(self, p: Pair, result: MergeResult) -> None:
+        """A document about to be deleted or voided: only its status still moves. Its base
+        becomes what Xero will hold, and nothing else is written to either side."""
+        final = result.xero_writes["status"]
+        result.xero_writes = {"status": final}
+        result.xero_changes[:] = [c for c in result.xero_changes if c.field == "status"]
+        result.ops_writes = {k: v for k, v in result.ops_writes.items() if k == "status"}
+        result.ops_changes[:] = [c for c in result.ops_changes if c.field == "status"]
+        result.base_fields = {**p.xero_fields, "status": final}
+        result.unknown = []
+        if result.lines is not None:
+            kept = [dict(pair) for pair in (p.base or {}).get("lines") or []]
+            result.lines = LineSets(base=kept)
 
     def _agreed(self, path: str, p: Pair) -> bool:
         if "." in path:
