@@ -29,9 +29,11 @@ def log(
     runtime = load_runtime(workspace)
     db = open_state(runtime.workspace.state_path)
     try:
-        entries = Ledger(db).audit(since=since, entity=entity, record=record)
+        entries = Ledger(db).audit(since=since, entity=entity)
     finally:
         db.close()
+    if record:
+        entries = [e for e in entries if _is_record(e, record)]
     if as_json:
         print_json(console, [e.to_json() for e in entries])
         return
@@ -47,6 +49,13 @@ def log(
                       e.label or e.ops_id or e.xero_id or "", ARROWS.get(e.direction, e.direction),
                       e.action, e.field or "", f"{show(e.old)} → {show(e.new)}", e.rule or "")
     console.print(table)
+
+
+def _is_record(entry: object, record: str) -> bool:
+    """An ops id, a Xero id, or the label a person knows (`INV-0014` of "INV-0014 (total …)")."""
+    label = getattr(entry, "label", None) or ""
+    return record in (getattr(entry, "ops_id", None), getattr(entry, "xero_id", None), label) \
+        or label.startswith(record + " ")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,158 @@
+"""The e2e test world: the CLI, the accountant in Xero, the team in ops.db."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from xsync.cli.app import main
+from xsync.sandbox.app import Sandbox
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class Accountant:
+    """Changes made in Xero through its API, as Xero's own screens would make them."""
+
+    def __init__(self, sandbox: Sandbox, base_url: str) -> None:
+        tenant = sandbox.tenant_ids[0]
+        token = sandbox.client_credentials_token(tenant)
+        self.http = httpx.Client(
+            base_url=base_url + "/api.xro/2.0",
+            headers={"Authorization": f"Bearer {token}", "xero-tenant-id": tenant,
+                     "Accept": "application/json"},
+        )
+
+    def call(self, method: str, path: str, body: Any = None, **params: str) -> Any:
+        reply = self.http.request(method, path, json=body, params=params or None)
+        assert reply.status_code < 400, f"{method} {path}: {reply.status_code} {reply.text}"
+        return reply.json()
+
+    def invoices(self, **params: str) -> list[dict[str, Any]]:
+        return self.call("GET", "/Invoices", page="1", **params)["Invoices"]
+
+    def invoice(self, number: str) -> dict[str, Any]:
+        found = self.invoices(InvoiceNumbers=number)
+        assert len(found) == 1, f"{len(found)} invoices numbered {number} in Xero"
+        return found[0]
+
+    def contacts(self, **params: str) -> list[dict[str, Any]]:
+        return self.call("GET", "/Contacts", page="1", includeArchived="true",
+                         **params)["Contacts"]
+
+    def contact(self, name: str) -> dict[str, Any]:
+        found = [c for c in self.contacts() if c["Name"] == name]
+        assert len(found) == 1, f"{len(found)} contacts named {name} in Xero"
+        return found[0]
+
+    def pay(self, invoice: dict[str, Any], amount: Any, day: str = "2026-11-24") -> None:
+        self.call("PUT", "/Payments", {"Payments": [{
+            "Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"},
+            "Date": day, "Amount": amount, "Reference": "EFT"}]})
+
+    def update_invoice(self, invoice: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {"Invoices": [{"InvoiceID": invoice["InvoiceID"], **fields}]}
+        return self.call("POST", f"/Invoices/{invoice['InvoiceID']}", body)["Invoices"][0]
+
+    def update_contact(self, contact: dict[str, Any], **fields: Any) -> None:
+        body = {"Contacts": [{"ContactID": contact["ContactID"], **fields}]}
+        self.call("POST", f"/Contacts/{contact['ContactID']}", body)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class Ops:
+    """The operations team, editing ops.db directly as their platform would."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        conn = sqlite3.connect(self.path)
+        with conn:
+            conn.execute(sql, params)
+        conn.close()
+
+    def script(self, sql: str) -> None:
+        conn = sqlite3.connect(self.path)
+        with conn:
+            conn.executescript(sql)
+        conn.close()
+
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        conn = sqlite3.connect(self.path)
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any]:
+        found = self.rows(sql, params)
+        assert len(found) == 1, f"{len(found)} rows for {sql} {params}"
+        return found[0]
+
+
+class World:
+    def __init__(self, sandbox: Sandbox, url: str, root: Path,
+                 capsys: pytest.CaptureFixture[str]) -> None:
+        self.sandbox = sandbox
+        self.url = url
+        self.root = root
+        self.capsys = capsys
+        self.xero = Accountant(sandbox, url)
+        self.ops = Ops(root / "ops.db")
+
+    def setup(self, extra_config: str = "") -> None:
+        assert self.run("init", str(self.root)).code == 0
+        if extra_config:
+            self.configure(extra_config)
+        result = self.run("connect", "--sandbox", self.url)
+        assert result.code == 0, result.err
+
+    def configure(self, toml_text: str) -> None:
+        """Replace whole tables of xsync.toml (TOML forbids a table twice)."""
+        path = self.root / "xsync.toml"
+        redefined = {ln.strip() for ln in toml_text.splitlines() if ln.strip().startswith("[")}
+        kept, skipping = [], False
+        for line in path.read_text().splitlines():
+            if line.startswith("["):
+                skipping = line.strip() in redefined
+            if not skipping:
+                kept.append(line)
+        path.write_text("\n".join(kept) + "\n" + toml_text + "\n")
+
+    def run(self, *args: str) -> Result:
+        # A minute passes between commands, as between a person's commands: each starts with
+        # a fresh Xero minute window (the sandbox keeps Xero's 60 calls a minute).
+        self.advance(61)
+        self.capsys.readouterr()
+        code = 0
+        try:
+            main([*args, *self._workspace_flag(args)])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def _workspace_flag(self, args: tuple[str, ...]) -> list[str]:
+        if (args and args[0] in ("init",)) or (len(args) > 1 and args[0] == "sandbox"):
+            return []
+        return ["--workspace", str(self.root)]
+
+    def advance(self, seconds: float = 60) -> None:
+        self.sandbox.advance_clock(seconds)
+
+    def close(self) -> None:
+        self.xero.close()
