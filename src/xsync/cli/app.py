@@ -93,4 +93,5 @@ def main(argv: list[str] | None = None) -> None:
             show()
             sys.exit(ExitCode.USAGE)
         raise
-    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+    if isinstance(code, int) and code != ExitCode.OK:
+        sys.exit(code)
