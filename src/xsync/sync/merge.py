@@ -174,9 +174,9 @@ class Merger:
             self.field(out, name, name, v, name in self.spec.xero_computed,
                        out.base_fields, out.ops_writes, out.xero_writes)
         if self.spec.has_lines:
-            base_lines = (base or {}).get("lines")
-            out.lines = self.lines(out, base_lines if base is not None else None,
-                                   ops_lines or [], xero_lines or [])
+            # no line pairs known (first contact, a recovered create): pair lines by position
+            out.lines = self.lines(out, (base or {}).get("lines"), ops_lines or [],
+                                   xero_lines or [])
         return out
 
     # -- lines -----------------------------------------------------------------------------------

@@ -378,10 +378,14 @@ class EntityPlanner:
                 x = pool.pop(hit.id) if side == "xero" else mine.pop(origin)
                 lone_ops.pop(o.id, None)
                 lone_xero.pop(x.id, None)
-                self._link_pair(o, x, "recovered:outbox", recovers=[row["id"]])
+                # what the lost create wrote is the last synced value of each field
+                written = self.xero_fields(x)[0] if side == "xero" else dict(o.fields)
+                self._link_pair(o, x, "recovered:outbox", recovers=[row["id"]],
+                                base={"fields": written, "lines": None})
 
     def _link_pair(self, o: Record, x: Record, rule: str, settles: list[int] | None = None,
-                   recovers: list[int] | None = None) -> None:
+                   recovers: list[int] | None = None,
+                   base: dict[str, Any] | None = None) -> None:
         self.ops_recs[o.id] = o
         self.xero_recs[x.id] = x
         self.links[o.id] = x.id
@@ -389,7 +393,8 @@ class EntityPlanner:
         self.xero_refs[x.id] = o.id
         self.ops_known.add(o.id)
         before = len(self.plan.steps)
-        self._pair(o.id, x.id, None, rule, recovers)
+        known = Base(o.id, x.id, base, None, None, None, None) if base else None
+        self._pair(o.id, x.id, known, rule, recovers)
         if len(self.plan.steps) > before:
             self.plan.steps[-1].settles += list(settles or [])
 
