@@ -6,6 +6,7 @@ exactly what a real run would do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -30,6 +31,34 @@ def check_entities(entities: list[str] | None) -> list[str] | None:
             param_hint="--entity",
         )
     return entities
+
+
+def sync_command(mode: str, doc: str) -> Callable[..., None]:
+    """The Typer command for `pull`, `push` or `sync`: same flags, one code path."""
+
+    def command(
+        workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
+        entity: list[str] | None = typer.Option(None, "--entity", help=ENTITY_HELP),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; write nothing."),
+        quiet: bool = typer.Option(False, "--quiet", "-q",
+                                   help="Print only problems (for cron)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        allow_mass_delete: bool = typer.Option(
+            False, "--allow-mass-delete", help="Apply a plan that deletes or voids many records."
+        ),
+        allow_empty_side: bool = typer.Option(
+            False, "--allow-empty-side", help="Apply a plan although one side listed nothing."
+        ),
+    ) -> None:
+        run_sync(
+            mode, workspace=workspace, entities=entity, dry_run=dry_run, quiet=quiet,
+            as_json=as_json, allow_mass_delete=allow_mass_delete,
+            allow_empty_side=allow_empty_side,
+        )
+
+    command.__doc__ = doc
+    command.__name__ = mode
+    return command
 
 
 def run_sync(

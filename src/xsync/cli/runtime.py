@@ -74,7 +74,7 @@ def load_runtime(workspace_dir: Path | None) -> Runtime:
 
 
 @contextlib.contextmanager
-def open_engine(runtime: Runtime, *, need_xero: bool = True) -> Iterator[Any]:
+def open_engine(runtime: Runtime) -> Iterator[Any]:
     """An engine over both sides of the workspace; everything is closed on the way out."""
     from xsync.sides.xero import XeroSide
     from xsync.state.db import open_state
@@ -83,15 +83,22 @@ def open_engine(runtime: Runtime, *, need_xero: bool = True) -> Iterator[Any]:
 
     state = open_state(runtime.workspace.state_path)
     ops = open_ops_store(runtime.workspace, runtime.settings)
-    client = open_client(runtime.workspace) if need_xero else None
     try:
-        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds) \
-            if client is not None else None
+        client = open_client(runtime.workspace)
+    except BaseException:
+        _close(ops)
+        state.close()
+        raise
+    try:
+        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds)
         yield Engine(state, ops, xero, runtime.rules)
     finally:
-        if client is not None:
-            client.close()
-        close = getattr(ops, "close", None)
-        if callable(close):
-            close()
+        client.close()
+        _close(ops)
         state.close()
+
+
+def _close(store: Any) -> None:
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
