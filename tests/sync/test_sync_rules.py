@@ -160,3 +160,19 @@ def test_a_plan_has_no_side_effects_and_serialises(world: World) -> None:
     assert plan.to_json()["actions"] == engine.plan("sync").to_json()["actions"]
     assert {(a.kind, a.direction) for a in plan.actions} == {
         ("create", "ops->xero"), ("create", "xero->ops")}
+
+
+def test_a_record_whose_contact_waits_on_a_conflict_is_held_back_not_rejected(
+        world: World) -> None:
+    coco = world.contact("xero", "Coco Cafe")
+    world.invoice("xero", "INV-C", coco)
+    world.contact("ops", "Coco Cafe")
+    world.contact("ops", " coco  cafe ")
+    result = world.sync()
+    assert result.exit_code == 3 and result.rejected == []
+    assert world.ops.all("invoices") == []
+    [conflict, _] = world.engine().conflicts()
+    world.engine().resolve(int(conflict.id or 0), value=coco)
+    world.sync()
+    [invoice] = world.ops.all("invoices")
+    assert invoice.fields["contact_id"] == conflict.ops_id

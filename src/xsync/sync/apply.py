@@ -76,6 +76,11 @@ class Applier:
                             self.ledger.set_cursor(side, entity, cursor, self.at())
             self.heartbeat()
         with transaction(self.ledger.db):
+            for r in plan.skipped:
+                # a Xero record held back now may not be listed by the next incremental scan
+                if r.xero_id:
+                    self.ledger.add_retry(r.entity, "xero", r.xero_id, r.reason, self.run_id,
+                                          self.at())
             for r in plan.rejected:
                 result.rejected.append(Outcome(r.entity, r.ops_id, r.xero_id, r.label,
                                                "reject", "", r.reason))

@@ -56,6 +56,8 @@ class Planner:
         self.xero_refs: dict[str, dict[str, str]] = {}
         # entity -> ops ids that have, or will have after this plan, a Xero counterpart
         self.ops_known: dict[str, set[str]] = {}
+        # entity -> ids (either side's) held back by an ambiguous-match conflict
+        self.held: dict[str, set[str]] = {}
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -221,7 +223,8 @@ class EntityPlanner:
             return None
         x_fields, problem = self.xero_fields(x)
         if problem:
-            return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), problem)
+            return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), problem,
+                                x)
         snapshot = base.snapshot if base else None
         if self._settled(snapshot, o.fields, x_fields, ops_gone or xero_gone):
             return None
@@ -271,8 +274,22 @@ class EntityPlanner:
                 return f"{noun} {value} is not in Xero yet"
         return None
 
-    def _reject(self, ops_id: str | None, xero_id: str | None, label: str, reason: str) -> None:
+    def _reject(self, ops_id: str | None, xero_id: str | None, label: str, reason: str,
+                record: Record | None = None) -> None:
+        waits = self._waits_for(record) if record is not None else None
+        if waits:
+            # not an error of its own: it follows a conflict once that is resolved
+            self.plan.skipped.append(Rejection(self.entity, ops_id, xero_id, label, waits))
+            return
         self.plan.rejected.append(Rejection(self.entity, ops_id, xero_id, label, reason))
+
+    def _waits_for(self, record: Record) -> str | None:
+        for name, target in self.spec.refs.items():
+            value = record.fields.get(name)
+            if value and value in self.p.held.get(target, set()):
+                noun = target.rstrip("s").replace("_", " ")
+                return f"waits for the conflict on {noun} {value} (xsync resolve)"
+        return None
 
     # -- unlinked records ------------------------------------------------------------------------
 
@@ -290,6 +307,7 @@ class EntityPlanner:
         for ops_id, xero_id, rule in found.pairs:
             self._link_pair(lone_ops.pop(ops_id), lone_xero.pop(xero_id), rule)
         for amb in found.ambiguous:
+            self.p.held.setdefault(self.entity, set()).update(amb.ops_ids + amb.xero_ids)
             self._ambiguous(amb.ops_ids, amb.xero_ids, amb.key, amb.value)
             for i in amb.ops_ids:
                 lone_ops.pop(i, None)
@@ -430,7 +448,7 @@ class EntityPlanner:
             return
         problem = self.ops_refs_problem(record)
         if problem:
-            return self._reject(record.id, None, label, problem)
+            return self._reject(record.id, None, label, problem, record)
         self.ops_known.add(record.id)
         step = self.builder.create_in_xero(record)
         if step.to_xero is not None:
@@ -444,7 +462,7 @@ class EntityPlanner:
         fields, problem = self.xero_fields(record)
         if problem:
             label = label_of(self.spec, record.fields, record.id)
-            return self._reject(None, record.id, label, problem)
+            return self._reject(None, record.id, label, problem, record)
         self.xero_refs[record.id] = XERO_REF + record.id
         step = self.builder.create_in_ops(record, fields)
         if step.to_ops is not None:
