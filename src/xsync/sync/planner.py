@@ -278,7 +278,9 @@ class EntityPlanner:
                 record: Record | None = None) -> None:
         waits = self._waits_for(record) if record is not None else None
         if waits:
-            # not an error of its own: it follows a conflict once that is resolved
+            # not an error of its own: it follows a conflict once that is resolved, and so do
+            # the records that refer to it
+            self.p.held.setdefault(self.entity, set()).update(i for i in (ops_id, xero_id) if i)
             self.plan.skipped.append(Rejection(self.entity, ops_id, xero_id, label, waits))
             return
         self.plan.rejected.append(Rejection(self.entity, ops_id, xero_id, label, reason))
