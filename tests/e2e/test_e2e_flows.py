@@ -242,3 +242,36 @@ def test_invoice_below_the_configured_value_is_not_pushed(world: World) -> None:
     assert world.run("push").code == 0
     assert world.xero.invoices(InvoiceNumbers="SMALL-1") == []
     assert len(world.xero.invoices(InvoiceNumbers="BIG-1")) == 1
+
+
+def test_first_sync_links_overlapping_contacts_and_flags_the_ambiguous(world: World) -> None:
+    coco = world.xero.contact("Coco Cafe")
+    abc = world.xero.contact("ABC Furniture")
+    city = world.xero.contact("City Agency")
+    world.ops.script(f"""
+        INSERT INTO contacts (id, name, email, abn, status, updated_at) VALUES
+          ('C-1', 'ABC Furniture Pty Ltd', NULL, '{abc["TaxNumber"]}', 'active',
+           '2026-11-24T09:00:00Z'),
+          ('C-2', 'City Agency Group', '{city["EmailAddress"].upper()}', NULL, 'active',
+           '2026-11-24T09:00:00Z'),
+          ('C-3', 'boom FM', NULL, NULL, 'active', '2026-11-24T09:00:00Z'),
+          ('C-4', 'Coco Cafe', NULL, NULL, 'active', '2026-11-24T09:00:00Z'),
+          ('C-5', ' coco  cafe ', NULL, NULL, 'active', '2026-11-24T09:00:00Z'),
+          ('C-6', 'Brand New Customer', 'new@example.com', NULL, 'active',
+           '2026-11-24T09:00:00Z');
+    """)
+    before = len(world.xero.contacts())
+    plan = json.loads(world.run("diff", "--json").out)
+    links = [a for a in plan["actions"] if a["entity"] == "contacts" and a["kind"] == "link"]
+    assert {a["ops_id"] for a in links} >= {"C-1", "C-2", "C-3"}
+    result = world.run("sync")
+    assert result.code == 3, result.out
+    names = [c["Name"] for c in world.xero.contacts()]
+    assert len(names) == before + 1                          # only the new customer
+    assert "Brand New Customer" in names
+    assert names.count("Coco Cafe") == 1
+    conflicts = json.loads(world.run("resolve", "--json").out)
+    assert any((c["entity"] == "contacts" and coco["ContactID"] in json.dumps(c))
+               or "coco" in json.dumps(c).lower() for c in conflicts)
+    assert len(world.ops.rows("SELECT * FROM contacts WHERE name = 'ABC Furniture Pty Ltd' "
+                              "OR name = 'ABC Furniture'")) == 1
