@@ -39,7 +39,15 @@ class Accountant:
         return reply.json()
 
     def invoices(self, **params: str) -> list[dict[str, Any]]:
-        return self.call("GET", "/Invoices", page="1", **params)["Invoices"]
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = self.call("GET", "/Invoices", page=str(page), pageSize="1000",
+                              **params)["Invoices"]
+            found += batch
+            if len(batch) < 1000:
+                return found
+            page += 1
 
     def invoice(self, number: str) -> dict[str, Any]:
         found = self.invoices(InvoiceNumbers=number)

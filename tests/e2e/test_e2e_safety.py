@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 from e2e_helpers import World
 
@@ -30,6 +34,39 @@ def _approved_invoices(world: World, count: int, prefix: str = "JOB") -> None:
         "INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, "
         "unit_price, account_code, tax_type) VALUES " + ", ".join(lines) + ";"
     )
+
+
+def test_killing_a_push_midway_and_running_it_again_loses_nothing_duplicates_nothing(
+        world: World) -> None:
+    first_sync(world)
+    _approved_invoices(world, 120)
+    # The first invoice batch reaches Xero but is held there; the process dies meanwhile.
+    world.sandbox.set_faults(hold=True, match="POST /Invoices")
+    env = {**os.environ, "XSYNC_WORKSPACE": str(world.root)}
+    proc = subprocess.Popen([sys.executable, "-m", "xsync", "push", "--quiet"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert world.sandbox.faults.wait_held(1, timeout=60), "push never reached Xero"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    # Xero carries out the held batch after the client is gone: its reply is lost.
+    world.sandbox.clear_faults()
+
+    result = world.run("push")
+    assert result.code == 0, result.out + result.err
+    numbers = [inv["InvoiceNumber"] for inv in world.xero.invoices(where='Type=="ACCREC"')]
+    pushed = [n for n in numbers if n.startswith("JOB-")]
+    assert sorted(pushed) == [f"JOB-{n:04d}" for n in range(120)]      # each exactly once
+    assert [c["Name"] for c in world.xero.contacts()].count("Kill Test Customer") == 1
+    again = json.loads(world.run("diff", "--json").out)
+    assert [a for a in again["actions"] if a["direction"] == "ops->xero"] == []
+    assert world.run("sync").code == 0          # Xero's computed line amounts come home
+    settled = json.loads(world.run("diff", "--json").out)
+    assert settled["actions"] == [] and settled["conflicts"] == []
 
 
 def _calls(world: World) -> dict[str, dict[str, int]]:

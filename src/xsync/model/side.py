@@ -70,12 +70,13 @@ class Side(Protocol):
 
 @runtime_checkable
 class SupportsFind(Protocol):
-    """Optional: a side that can look records up by one field's value without a full scan.
+    """Optional: a side that can look records up by a field's values without a full scan.
 
-    The engine uses it to match a record before creating it elsewhere (no duplicates) and to
+    The engine uses it to match records before creating them elsewhere (no duplicates) and to
     find out whether a create whose outcome was lost in a crash reached the side. ``field`` is a
-    canonical field name (``number``, ``abn``, ``email``, ``name``); text compares as the side
-    compares it, and the engine filters the answer again, so a side may return extra records.
+    canonical field name (``number``, ``abn``, ``email``, ``name``); ``values`` are all the
+    values wanted, so a side can ask for many in few calls. Text compares as the side compares
+    it, and the engine filters the answer again, so a side may return extra records.
     """
 
-    def find(self, entity: str, field: str, value: str) -> list[Record]: ...
+    def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]: ...

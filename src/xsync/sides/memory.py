@@ -120,10 +120,10 @@ class MemoryStore:
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         return [copy.deepcopy(self.records[entity][i]) for i in ids if i in self.records[entity]]
 
-    def find(self, entity: str, field: str, value: str) -> list[Record]:
-        wanted = " ".join(value.split()).casefold()
+    def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]:
+        wanted = {" ".join(v.split()).casefold() for v in values}
         return [copy.deepcopy(r) for r in self.records[entity].values()
-                if " ".join((r.fields.get(field) or "").split()).casefold() == wanted]
+                if " ".join((r.fields.get(field) or "").split()).casefold() in wanted]
 
     def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
         if self.crash == "before":

@@ -25,6 +25,12 @@ from xsync.xero.xjson import parse_datetime, to_utc
 PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes"}
 WRITABLE = {"contacts", "invoices", "bills"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
+WHERE_CHUNK = 10
+
+
+def _quote(value: str) -> str:
+    """A value inside a Xero `where` string literal."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 class XeroSide:
@@ -94,22 +100,25 @@ class XeroSide:
                 out.append(record_from_xero(entity, element))
         return out
 
-    def find(self, entity: str, field: str, value: str) -> list[Record]:
-        """Records whose business key ``field`` equals ``value``, asked of Xero directly.
+    def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]:
+        """Records whose business key ``field`` is one of ``values``, asked of Xero directly.
 
         Used before creating anything (no duplicates) and to learn whether a create whose reply
-        was lost reached Xero. The engine filters the answer again.
+        was lost reached Xero: invoice numbers go 50 to a request, contact keys 10 to a `where`.
+        The engine filters the answer again.
         """
-        if not value:
+        wanted = [v for v in dict.fromkeys(values) if v]
+        if not wanted:
             return []
+        found: list[dict[str, Any]] = []
         if entity in ("invoices", "bills") and field == "number":
-            found = self.client.get_by_ids("Invoices", [value], param="InvoiceNumbers")
+            found = self.client.get_by_ids("Invoices", wanted, param="InvoiceNumbers")
         elif entity == "contacts" and field in CONTACT_KEYS:
-            quoted = value.replace("\\", "\\\\").replace('"', '\\"')
-            found = list(self.client.iter_all("Contacts", params={
-                "where": f'{CONTACT_KEYS[field]}=="{quoted}"', "includeArchived": "true"}))
-        else:
-            return []
+            for start in range(0, len(wanted), WHERE_CHUNK):
+                clause = " OR ".join(f'{CONTACT_KEYS[field]}=="{_quote(v)}"'
+                                     for v in wanted[start:start + WHERE_CHUNK])
+                found += self.client.iter_all(
+                    "Contacts", params={"where": clause, "includeArchived": "true"})
         return [record_from_xero(entity, el) for el in found if self._wanted(entity, el)]
 
     # -- writing -------------------------------------------------------------------------------

@@ -141,5 +141,5 @@ class SideContract:
         if not isinstance(side, SupportsFind):
             return
         record = self._contact(side, 7)
-        found = side.find("contacts", "email", "C7@example.test")
+        found = side.find("contacts", "email", ["C7@example.test", "nobody@example.test"])
         assert record.id in {r.id for r in found}

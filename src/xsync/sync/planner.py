@@ -332,16 +332,16 @@ class EntityPlanner:
                                         self.spec.fields else ())
         found: list[Record] = []
         if isinstance(self.p.xero, SupportsFind):
-            for record in lone_ops:
-                for key in keys:
-                    value = record.fields.get(key)
-                    if value:
-                        try:
-                            found += self.p.xero.find(self.entity, key, value)
-                        except FATAL:
-                            raise
-                        except Exception:
-                            continue
+            for key in keys:
+                values = sorted({v for r in lone_ops if (v := r.fields.get(key))})
+                if not values:
+                    continue
+                try:
+                    found += self.p.xero.find(self.entity, key, values)
+                except FATAL:
+                    raise
+                except Exception:
+                    continue
         else:
             full = self._scan(self.p.xero, None)
             found = full.records if full else []
