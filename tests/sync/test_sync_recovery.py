@@ -160,3 +160,24 @@ def test_run_lock_refuses_a_live_holder_and_recovers_a_dead_one(world: World) ->
     world.state.conn.execute("UPDATE run_lock SET pid = ?", [os.getppid()])
     world.clock.tick(timedelta(minutes=16).total_seconds())
     assert world.sync().exit_code == 0
+
+
+def test_no_create_in_xero_when_xero_cannot_be_searched_for_it(world: World,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    contact = world.contact("ops", "Acme")
+    world.sync()
+    world.invoice("ops", "INV-9", contact)
+
+    def broken(entity: str, field: str, values: list[str]) -> list[object]:
+        raise ConnectionError("Xero did not answer")
+
+    monkeypatch.setattr(world.xero, "find", broken)
+    result = world.sync()
+    assert numbers(world) == []
+    plan = world.engine().plan("sync")
+    assert any("could not check Xero" in s.reason for s in plan.skipped)
+    assert result.exit_code == 0
+    monkeypatch.undo()
+    world.sync()
+    assert numbers(world) == ["INV-9"]

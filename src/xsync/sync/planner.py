@@ -91,6 +91,8 @@ class EntityPlanner:
         self.ledger = planner.ledger
         # change times within this of the last sync are not trusted to prove "unchanged"
         self.margin = timedelta(seconds=max(2, rules.skew_tolerance_seconds))
+        # why Xero could not be searched before creating records there, if it could not
+        self.lookup_failed: str | None = None
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -340,7 +342,9 @@ class EntityPlanner:
                     found += self.p.xero.find(self.entity, key, values)
                 except FATAL:
                     raise
-                except Exception:
+                except Exception as exc:
+                    # without the lookup a create could duplicate a record: hold creates back
+                    self.lookup_failed = str(exc) or type(exc).__name__
                     continue
         else:
             full = self._scan(self.p.xero, None)
@@ -448,6 +452,12 @@ class EntityPlanner:
                                                f"total {total} is below min_total "
                                                f"{rules.min_total}"))
             return
+        if self.lookup_failed:
+            self.plan.skipped.append(Rejection(
+                self.entity, record.id, None, label,
+                f"could not check Xero for an existing record ({self.lookup_failed}); "
+                "not created this run"))
+            return None
         problem = self.ops_refs_problem(record)
         if problem:
             return self._reject(record.id, None, label, problem, record)
