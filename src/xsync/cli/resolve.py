@@ -83,18 +83,16 @@ def _list(conflicts: list[Any]) -> None:
                   "or `xsync resolve ID --field NAME=VALUE`.")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def _settle(ledger: Any, conflict: Any, take: str | None, value: str | None) -> str:
-    if take is not None:
-        value = conflict.ops if take == "ops" else conflict.xero
-    ledger.resolve(conflict.id, take, value, _now())
+    from xsync.sync.engine import resolve_conflict
+
+    settled = resolve_conflict(ledger.db, conflict.id, take, value, datetime.now(UTC))
     record = conflict.label or conflict.ops_id or conflict.xero_id
-    how = f"{take}'s value" if take else "a value of your own"
+    how = {"ops": "the ops value", "xero": "Xero's value"}.get(take or "", "a value of your own")
+    if conflict.field == "_match":
+        return f"conflict {conflict.id}: {conflict.entity} {record}: match settled ({how})"
     return f"conflict {conflict.id}: {conflict.entity} {record} {conflict.field} = " \
-           f"{show(value)} ({how})"
+           f"{show(settled.resolution)} ({how})"
 
 
 def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,

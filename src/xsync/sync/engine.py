@@ -34,6 +34,35 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def resolve_conflict(state: sqlite_utils.Database, conflict_id: int, take: str | None,
+                     value: str | None, now: datetime) -> Conflict:
+    """Settle a conflict: ``take`` "ops" or "xero" picks that side's value, else ``value``.
+
+    Needs neither side: the next sync writes the chosen value to both. For an ambiguous match,
+    ``value`` is the Xero id to link to; ``take="ops"`` keeps the record apart (created in Xero);
+    ``take="xero"`` links to the first candidate.
+    """
+    ledger = Ledger(state)
+    conflict = ledger.conflict(conflict_id)
+    if conflict is None:
+        raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
+    if take not in (None, "ops", "xero"):
+        raise UsageError(f"take must be ops or xero, not {take!r}", take=take)
+    if conflict.field == "_match":
+        chosen = value if value is not None else ("" if take == "ops" else None)
+    elif take == "ops":
+        chosen = conflict.ops
+    elif take == "xero":
+        chosen = conflict.xero
+    else:
+        chosen = value
+    with transaction(state):
+        ledger.resolve(conflict_id, take, chosen, now.isoformat())
+    resolved = ledger.conflict(conflict_id)
+    assert resolved is not None
+    return resolved
+
+
 class Engine:
     def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
                  now: Callable[[], datetime] = utc_now,
@@ -108,30 +137,8 @@ class Engine:
 
     def resolve(self, conflict_id: int, take: str | None = None,
                 value: str | None = None) -> Conflict:
-        """Settle a conflict: ``take`` "ops" or "xero" picks that side's value, else ``value``.
-
-        The next sync writes the chosen value to both sides. For an ambiguous match, ``value``
-        is the Xero id to link to; ``take="ops"`` keeps the record apart (created in Xero);
-        ``take="xero"`` links to the first candidate.
-        """
-        conflict = self.ledger.conflict(conflict_id)
-        if conflict is None:
-            raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
-        if take not in (None, "ops", "xero"):
-            raise UsageError(f"take must be ops or xero, not {take!r}", take=take)
-        if conflict.field == "_match":
-            chosen = value if value is not None else ("" if take == "ops" else None)
-        elif take == "ops":
-            chosen = conflict.ops
-        elif take == "xero":
-            chosen = conflict.xero
-        else:
-            chosen = value
-        with transaction(self.state):
-            self.ledger.resolve(conflict_id, take, chosen, self.now().isoformat())
-        resolved = self.ledger.conflict(conflict_id)
-        assert resolved is not None
-        return resolved
+        """Settle a conflict; see :func:`resolve_conflict`."""
+        return resolve_conflict(self.state, conflict_id, take, value, self.now())
 
     def resolve_all(self, take: str, entity: str | None = None) -> list[Conflict]:
         return [self.resolve(int(c.id or 0), take=take)
