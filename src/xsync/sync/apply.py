@@ -101,9 +101,12 @@ class Applier:
         for job in jobs:
             self._take_computed(entity, job)
         self._write(entity, "ops", [j for j in jobs if j.step.to_ops and not j.error])
-        for job in jobs:
+        # bases, links, audit: committed in chunks (one commit per record costs more than the
+        # sync itself on a first import of many records)
+        for start in range(0, len(jobs), FINISH_CHUNK):
             with transaction(self.ledger.db):
-                self._finish(entity, job, result)
+                for job in jobs[start:start + FINISH_CHUNK]:
+                    self._finish(entity, job, result)
 
     def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
         ready: list[tuple[Job, Change, int]] = []
@@ -194,20 +197,20 @@ class Applier:
             if not value:
                 continue
             noun = target.rstrip("s").replace("_", " ")
-            links = self.ledger.links(target)
             if value.startswith(XERO_REF):
                 xero_id = value[len(XERO_REF):]
                 if side == "xero":
                     out[name] = xero_id
                     continue
-                ops_id = {x: o for o, x in links.items()}.get(xero_id)
+                ops_id = self.ledger.ops_id_of(target, xero_id)
                 if ops_id is None:
                     return out, f"{noun} {xero_id} is not in the ops store yet"
                 out[name] = ops_id
             elif side == "xero":
-                if value not in links:
+                linked = self.ledger.xero_id_of(target, value)
+                if linked is None:
                     return out, f"{noun} {value} is not in Xero yet"
-                out[name] = links[value]
+                out[name] = linked
         return out, None
 
     def _take_computed(self, entity: str, job: Job) -> None:
@@ -320,10 +323,10 @@ class Applier:
         for name, target in spec(entity).refs.items():
             value = out.get(name)
             if value:
-                rev = {x: o for o, x in self.ledger.links(target).items()}
-                if value not in rev:
+                ops_id = self.ledger.ops_id_of(target, value)
+                if ops_id is None:
                     return out, True
-                out[name] = rev[value]
+                out[name] = ops_id
         return out, False
 
     def _final(self, job: Job, side: str) -> Record | None:
@@ -356,6 +359,9 @@ class Applier:
         if any(not p.get("ops") or not p.get("xero") for p in pairs):
             return "a line has no id on one side yet"
         return None
+
+
+FINISH_CHUNK = 500
 
 
 def _payload(change: Change) -> dict[str, Any]:

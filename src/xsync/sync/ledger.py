@@ -72,6 +72,16 @@ class Ledger:
         """ops id -> Xero id."""
         return dict(self._rows("SELECT ops_id, xero_id FROM links WHERE entity = ?", [entity]))
 
+    def xero_id_of(self, entity: str, ops_id: str) -> str | None:
+        rows = self._rows("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ?",
+                          [entity, ops_id])
+        return rows[0][0] if rows else None
+
+    def ops_id_of(self, entity: str, xero_id: str) -> str | None:
+        rows = self._rows("SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?",
+                          [entity, xero_id])
+        return rows[0][0] if rows else None
+
     def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
         self._run("DELETE FROM links WHERE entity = ? AND (ops_id = ? OR xero_id = ?)",
                   [entity, ops_id, xero_id])
