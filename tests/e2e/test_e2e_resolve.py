@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from e2e_helpers import World
 
 FLAG = '[sync.policies]\ntax_type = "xero"\naccount_code = "xero"\ndescription = "flag"\n' \
@@ -63,3 +64,32 @@ def test_resolve_names_an_unknown_conflict(world: World) -> None:
     result = world.run("resolve", "999", "--take", "ops")
     assert result.code == 2
     assert "999" in result.err and "xsync resolve" in result.err
+
+
+def test_resolve_in_a_terminal_asks_for_each_conflict(world: World,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import xsync.cli.resolve as resolve_cli
+
+    world.configure(FLAG)
+    assert world.run("sync").code == 0
+    _conflicting_edits(world, "INV-0010")
+    assert world.run("sync").code == 3
+    order = [c["field"].rsplit(".", 1)[-1] for c in json.loads(world.run("resolve", "--json").out)]
+    assert sorted(order) == ["description", "reference"]
+    answers = iter(["v", "Typed at the prompt", "x"])  # first: own value; second: Xero's
+    screen = io.StringIO()
+    monkeypatch.setattr(resolve_cli.sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(resolve_cli, "console", Console(file=screen, force_terminal=True,
+                                                        width=200))
+    monkeypatch.setattr(resolve_cli.typer, "prompt", lambda *a, **k: next(answers))
+    assert world.run("resolve").code == 0
+    assert "Typed at the prompt" in screen.getvalue()
+    assert world.run("sync").code == 0
+    xero = world.xero.invoice("INV-0010")
+    got = {"description": xero["LineItems"][0]["Description"], "reference": xero["Reference"]}
+    assert got[order[0]] == "Typed at the prompt"
+    assert got[order[1]] == {"description": "Xero wording", "reference": "Xero ref"}[order[1]]
