@@ -88,30 +88,28 @@ CONTACTS = EntitySpec(
     label="name",
     match_keys=("abn", "email", "name"),
 )
-INVOICES = EntitySpec(
-    name="invoices",
-    fields=_DOC_FIELDS,
-    kinds=_DOC_KINDS,
-    line_fields=_LINE_FIELDS,
-    line_kinds=_LINE_KINDS,
-    refs={"contact_id": "contacts"},
-    xero_computed=_DOC_COMPUTED,
-    line_xero_computed=_LINE_COMPUTED,
-    label="number",
-    match_keys=("number",),
-)
-BILLS = EntitySpec(
-    name="bills",
-    fields=_DOC_FIELDS,
-    kinds=_DOC_KINDS,
-    line_fields=_LINE_FIELDS,
-    line_kinds=_LINE_KINDS,
-    refs={"contact_id": "contacts"},
-    xero_computed=_DOC_COMPUTED,
-    line_xero_computed=_LINE_COMPUTED,
-    direction="push",
-    label="number",
-)
+
+
+def _document(name: str, direction: Direction, match_keys: tuple[str, ...]) -> EntitySpec:
+    """Invoices and bills share one shape; only direction and first-contact keys differ."""
+    return EntitySpec(
+        name=name,
+        fields=_DOC_FIELDS,
+        kinds=_DOC_KINDS,
+        line_fields=_LINE_FIELDS,
+        line_kinds=_LINE_KINDS,
+        refs={"contact_id": "contacts"},
+        xero_computed=_DOC_COMPUTED,
+        line_xero_computed=_LINE_COMPUTED,
+        direction=direction,
+        label="number",
+        match_keys=match_keys,
+    )
+
+
+INVOICES = _document("invoices", "both", ("number",))
+# Xero does not keep bill numbers unique, so bills are never matched by number
+BILLS = _document("bills", "push", ())
 PAYMENTS = EntitySpec(
     name="payments",
     fields=("invoice_id", "date", "amount", "reference", "status"),
