@@ -148,3 +148,21 @@ def test_bad_input_is_named_skipped_and_syncs_once_fixed(world: World) -> None:
     assert fixed.code == 0, fixed.out
     for number in ("BAD-ACCOUNT", "BAD-CONTACT", "BAD-AMOUNT", "BAD-DATE", "BAD-TAX"):
         assert len(world.xero.invoices(InvoiceNumbers=number)) == 1, number
+
+
+def test_a_mass_delete_stops_with_exit_5_until_allowed(world: World) -> None:
+    world.configure('[sync]\ndefault_policy = "latest"\nmass_delete_threshold = 2\n')
+    first_sync(world)
+    drafts = world.ops.rows("SELECT * FROM invoices WHERE status = 'draft' ORDER BY number")
+    assert len(drafts) >= 3
+    for row in drafts[:3]:
+        world.ops.execute("UPDATE invoices SET status = 'deleted', updated_at = "
+                          "'2026-11-24T10:30:00Z' WHERE id = ?", [row["id"]])
+    stopped = world.run("sync")
+    assert stopped.code == 5, stopped.out + stopped.err
+    assert "--allow-mass-delete" in stopped.err
+    assert all(world.xero.invoice(r["number"])["Status"] in ("DRAFT", "SUBMITTED")
+               for r in drafts[:3])
+    allowed = world.run("sync", "--allow-mass-delete")
+    assert allowed.code == 0, allowed.out
+    assert all(world.xero.invoice(r["number"])["Status"] == "DELETED" for r in drafts[:3])
