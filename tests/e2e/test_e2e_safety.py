@@ -166,3 +166,20 @@ def test_a_mass_delete_stops_with_exit_5_until_allowed(world: World) -> None:
     allowed = world.run("sync", "--allow-mass-delete")
     assert allowed.code == 0, allowed.out
     assert all(world.xero.invoice(r["number"])["Status"] == "DELETED" for r in drafts[:3])
+
+
+def test_the_daily_limit_stops_with_exit_7_and_the_next_run_resumes(world: World) -> None:
+    first_sync(world)
+    invoice = world.xero.invoice("INV-0011")
+    world.xero.pay(invoice, invoice["AmountDue"])
+    world.sandbox.set_faults(rate_limit_next={"problem": "day", "retry_after": 3600},
+                             match="GET /Invoices")
+    stopped = world.run("pull")
+    assert stopped.code == 7, stopped.out + stopped.err
+    assert "resume" in stopped.err.lower() and "xsync connect" not in stopped.err
+    assert world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")["status"] == \
+        "approved"
+    world.sandbox.clear_faults()
+    resumed = world.run("pull")
+    assert resumed.code == 0, resumed.out
+    assert world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")["status"] == "paid"
