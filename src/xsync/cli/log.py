@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from xsync.cli.console import console
-from xsync.cli.render import ARROWS, print_json, show
+from xsync.cli.render import ARROWS, field_label, print_json, show
 from xsync.cli.runner import WORKSPACE_HELP
 
 
@@ -47,7 +47,8 @@ def log(
     for e in entries:
         table.add_row(str(e.run_id or ""), e.at[:19], e.entity,
                       e.label or e.ops_id or e.xero_id or "", ARROWS.get(e.direction, e.direction),
-                      e.action, e.field or "", f"{show(e.old)} → {show(e.new)}", e.rule or "")
+                      e.action, field_label(e.field or ""), f"{show(e.old)} → {show(e.new)}",
+                      e.rule or "")
     console.print(table)
 
 

@@ -20,6 +20,16 @@ def show(value: str | None) -> str:
     return "∅" if value is None else value
 
 
+def field_label(field: str) -> str:
+    """`lines.<line id>.tax_type` as a person reads it: `line …a1b2c3 tax_type`."""
+    if field.startswith("lines.") and field.count(".") >= 2:
+        line_id, name = field[len("lines."):].rsplit(".", 1)
+        return f"line …{line_id[-8:]} {name}"
+    if field == "_match":
+        return "(which record?)"
+    return field
+
+
 def print_json(console: Console, data: Any) -> None:
     console.print_json(json.dumps(data, default=str))
 
@@ -62,7 +72,7 @@ def _action_rows(table: Table, action: Any) -> None:
             direction if first else "",
             record if first else "",
             action.kind if first else "",
-            change.field,
+            field_label(change.field),
             f"{show(change.old)} → {show(change.new)}",
             change.rule,
         )
@@ -77,7 +87,7 @@ def conflict_table(console: Console, conflicts: Sequence[Any], *, title: str) ->
     for c in conflicts:
         table.add_row(
             "" if c.id is None else str(c.id), c.entity, c.label or c.ops_id or c.xero_id or "",
-            c.field, show(c.base), show(c.ops), show(c.xero), c.reason,
+            field_label(c.field), show(c.base), show(c.ops), show(c.xero), c.reason,
         )
     console.print(table)
 
