@@ -73,6 +73,8 @@ TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
     "accounts": ("accounts", None, None, "code"),
     "tax_rates": ("tax_rates", None, None, "tax_type"),
 }
+# ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
+FETCH_CHUNK = 500
 ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "PAY",
              "credit_notes": "CN"}
 
@@ -165,16 +167,29 @@ class SqliteOpsStore:
         return ScanResult(records=records, cursor=newest, complete=True, rejected=rejected)
 
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        """The records with these ids, in the order asked (read in chunks, not one by one)."""
         table, line_table, owner, key = TABLES[entity]
+        rows: dict[str, sqlite3.Row] = {}
+        lines: dict[str, list[sqlite3.Row]] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), FETCH_CHUNK):
+            chunk = wanted[start:start + FETCH_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
+                                         chunk):
+                rows[str(row[key])] = row
+            if line_table and owner:
+                query = (f"SELECT * FROM {line_table} WHERE {owner} IN ({marks}) "
+                         f"ORDER BY {owner}, position, id")
+                for line in self.conn.execute(query, chunk):
+                    lines.setdefault(str(line[owner]), []).append(line)
         out: list[Record] = []
         for record_id in ids:
-            query = f"SELECT * FROM {table} WHERE {key} = ?"
-            row = self.conn.execute(query, [record_id]).fetchone()
+            row = rows.get(record_id)
             if row is None:
                 continue
-            line_rows = self._line_rows(line_table, owner, record_id)
             try:
-                out.append(self._to_record(entity, row, line_rows))
+                out.append(self._to_record(entity, row, lines.get(record_id, [])))
             except (BadAmount, RowError):
                 continue
         return out
@@ -226,13 +241,6 @@ class SqliteOpsStore:
             grouped.setdefault(str(row[owner]), []).append(row)
         return grouped
 
-    def _line_rows(self, table: str | None, owner: str | None, record_id: str) -> list[sqlite3.Row]:
-        if not table or not owner:
-            return []
-        return self.conn.execute(
-            f"SELECT * FROM {table} WHERE {owner} = ? ORDER BY position, id", [record_id]
-        ).fetchall()
-
     def _known_accounts(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT code FROM accounts") if r[0]}
 
@@ -246,10 +254,11 @@ class SqliteOpsStore:
         outcomes: list[tuple[Change, str | None, str | None]] = []
         self.conn.execute("BEGIN")
         try:
+            known = self._existing_lines(entity, changes)
             for change in changes:
                 self.conn.execute("SAVEPOINT change")
                 try:
-                    record_id = self._apply(entity, change)
+                    record_id = self._apply(entity, change, known)
                 except (sqlite3.Error, BadAmount, RowError) as exc:
                     self.conn.execute("ROLLBACK TO change")
                     outcomes.append((change, None, str(exc)))
@@ -269,7 +278,32 @@ class SqliteOpsStore:
             for c, rid, err in outcomes
         ]
 
-    def _apply(self, entity: str, change: Change) -> str:
+    def _existing_lines(self, entity: str, changes: Sequence[Change]) -> dict[str, set[str]]:
+        """The stored line ids of every record written once in this batch, read in chunks.
+
+        A record written twice in one batch is left out: its lines are read when it is written,
+        after the first change to it."""
+        _, line_table, owner, key = TABLES[entity]
+        if not line_table or not owner:
+            return {}
+        counts: dict[str, int] = {}
+        for change in changes:
+            if change.lines is not None:
+                rid = change.id or change.fields.get(key)
+                if rid:
+                    counts[str(rid)] = counts.get(str(rid), 0) + 1
+        once = [rid for rid, n in counts.items() if n == 1]
+        found: dict[str, set[str]] = {rid: set() for rid in once}
+        for start in range(0, len(once), FETCH_CHUNK):
+            chunk = once[start:start + FETCH_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for line_id, rid in self.conn.execute(
+                    f"SELECT id, {owner} FROM {line_table} WHERE {owner} IN ({marks})", chunk):
+                found.setdefault(str(rid), set()).add(str(line_id))
+        return found
+
+    def _apply(self, entity: str, change: Change,
+               known: dict[str, set[str]] | None = None) -> str:
         table, line_table, owner, key = TABLES[entity]
         has_stamp = entity not in ("accounts", "tax_rates")
         values: dict[str, Any] = dict(change.fields)
@@ -280,7 +314,10 @@ class SqliteOpsStore:
         if has_stamp:
             values["updated_at"] = self._now()
         record_id = change.id
+        existing = (known or {}).get(str(record_id or values.get(key) or ""))
         if change.action == "create":
+            if not (record_id or values.get(key)):
+                existing = set()
             record_id = record_id or values.get(key) or self._new_id(entity)
             values[key] = record_id
             self._insert(table, values)
@@ -292,7 +329,7 @@ class SqliteOpsStore:
                 raise RowError(f"{entity} {record_id!r} is not in the ops store")
             self._update(table, key, record_id, values)
         if change.lines is not None and line_table and owner:
-            self._replace_lines(line_table, owner, str(record_id), change.lines)
+            self._replace_lines(line_table, owner, str(record_id), change.lines, existing)
         return str(record_id)
 
     def _insert(self, table: str, values: dict[str, Any]) -> None:
@@ -307,10 +344,13 @@ class SqliteOpsStore:
         self.conn.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?",
                           [*values.values(), record_id])
 
-    def _replace_lines(self, table: str, owner: str, record_id: str, lines: Iterable[Line]) -> None:
-        """Make the stored lines exactly ``lines``: update by id, insert new, delete the rest."""
-        existing = {str(r[0]) for r in self.conn.execute(
-            f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
+    def _replace_lines(self, table: str, owner: str, record_id: str, lines: Iterable[Line],
+                       existing: set[str] | None = None) -> None:
+        """Make the stored lines exactly ``lines``: update by id, insert new, delete the rest.
+        ``existing``: the stored line ids when already known (a fresh record has none)."""
+        if existing is None:
+            existing = {str(r[0]) for r in self.conn.execute(
+                f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
         kept: set[str] = set()
         for position, line in enumerate(lines, start=1):
             values = dict(line.fields)

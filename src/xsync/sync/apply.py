@@ -36,7 +36,8 @@ from xsync.sync.plan import (
 )
 
 FATAL = (AuthError, DailyLimitReached)
-BATCH = 50
+# changes per call to a side: Xero takes 50 to a request; the local ops store a page at a time
+BATCH = {"xero": 50, "ops": 1000}
 
 
 @dataclass
@@ -59,6 +60,9 @@ class Applier:
         self.now = now
         self.run_id = run_id
         self.heartbeat = heartbeat
+        # a chunk's bases and audit entries, stored together when the chunk is finished
+        self.bases: list[Base] = []
+        self.entries: list[AuditEntry] = []
 
     def at(self) -> str:
         return self.now().isoformat()
@@ -104,9 +108,17 @@ class Applier:
         # bases, links, audit: committed in chunks (one commit per record costs more than the
         # sync itself on a first import of many records)
         for start in range(0, len(jobs), FINISH_CHUNK):
+            chunk = jobs[start:start + FINISH_CHUNK]
+            self.bases, self.entries = [], []
             with transaction(self.ledger.db):
-                for job in jobs[start:start + FINISH_CHUNK]:
+                for job in chunk:
                     self._finish(entity, job, result)
+                self.ledger.save_bases(entity, self.bases, self.at())
+                self.ledger.audit_add_many(self.entries)
+            self.bases, self.entries = [], []
+            for job in chunk:
+                # what the sides answered is stored by now; a large import need not keep it
+                job.results = {}
 
     def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
         ready: list[tuple[Job, Change, int]] = []
@@ -119,8 +131,9 @@ class Applier:
                 row_id = self._outbox(entity, side, job, change)
                 ready.append((job, change, row_id))
         # the outbox rows are committed: only now may the side be called
-        for start in range(0, len(ready), BATCH):
-            batch = ready[start:start + BATCH]
+        size = BATCH.get(side, BATCH["xero"])
+        for start in range(0, len(ready), size):
+            batch = ready[start:start + size]
             try:
                 answers = self.sides[side].write(entity, [c for _, c, _ in batch])
             except FATAL:
@@ -130,22 +143,33 @@ class Applier:
                 answers = [ChangeResult(c.key, False, c.id, errors=[reason]) for _, c, _ in batch]
             by_key = {a.key: a for a in answers}
             with transaction(self.ledger.db):
-                for job, change, row_id in batch:
-                    answer = by_key.get(change.key) or ChangeResult(
-                        change.key, False, change.id, errors=[f"{side} gave no result"])
-                    self._record_answer(entity, side, job, change, answer, row_id)
+                marks: list[tuple[int, str, Any, str]] = []
+                pairs = [(job, change, row_id, by_key.get(change.key) or ChangeResult(
+                    change.key, False, change.id, errors=[f"{side} gave no result"]))
+                    for job, change, row_id in batch]
+                self._fill_records(entity, side, [a for _, _, _, a in pairs])
+                for job, change, row_id, answer in pairs:
+                    self._record_answer(entity, side, job, change, answer, row_id, marks)
+                self.ledger.outbox_marks(marks)
+
+    def _fill_records(self, entity: str, side: str, answers: list[ChangeResult]) -> None:
+        """Read back, in one call, the records a side wrote without returning them."""
+        missing = [a for a in answers if a.ok and a.record is None and a.id]
+        if not missing:
+            return
+        found = self.sides[side].fetch(entity, list(dict.fromkeys(a.id or "" for a in missing)))
+        by_id = {r.id: r for r in found}
+        for answer in missing:
+            answer.record = by_id.get(answer.id or "")
 
     def _record_answer(self, entity: str, side: str, job: Job, change: Change,
-                       answer: ChangeResult, row_id: int) -> None:
+                       answer: ChangeResult, row_id: int,
+                       marks: list[tuple[int, str, Any, str]]) -> None:
         state = "done" if answer.ok else "failed"
-        self.ledger.outbox_mark(row_id, state, {"id": answer.id, "errors": answer.errors},
-                                self.at())
+        marks.append((row_id, state, {"id": answer.id, "errors": answer.errors}, self.at()))
         if not answer.ok:
             job.error = "; ".join(answer.errors) or f"{side} refused the change"
             return
-        if answer.record is None and answer.id:
-            found = self.sides[side].fetch(entity, [answer.id])
-            answer.record = found[0] if found else None
         job.results[side] = answer
         if change.action == "create" and answer.id:
             if side == "xero":
@@ -273,13 +297,13 @@ class Applier:
                changes: Sequence[Any], reason: str, at: str) -> None:
         label = job.step.label
         if kind in ("link", "create", "delete", "void") or not changes:
-            self.ledger.audit_add(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
+            self.entries.append(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
                                              label, direction, kind, None, None, None,
                                              reason or kind))
         if kind == "create":
             return
         for c in changes:
-            self.ledger.audit_add(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
+            self.entries.append(AuditEntry(0, self.run_id, at, entity, job.ops_id, job.xero_id,
                                              label, direction, kind, c.field, c.old, c.new,
                                              c.rule))
 
@@ -304,12 +328,11 @@ class Applier:
             xero_fields, bad = self.translate_in(entity, xero_final.fields)
             if not bad and agrees(spec(entity), snapshot, ops_final.fields, ops_final.lines,
                                   xero_fields, xero_final.lines):
-                ops_seen = Seen(record_hash(ops_final), iso(ops_final.updated_at))
-                xero_seen = Seen(record_hash(xero_final), iso(xero_final.updated_at))
+                ops_seen = self._seen(ops_final, step.ops_record, step.ops_seen)
+                xero_seen = self._seen(xero_final, step.xero_record, step.xero_seen)
         at = self.at()
-        self.ledger.save_base(entity, Base(job.ops_id, job.xero_id, snapshot, ops_seen.hash,
-                                           xero_seen.hash, ops_seen.updated_at,
-                                           xero_seen.updated_at), at)
+        self.bases.append(Base(job.ops_id, job.xero_id, snapshot, ops_seen.hash, xero_seen.hash,
+                               ops_seen.updated_at, xero_seen.updated_at, at))
         if ops_seen.hash is None:
             # not yet in step on both sides (a conflict, a flow this run may not make): look again
             self.ledger.add_retry(entity, "xero", job.xero_id, "not settled", self.run_id, at)
@@ -317,6 +340,13 @@ class Applier:
             self.ledger.clear_retry(entity, "xero", job.xero_id)
             self.ledger.clear_retry(entity, "ops", job.ops_id)
         return None
+
+    @staticmethod
+    def _seen(final: Record, planned: Record | None, planned_seen: Seen) -> Seen:
+        """The record's hash and change time; planning already hashed the record it read."""
+        if final is planned and planned_seen.hash is not None:
+            return planned_seen
+        return Seen(record_hash(final), iso(final.updated_at))
 
     def translate_in(self, entity: str, fields: Fields) -> tuple[Fields, bool]:
         out = dict(fields)

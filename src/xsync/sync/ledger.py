@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlite_utils
@@ -96,18 +96,40 @@ class Ledger:
                 for r in rows}
 
     def save_base(self, entity: str, base: Base, at: str) -> None:
-        self._run(
+        self.save_bases(entity, [replace(base, synced_at=at)], at)
+
+    def save_bases(self, entity: str, bases: Sequence[Base], at: str) -> None:
+        """Store bases and their line links, as if saved one after the other, in few statements.
+        A base's ``synced_at`` is kept; ``at`` stands in where it is ``None``."""
+        run: list[Base] = []
+        seen: set[str] = set()
+        for base in bases:
+            if base.ops_id in seen:
+                self._save_run(entity, run, at)
+                run, seen = [], set()
+            run.append(base)
+            seen.add(base.ops_id)
+        self._save_run(entity, run, at)
+
+    def _save_run(self, entity: str, bases: Sequence[Base], at: str) -> None:
+        """Bases of distinct records: each one's line links are replaced by its own pairs."""
+        if not bases:
+            return
+        conn = self.db.conn
+        conn.executemany(
             "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, "
             "xero_hash, ops_updated_at, xero_updated_at, synced_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [entity, base.ops_id, base.xero_id, json.dumps(base.snapshot, sort_keys=True),
-             base.ops_hash, base.xero_hash, base.ops_updated_at, base.xero_updated_at, at])
-        self._run("DELETE FROM line_links WHERE entity = ? AND ops_id = ?", [entity, base.ops_id])
-        for pair in base.snapshot.get("lines") or []:
-            if pair.get("ops") and pair.get("xero"):
-                self._run("INSERT OR REPLACE INTO line_links (entity, ops_id, ops_line_id, "
-                          "xero_line_id) VALUES (?, ?, ?, ?)",
-                          [entity, base.ops_id, pair["ops"], pair["xero"]])
+            [(entity, b.ops_id, b.xero_id, json.dumps(b.snapshot, sort_keys=True), b.ops_hash,
+              b.xero_hash, b.ops_updated_at, b.xero_updated_at, b.synced_at or at)
+             for b in bases])
+        conn.executemany("DELETE FROM line_links WHERE entity = ? AND ops_id = ?",
+                         [(entity, b.ops_id) for b in bases])
+        conn.executemany(
+            "INSERT OR REPLACE INTO line_links (entity, ops_id, ops_line_id, xero_line_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(entity, b.ops_id, pair["ops"], pair["xero"]) for b in bases
+             for pair in b.snapshot.get("lines") or [] if pair.get("ops") and pair.get("xero")])
 
     # -- cursors and retries ---------------------------------------------------------------------
 
@@ -221,6 +243,13 @@ class Ledger:
         self._run("UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
                   [state, json.dumps(result, sort_keys=True), at, row_id])
 
+    def outbox_marks(self, marks: Sequence[tuple[int, str, Any, str]]) -> None:
+        """Several rows' outcomes at once: (row id, state, result, at)."""
+        self.db.conn.executemany(
+            "UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
+            [(state, json.dumps(result, sort_keys=True), at, row_id)
+             for row_id, state, result, at in marks])
+
     def outbox_counts(self) -> dict[str, int]:
         return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
 
@@ -232,6 +261,13 @@ class Ledger:
             "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [entry.run_id, entry.at, entry.entity, entry.ops_id, entry.xero_id, entry.label,
              entry.direction, entry.action, entry.field, entry.old, entry.new, entry.rule])
+
+    def audit_add_many(self, entries: Sequence[AuditEntry]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
+            "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.run_id, e.at, e.entity, e.ops_id, e.xero_id, e.label, e.direction, e.action,
+              e.field, e.old, e.new, e.rule) for e in entries])
 
     def audit(self, since: str | None = None, entity: str | None = None,
               record: str | None = None) -> list[AuditEntry]:
