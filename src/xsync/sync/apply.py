@@ -40,7 +40,7 @@ FATAL = (AuthError, DailyLimitReached)
 BATCH = {"xero": 50, "ops": 1000}
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """One step on its way through apply."""
 
@@ -132,8 +132,10 @@ class Applier:
                 ready.append((job, change, row_id))
         # the outbox rows are committed: only now may the side be called
         size = BATCH.get(side, BATCH["xero"])
-        for start in range(0, len(ready), size):
-            batch = ready[start:start + size]
+        # taken from the end, so the changes of a batch sent are let go (a large import)
+        ready.reverse()
+        while ready:
+            batch = [ready.pop() for _ in range(min(size, len(ready)))]
             try:
                 answers = self.sides[side].write(entity, [c for _, c, _ in batch])
             except FATAL:

@@ -38,7 +38,7 @@ def record_hash(record: Record) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Base:
     ops_id: str
     xero_id: str

@@ -26,7 +26,7 @@ XERO_REF = "@xero:"
 ActionKind = Literal["create", "update", "delete", "void", "link", "conflict"]
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldChange:
     """One field (or ``lines.<line>.<field>``) moving from ``old`` to ``new``, and why."""
 
@@ -39,7 +39,7 @@ class FieldChange:
         return asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)
 class Conflict:
     """A field both sides changed that no rule could settle (or an ambiguous first match).
 
@@ -74,7 +74,7 @@ class Conflict:
         return asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     """One thing a person reads in ``xsync diff``."""
 
@@ -98,7 +98,7 @@ class Action:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Write:
     """A write to one side. ``lines`` is the full wanted line set (``i``: index into the step's
     base lines, ``None`` for a line kept on this side only), or ``None`` when lines stay."""
@@ -110,7 +110,7 @@ class Write:
     outbox_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Seen:
     """A record as planning read it: enough to tell next run whether it changed since."""
 
@@ -118,7 +118,7 @@ class Seen:
     updated_at: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """Everything the plan does to one record pair."""
 
@@ -158,7 +158,7 @@ class Step:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Rejection:
     """A record the plan cannot carry, and why, in words a person can act on."""
 
@@ -228,7 +228,7 @@ class Plan:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What became of one record in a run."""
 
@@ -272,7 +272,7 @@ class RunResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class AuditEntry:
     id: int
     run_id: int | None
