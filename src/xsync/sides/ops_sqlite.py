@@ -9,6 +9,7 @@ untouched, so it syncs once fixed.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
@@ -102,9 +103,19 @@ def parse_updated_at(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# text already in canonical form, as xsync writes it: returned as it is, without Decimal work
+CANONICAL_TEXT = {
+    "money": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}"),
+    "quantity": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}(?:[0-9]?[1-9])?"),
+}
+
+
 def _canonical(kind: str, value: Any, name: str) -> str | None:
     if value is None or value == "":
         return None
+    pattern = CANONICAL_TEXT.get(kind)
+    if pattern is not None and type(value) is str and pattern.fullmatch(value):
+        return value
     if kind == "money":
         return money(value)
     if kind == "quantity":

@@ -33,8 +33,10 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 def record_hash(record: Record) -> str:
-    data = record.to_json()
-    text = json.dumps({"fields": data["fields"], "lines": data["lines"]}, sort_keys=True)
+    """The hash of a record's content (its fields and lines), as of ``Record.to_json``."""
+    lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
+                                               for ln in record.lines]
+    text = json.dumps({"fields": record.fields, "lines": lines}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -223,6 +223,7 @@ class StepBuilder:
         other = "xero" if side == "ops" else "ops"
         base = [{side: ln.id, other: None, "fields": dict(ln.fields)} for ln in lines]
         wanted = [{"i": i, "id": None,
-                   "fields": {k: v for k, v in ln.fields.items() if k not in drop}}
+                   "fields": {k: v for k, v in ln.fields.items() if k not in drop}
+                   if drop else dict(ln.fields)}
                   for i, ln in enumerate(lines)]
         return base, wanted
