@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
             scanned = store.scan("invoices", None)
         print(f"{'':<48} {len(scanned.records):,} read back, {len(scanned.rejected)} rejected")
         store.close()
+        # the engine's figures should not carry the earlier stages' data along
+        for data in (elements, records, changes, scanned.records):
+            data.clear()
         if args.engine:
             engine_sync(sandbox, tenant, folder)
         sandbox.close()

@@ -23,6 +23,9 @@ from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
 from xsync.sync.planner import Planner
 from xsync.sync.rules import Rules
 
+# SQLite page cache of the state database while the engine holds it, in KiB
+STATE_CACHE_KIB = 131072
+
 
 class ConflictNotFound(UsageError):
     """``xsync resolve`` named a conflict that does not exist. ``conflict_id``: the id given."""
@@ -74,6 +77,9 @@ class Engine:
         self.now = now
         self.ledger = Ledger(state)
         self.lock_stale_after = lock_stale_after
+        # links, bases and line links are keyed by random ids: a first import of many records
+        # writes index pages all over the file, so keep them cached (memory, not behaviour)
+        state.conn.execute(f"PRAGMA cache_size = -{STATE_CACHE_KIB}")
 
     # -- plan and apply --------------------------------------------------------------------------
 
