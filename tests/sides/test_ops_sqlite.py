@@ -112,3 +112,16 @@ def test_write_create_update_lines_and_delete(tmp_path):
     missing = store.write("invoices", [Change(key="k5", action="update", id="NOPE",
                                               fields={"reference": "x"})])[0]
     assert not missing.ok and "NOPE" in missing.errors[0]
+
+
+def test_a_line_without_tax_type_takes_its_accounts_default(tmp_path):
+    path = tmp_path / "ops.db"
+    _seed(path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE invoice_lines SET tax_type = NULL WHERE id = 'L1'")
+    conn.commit()
+    conn.close()
+    plain = SqliteOpsStore(path).scan("invoices", None).records[0]
+    assert plain.lines[0].fields["tax_type"] is None
+    mapped = SqliteOpsStore(path, default_tax_types={"200": "OUTPUT"}).scan("invoices", None)
+    assert mapped.records[0].lines[0].fields["tax_type"] == "OUTPUT"

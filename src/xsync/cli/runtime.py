@@ -51,7 +51,8 @@ def open_ops_store(workspace: Workspace, settings: Settings) -> Any:
         from xsync.sides.ops_sqlite import SqliteOpsStore
 
         return SqliteOpsStore(workspace.ops_path(settings),
-                              categories=settings.mappings.categories)
+                              categories=settings.mappings.categories,
+                              default_tax_types=settings.mappings.default_tax_types)
     found = [ep for ep in entry_points(group=OPS_STORE_GROUP) if ep.name == name]
     if not found:
         known = sorted({ep.name for ep in entry_points(group=OPS_STORE_GROUP)} | {"sqlite"})

@@ -140,6 +140,7 @@ class SqliteOpsStore:
     name = "ops"
 
     def __init__(self, path: Path | str, *, categories: dict[str, str] | None = None,
+                 default_tax_types: dict[str, str] | None = None,
                  now: Any = utc_now_text) -> None:
         self.path = Path(path)
         create_ops_db(self.path)
@@ -150,6 +151,8 @@ class SqliteOpsStore:
         # cache that holds them keeps each insert from rereading pages (memory, not behaviour)
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self.categories = dict(categories or {})
+        # Xero account code -> the tax type of a line that names none
+        self.default_tax_types = dict(default_tax_types or {})
         self._now = now
 
     def close(self) -> None:
@@ -236,6 +239,9 @@ class SqliteOpsStore:
                         "mapping in [mappings.categories]"
                     )
             fields[name] = _canonical(entity_spec.line_kinds.get(name, "text"), value, name)
+        code = fields.get("account_code")
+        if "tax_type" in fields and not fields["tax_type"] and code:
+            fields["tax_type"] = self.default_tax_types.get(code)
         return Line(id=str(row["id"]), fields=fields)
 
     def _check_refs(self, record: Record, accounts: set[str], contacts: set[str]) -> None:
