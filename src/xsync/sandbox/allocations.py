@@ -14,7 +14,14 @@ from typing import Any
 
 from xsync.sandbox import xjson
 from xsync.sandbox.context import Ctx
-from xsync.sandbox.documents import CREDIT_NOTE, INVOICE, lock_message, rebalance, reference
+from xsync.sandbox.documents import (
+    CREDIT_NOTE,
+    INVOICE,
+    lock_message,
+    posted_amount_and_date,
+    rebalance,
+    reference,
+)
 from xsync.sandbox.problems import Invalid, not_found
 
 _SIDE = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY"}
@@ -54,23 +61,11 @@ def allocate(ctx: Ctx, credit_note_id: str, raw: dict[str, Any]) -> dict[str, An
         )
     if note["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]:
         raise Invalid("The credit note and the invoice must be for the same contact.")
-    try:
-        amount = xjson.money(raw.get("Amount"))
-    except ValueError:
-        raise Invalid("The allocation Amount must be a number.") from None
-    if amount <= 0:
-        raise Invalid("The allocation amount must be greater than zero.")
+    amount, day = posted_amount_and_date(ctx, raw, "allocation")
     if amount > Decimal(note["RemainingCredit"]):
         raise Invalid("The amount allocated exceeds the remaining credit on the credit note.")
     if amount > Decimal(invoice["AmountDue"]):
         raise Invalid("The amount allocated exceeds the amount due on the invoice.")
-    try:
-        day = xjson.parse_doc_date(raw["Date"]) if raw.get("Date") else ctx.today()
-    except ValueError:
-        raise Invalid(f"Date '{raw.get('Date')}' is not a valid date") from None
-    lock = ctx.period_lock()
-    if lock and day <= lock:
-        raise Invalid(lock_message(lock))
     allocation_id = str(uuid.uuid4())
     date_text = xjson.ms_date(day)
     note["Allocations"].append(

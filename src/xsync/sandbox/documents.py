@@ -72,6 +72,24 @@ def lock_message(lock: date) -> str:
     )
 
 
+def posted_amount_and_date(ctx: Ctx, raw: dict[str, Any], noun: str) -> tuple[Decimal, date]:
+    """A payment's or an allocation's Amount (> 0) and Date (today if absent, after the lock)."""
+    try:
+        amount = xjson.money(raw.get("Amount"))
+    except ValueError:
+        raise Invalid(f"The {noun} Amount must be a number.") from None
+    if amount <= 0:
+        raise Invalid(f"The {noun} amount must be greater than zero.")
+    try:
+        day = xjson.parse_doc_date(raw["Date"]) if raw.get("Date") else ctx.today()
+    except ValueError:
+        raise Invalid(f"Date '{raw.get('Date')}' is not a valid date") from None
+    lock = ctx.period_lock()
+    if lock and day <= lock:
+        raise Invalid(lock_message(lock))
+    return amount, day
+
+
 def applied_total(fl: Flavour, doc: dict[str, Any]) -> Decimal:
     if fl is INVOICE:
         return Decimal(doc.get("AmountPaid", 0)) + Decimal(doc.get("AmountCredited", 0))

@@ -14,7 +14,13 @@ from typing import Any
 
 from xsync.sandbox import xjson
 from xsync.sandbox.context import Ctx
-from xsync.sandbox.documents import INVOICE, lock_message, rebalance, reference
+from xsync.sandbox.documents import (
+    INVOICE,
+    lock_message,
+    posted_amount_and_date,
+    rebalance,
+    reference,
+)
 from xsync.sandbox.problems import Invalid
 
 ONLY_STATUS = "Only Status accepted for updates"
@@ -74,21 +80,9 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     account = _account(ctx, raw)
     if invoice["Status"] != "AUTHORISED":
         raise Invalid("Payments can only be made against Authorised documents.")
-    try:
-        amount = xjson.money(raw.get("Amount"))
-    except ValueError:
-        raise Invalid("The payment Amount must be a number.") from None
-    if amount <= 0:
-        raise Invalid("The payment amount must be greater than zero.")
+    amount, day = posted_amount_and_date(ctx, raw, "payment")
     if amount > Decimal(invoice["AmountDue"]):
         raise Invalid("The payment amount exceeds the amount outstanding on this document.")
-    try:
-        day = xjson.parse_doc_date(raw["Date"]) if raw.get("Date") else ctx.today()
-    except ValueError:
-        raise Invalid(f"Date '{raw.get('Date')}' is not a valid date") from None
-    lock = ctx.period_lock()
-    if lock and day <= lock:
-        raise Invalid(lock_message(lock))
     now = ctx.now_ms()
     payment: dict[str, Any] = {
         "PaymentID": str(uuid.uuid4()),
