@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from xsync.cli.runner import lenient_gc
 from xsync.model.side import Change
 from xsync.sandbox.app import Sandbox
 from xsync.sandbox.generate import generate_organisation
@@ -84,7 +85,7 @@ def engine_sync(sandbox: Sandbox, tenant: str, folder: Path) -> None:
         sandbox.reset_counters()
         waited_before = sum(waited)
         mode = "pull" if "first" in label else "sync"
-        with timed(label):
+        with timed(label), lenient_gc():  # as the CLI runs it
             result = engine.run(mode)
         totals = sandbox.get_counters()["total"]
         applied = sum(sum(c.values()) for c in result.counts.values())
