@@ -90,6 +90,14 @@ class Accountant:
         # a paged request, so that Xero includes the line items
         return self.call("GET", "/Invoices", InvoiceNumbers=number, page="1")["Invoices"][0]
 
+    def edit_first_line(self, invoice: dict[str, Any], **line: Any) -> None:
+        """Change the first line, sending every line's id so that Xero keeps the others."""
+        lines: list[dict[str, Any]] = [{"LineItemID": ln["LineItemID"]}
+                                       for ln in invoice["LineItems"]]
+        lines[0].update(line)
+        self.call("POST", f"/Invoices/{invoice['InvoiceID']}",
+                  {"Invoices": [{"InvoiceID": invoice["InvoiceID"], "LineItems": lines}]})
+
     def contact(self, name: str) -> dict[str, Any]:
         found = self.call("GET", "/Contacts", where=f'Name=="{name}"')["Contacts"]
         return found[0]
@@ -145,11 +153,7 @@ def accountant_changes(xero: Accountant) -> None:
     print(f"Xero: credit note {note['CreditNoteNumber']} of {note['Total']:.2f} applied to "
           "INV-0011")
 
-    gst = xero.invoice("INV-0012")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in gst["LineItems"]]
-    lines[0]["TaxType"] = "EXEMPTOUTPUT"
-    xero.call("POST", f"/Invoices/{gst['InvoiceID']}",
-              {"Invoices": [{"InvoiceID": gst["InvoiceID"], "LineItems": lines}]})
+    xero.edit_first_line(xero.invoice("INV-0012"), TaxType="EXEMPTOUTPUT")
     print("Xero: GST code of INV-0012 line 1 corrected to EXEMPTOUTPUT (GST free)")
 
     builder = xero.contact("Harbourside Builders")
@@ -159,11 +163,8 @@ def accountant_changes(xero: Accountant) -> None:
             "Region": "NSW", "PostalCode": "2041", "Country": "Australia"}]}]})
     print("Xero: street address of Harbourside Builders changed")
 
-    consulting = xero.invoice("INV-0013")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in consulting["LineItems"]]
-    lines[0]["Description"] = "Consulting - November (accountant)"
-    xero.call("POST", f"/Invoices/{consulting['InvoiceID']}",
-              {"Invoices": [{"InvoiceID": consulting["InvoiceID"], "LineItems": lines}]})
+    xero.edit_first_line(xero.invoice("INV-0013"),
+                         Description="Consulting - November (accountant)")
     print("Xero: INV-0013 line 1 description edited too (a conflict under `flag`)")
 
 

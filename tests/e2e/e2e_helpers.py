@@ -72,6 +72,15 @@ class Accountant:
         body = {"Invoices": [{"InvoiceID": invoice["InvoiceID"], **fields}]}
         return self.call("POST", f"/Invoices/{invoice['InvoiceID']}", body)["Invoices"][0]
 
+    def edit_first_line(self, invoice: dict[str, Any], *, other: dict[str, Any] | None = None,
+                        **line: Any) -> dict[str, Any]:
+        """Change the first line of ``invoice`` (keeping every line by its id), and ``other``
+        invoice fields with it."""
+        lines: list[dict[str, Any]] = [{"LineItemID": ln["LineItemID"]}
+                                       for ln in invoice["LineItems"]]
+        lines[0].update(line)
+        return self.update_invoice(invoice, LineItems=lines, **(other or {}))
+
     def update_contact(self, contact: dict[str, Any], **fields: Any) -> None:
         body = {"Contacts": [{"ContactID": contact["ContactID"], **fields}]}
         self.call("POST", f"/Contacts/{contact['ContactID']}", body)

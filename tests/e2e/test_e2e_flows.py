@@ -75,9 +75,7 @@ def test_credit_note_applied_in_xero_lowers_the_balance_and_adds_a_credit(world:
 def test_gst_code_corrected_in_xero_flows_to_the_ops_line(world: World) -> None:
     first_sync(world)
     invoice = world.xero.invoice("INV-0013")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
-    lines[0]["TaxType"] = "EXEMPTOUTPUT"
-    world.xero.update_invoice(invoice, LineItems=lines)
+    world.xero.edit_first_line(invoice, TaxType="EXEMPTOUTPUT")
     assert world.run("pull").code == 0
     row = ops_invoice(world, "INV-0013")
     first = world.ops.rows("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position",
@@ -168,9 +166,7 @@ def test_disjoint_edits_to_one_contact_both_survive(world: World) -> None:
 def test_tax_type_changed_on_both_sides_xero_wins_and_the_log_says_why(world: World) -> None:
     first_sync(world)
     invoice = world.xero.invoice("INV-0014")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
-    lines[0]["TaxType"] = "BASEXCLUDED"
-    world.xero.update_invoice(invoice, LineItems=lines)
+    world.xero.edit_first_line(invoice, TaxType="BASEXCLUDED")
     row = ops_invoice(world, "INV-0014")
     line = world.ops.rows("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position",
                           [row["id"]])[0]
@@ -193,9 +189,8 @@ def test_flagged_description_conflict_diff_resolve_and_agreement(world: World) -
                     'description = "flag"\n')
     first_sync(world)
     invoice = world.xero.invoice("INV-0015")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
-    lines[0]["Description"] = "Accountant's wording"
-    world.xero.update_invoice(invoice, LineItems=lines, Reference="Xero ref")
+    world.xero.edit_first_line(invoice, Description="Accountant's wording",
+                               other={"Reference": "Xero ref"})
     row = ops_invoice(world, "INV-0015")
     line = world.ops.rows("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position",
                           [row["id"]])[0]

@@ -13,9 +13,7 @@ FLAG = '[sync.policies]\ntax_type = "xero"\naccount_code = "xero"\ndescription =
 
 def _conflicting_edits(world: World, number: str) -> str:
     invoice = world.xero.invoice(number)
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
-    lines[0]["Description"] = "Xero wording"
-    world.xero.update_invoice(invoice, LineItems=lines, Reference="Xero ref")
+    world.xero.edit_first_line(invoice, Description="Xero wording", other={"Reference": "Xero ref"})
     row = world.ops.one("SELECT * FROM invoices WHERE number = ?", [number])
     line = world.ops.rows("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position",
                           [row["id"]])[0]

@@ -44,9 +44,7 @@ def test_status_and_log_after_a_sync_with_a_conflict(world: World) -> None:
     world.configure('[sync.policies]\ndescription = "flag"\ntax_type = "xero"\n')
     assert world.run("sync").code == 0
     invoice = world.xero.invoice("INV-0009")
-    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
-    lines[0]["Description"] = "Xero says"
-    world.xero.update_invoice(invoice, LineItems=lines)
+    world.xero.edit_first_line(invoice, Description="Xero says")
     row = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0009'")
     world.ops.execute("UPDATE invoice_lines SET description = 'Ops says' WHERE invoice_id = ? "
                       "AND position = 1", [row["id"]])
