@@ -23,7 +23,8 @@ OPS_STORE_GROUP = "xsync.ops_stores"
 
 
 def rules_from_settings(settings: Settings) -> Rules:
-    """Turn the validated `[sync]` and `[mappings]` settings into the engine's plain rules."""
+    """Turn the validated `[sync]` settings into the engine's plain rules (mappings are the
+    ops store's: see :func:`open_ops_store`)."""
     sync = settings.sync
     entities: dict[str, EntityRules] = {}
     for name in ENTITY_ORDER:
@@ -40,7 +41,6 @@ def rules_from_settings(settings: Settings) -> Rules:
         skew_tolerance_seconds=sync.skew_tolerance_seconds,
         mass_delete_threshold=sync.mass_delete_threshold,
         entities=entities,
-        mappings=dict(settings.mappings.categories),
     )
 
 

@@ -30,13 +30,12 @@ def status(
     db = open_state(runtime.workspace.state_path)
     try:
         ledger = Ledger(db)
-        runs = ledger.runs(limit=200)
         data: dict[str, Any] = {
             "workspace": str(runtime.workspace.root),
             "organisation": connection.tenant_name if connection else None,
             "tenant_id": connection.tenant_id if connection else None,
             "api_url": connection.api_url if connection else None,
-            "last_runs": _last_per_entity(runs),
+            "last_runs": _in_sync_order(ledger.last_run_per_entity()),
             "open_conflicts": len(ledger.conflicts(open_only=True)),
             "pending_writes": sum(n for state, n in ledger.outbox_counts().items()
                                   if state in ("pending", "sent")),
@@ -64,13 +63,9 @@ def status(
     console.print(f"Xero calls left today: {'unknown' if left is None else left}")
 
 
-def _last_per_entity(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _in_sync_order(last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     from xsync.model.entities import ENTITY_ORDER
 
-    last: dict[str, dict[str, Any]] = {}
-    for run in runs:  # newest first
-        for entity in run["entities"] or ENTITY_ORDER:
-            last.setdefault(entity, run)
     return {e: last[e] for e in ENTITY_ORDER if e in last}
 
 

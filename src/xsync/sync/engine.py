@@ -158,14 +158,10 @@ class Engine:
         return self.ledger.audit(text, entity, record)
 
     def status(self) -> dict[str, Any]:
-        runs = self.ledger.runs(limit=200)
-        last: dict[str, dict[str, Any]] = {}
-        for run in runs:
-            for entity in run["entities"]:
-                last.setdefault(entity, run)
+        runs = self.ledger.runs(limit=1)
         return {
             "last_run": runs[0] if runs else None,
-            "last_run_per_entity": last,
+            "last_run_per_entity": self.ledger.last_run_per_entity(),
             "open_conflicts": len(self.ledger.conflicts(open_only=True)),
             "outbox": self.ledger.outbox_counts(),
             "links": {row[0]: row[1] for row in self.state.conn.execute(

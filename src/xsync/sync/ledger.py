@@ -296,6 +296,14 @@ class Ledger:
         self._run("UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, counts = ? "
                   "WHERE id = ?", [at, outcome, exit_code, json.dumps(counts), run_id])
 
+    def last_run_per_entity(self, limit: int = 200) -> dict[str, dict[str, Any]]:
+        """The newest run that covered each entity, among the last ``limit`` runs."""
+        last: dict[str, dict[str, Any]] = {}
+        for run in self.runs(limit=limit):  # newest first
+            for entity in run["entities"]:
+                last.setdefault(entity, run)
+        return last
+
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         keys = ("id", "command", "entities", "started_at", "ended_at", "outcome", "exit_code",
                 "counts")

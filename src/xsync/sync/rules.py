@@ -41,8 +41,6 @@ class Rules:
     skew_tolerance_seconds: int = 120
     mass_delete_threshold: int = 20
     entities: dict[str, EntityRules] = field(default_factory=dict)
-    # ops category -> Xero account code (applied by the ops side; kept here for the CLI's use)
-    mappings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key, policy in self.policies.items():
