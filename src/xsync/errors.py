@@ -19,16 +19,25 @@ boundary renders them and maps each to a documented exit code.
     │   ├── XeroUrlTooLong              1  a 404 on a long id-list GET
     │   ├── XeroForbidden               6  wrong tenant or missing scope
     │   ├── XeroUnauthorized            6
-    │   ├── XeroTransientError          1  5xx, timeouts: retried when safe
+    │   ├── XeroTransientError          8  5xx, timeouts, no answer: still failing after retries
     │   ├── XeroResponseMismatch        1  a batch reply that cannot be matched to its input
-    │   └── RateLimited                 1  429 per minute/concurrency: waited out
+    │   └── RateLimited                 8  429 per minute/concurrency: still refused after waits
     │       └── DailyLimitReached       7  429 per day: stop, resume later
     ├── SafetyGuard                     5  a guard refused to apply a plan
     │   ├── MassDeleteGuard             5
     │   ├── EmptySideGuard              5
     │   └── StalePlanGuard              5
-    ├── RunLocked                       1  another run holds the workspace lock
+    ├── SideUnreachable                 8  a side cannot be reached or read (after retries)
+    │   ├── OpsStoreBusy                8  ops.db stayed locked past its busy timeout
+    │   └── OpsStoreUnreadable          8  ops.db is not a readable SQLite database
+    ├── OpsSchemaError                  2  ops.db lacks a table or column of the contract
+    ├── StateCorrupt                    2  state.db is not a readable SQLite database
+    ├── RunLocked                       8  another run holds the workspace lock
     └── ConflictError                   3  a record waits for `xsync resolve`
+
+When several things went wrong in one run, the exit code is the most urgent of them, in the order
+of :data:`EXIT_PRIORITY` (re-connect first, then unreachable, daily limit, guards, rejections,
+conflicts).
 """
 
 from __future__ import annotations
@@ -48,6 +57,29 @@ class ExitCode:
     SAFETY_GUARD = 5
     RECONNECT = 6
     DAILY_LIMIT = 7
+    UNREACHABLE = 8
+
+
+# the most urgent first: a run that hit several of these exits with the first one that applies
+EXIT_PRIORITY = (
+    ExitCode.UNEXPECTED,
+    ExitCode.RECONNECT,
+    ExitCode.USAGE,
+    ExitCode.UNREACHABLE,
+    ExitCode.DAILY_LIMIT,
+    ExitCode.SAFETY_GUARD,
+    ExitCode.REJECTED,
+    ExitCode.CONFLICTS,
+)
+
+
+def most_urgent(codes: Sequence[int]) -> int:
+    """The exit code of a run that met every code in ``codes`` (0 when there are none)."""
+    present = {c for c in codes if c}
+    for code in EXIT_PRIORITY:
+        if code in present:
+            return code
+    return max(present, default=ExitCode.OK)
 
 
 class XsyncError(Exception):
@@ -176,7 +208,10 @@ class XeroUnauthorized(XeroError):
 
 
 class XeroTransientError(XeroError):
-    pass
+    """Xero did not answer, or answered 5xx; raised once the retries are spent."""
+
+    exit_code = ExitCode.UNREACHABLE
+    hint = "Xero could not be reached; nothing of the unread data was changed. Run it again later."
 
 
 class XeroResponseMismatch(XeroError):
@@ -184,6 +219,8 @@ class XeroResponseMismatch(XeroError):
 
 
 class RateLimited(XeroError):
+    exit_code = ExitCode.UNREACHABLE
+
     def __init__(self, message: str = "", *, retry_after: float | None = None,
                  problem: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -218,8 +255,45 @@ class StalePlanGuard(SafetyGuard):
     hint = "Records changed while the plan was made; run the command again."
 
 
+class SideUnreachable(XsyncError):
+    """A side could not be reached or read. ``side``: "ops" or "xero"."""
+
+    exit_code = ExitCode.UNREACHABLE
+    hint = "Nothing of what could not be read was changed; run the same command again later."
+
+
+class OpsStoreBusy(SideUnreachable):
+    """ops.db stayed locked (another program writing) past its busy timeout. ``path``."""
+
+    hint = ("Another program holds ops.db locked; run again once it is done (nothing was "
+            "changed).")
+
+
+class OpsStoreUnreadable(SideUnreachable):
+    """ops.db is not a SQLite database xsync can read (corrupt, truncated). ``path``."""
+
+    hint = "Restore ops.db from a backup, or point `[ops] path` in xsync.toml at the right file."
+
+
+class OpsSchemaError(ConfigError):
+    """ops.db lacks a table or column of the public contract. ``table``, ``column``."""
+
+    hint = "Add the column to ops.db (see the README's ops store schema); nothing was pushed."
+
+
+class StateCorrupt(UsageError):
+    """state.db cannot be read. ``path``."""
+
+    hint = ("Move it aside and rebuild it from both sides: `mv state.db state.db.broken && "
+            "xsync connect && xsync sync` (the first sync links records again by business keys; "
+            "nothing is created twice).")
+
+
 class RunLocked(XsyncError):
-    hint = "Another xsync run holds this workspace; wait for it to finish."
+    """Another run holds the workspace. ``pid``, ``host``, ``since`` (ISO UTC)."""
+
+    exit_code = ExitCode.UNREACHABLE
+    hint = "Wait for it to finish, or run with --wait SECONDS to wait for it."
 
 
 class ConflictError(XsyncError):
