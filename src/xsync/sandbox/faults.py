@@ -11,6 +11,15 @@ it apply to each of them:
 - ``latency_ms: ms``: every matching call waits that long first.
 - ``rate_limit_next: {"problem": "minute"|"day"|..., "retry_after": s, "count": n}``.
 - ``hold: true``: matching calls wait (inside their concurrency slot) until released.
+- ``mix: {...}``: a seeded per-call mix for soak and torture runs. Each matching call draws, from
+  the mix's own RNG, one fate: a 5xx before any effect (``server_error_rate``, ``status`` an
+  integer or a list to draw from, default 503), a minute-limit 429 (``rate_limit_rate``, with
+  ``Retry-After: retry_after``, default 1, and ``X-Rate-Limit-Problem: minute``), a reply lost
+  after the call committed (``lost_rate``, ``lose_as`` as above), or none; and, independently, a
+  wait (``latency_ms``: ms, or ``[low, high]`` drawn uniformly; ``latency_rate``, default 1, of
+  the calls). ``seed`` (default 0) fixes the sequence: every matching call consumes the same
+  draws whatever its fate, so the same seed and the same calls give the same faults. The rates
+  add up to at most 1. ``GET /sandbox/faults`` shows what the mix has injected so far.
 
 ``match`` is ``"METHOD /Path"``, ``"/Path"`` or ``"METHOD"``; the path matches the endpoint key
 (ids collapsed to ``{id}``) exactly or as a prefix ending at a ``/``. Without ``match`` a fault
@@ -52,6 +61,8 @@ class Injected:
     status: int
     problem: str | None = None
     retry_after: int | None = None
+    # Set when the call is to be carried out and committed, and only its reply lost.
+    lose_as: str | None = None
 
 
 @dataclass
@@ -67,6 +78,7 @@ class _Fault:
     retry_after: int = 60
     lose_as: str = "504"
     spec: dict[str, Any] = field(default_factory=dict)
+    mix: _Mix | None = None
 
     def matches(self, call: Call) -> bool:
         if self.match is None:
@@ -115,7 +127,8 @@ class Faults:
     def state(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                {**f.spec, "kind": f.kind, "match": f.match, "remaining": f.remaining}
+                {**f.spec, "kind": f.kind, "match": f.match, "remaining": f.remaining,
+                 **({"injected": dict(f.mix.injected)} if f.mix is not None else {})}
                 for f in self._faults
             ]
 
@@ -168,6 +181,14 @@ class Faults:
                     latency = max(latency, fault.latency)
                 elif fault.kind == "hold":
                     hold = True
+                elif fault.kind == "mix":
+                    assert fault.mix is not None
+                    # The mix draws even when another fault answers, so its sequence depends
+                    # only on the seed and the calls it sees.
+                    fate, wait = fault.mix.draw()
+                    latency = max(latency, wait)
+                    if injected is None:
+                        injected = fate
                 elif injected is None:
                     injected = self._fire(fault)
         if latency:
@@ -203,6 +224,44 @@ class Faults:
         return None
 
 
+class _Mix:
+    """The seeded fates of a ``mix`` fault; draws under the owning ``Faults`` lock."""
+
+    def __init__(self, server_error: float, rate_limit: float, lost: float,
+                 statuses: list[int], retry_after: int, lose_as: str,
+                 latency: tuple[float, float], latency_rate: float, seed: int) -> None:
+        self.server_error = server_error
+        self.rate_limit = rate_limit
+        self.lost = lost
+        self.statuses = statuses
+        self.retry_after = retry_after
+        self.lose_as = lose_as
+        self.latency = latency
+        self.latency_rate = latency_rate
+        self.rng = random.Random(seed)
+        self.injected = {"server_error": 0, "rate_limit": 0, "lost": 0, "delayed": 0}
+
+    def draw(self) -> tuple[Injected | None, float]:
+        # Always four draws per call, so one call's fate never shifts the next call's.
+        fate_u, status_u, delay_u, amount_u = (self.rng.random() for _ in range(4))
+        fate: Injected | None = None
+        if fate_u < self.server_error:
+            self.injected["server_error"] += 1
+            fate = Injected(self.statuses[int(status_u * len(self.statuses))])
+        elif fate_u < self.server_error + self.rate_limit:
+            self.injected["rate_limit"] += 1
+            fate = Injected(429, "minute", self.retry_after)
+        elif fate_u < self.server_error + self.rate_limit + self.lost:
+            self.injected["lost"] += 1
+            fate = Injected(200, lose_as=self.lose_as)
+        wait = 0.0
+        low, high = self.latency
+        if high > 0 and delay_u < self.latency_rate:
+            self.injected["delayed"] += 1
+            wait = low + (high - low) * amount_u
+        return fate, wait
+
+
 def _int(spec: dict[str, Any], key: str, default: int | None = None, low: int = 0) -> int:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -215,7 +274,7 @@ def _parse(spec: dict[str, Any]) -> list[_Fault]:
         raise FaultSpecError("a fault spec is a JSON object")
     known = {
         "fail_next", "error_rate", "lose_response_next", "latency_ms", "rate_limit_next",
-        "hold", "release", "status", "match", "seed", "lose_as",
+        "hold", "release", "status", "match", "seed", "lose_as", "mix",
     }
     unknown = sorted(set(spec) - known)
     if unknown:
@@ -249,6 +308,8 @@ def _parse(spec: dict[str, Any]) -> list[_Fault]:
         out.append(_rate_limit(spec["rate_limit_next"], match))
     if spec.get("hold"):
         out.append(_Fault("hold", match, None))
+    if "mix" in spec:
+        out.append(_mix(spec["mix"], match))
     if not out and not spec.get("release"):
         raise FaultSpecError("no fault given")
     return out
@@ -264,3 +325,55 @@ def _rate_limit(value: Any, match: str | None) -> _Fault:
     count = _int(value, "count", 1, low=1)
     return _Fault("rate_limit_next", match, count, problem=problem, retry_after=retry,
                   spec={"problem": problem, "retry_after": retry})
+
+
+MIX_FIELDS = ("server_error_rate", "rate_limit_rate", "lost_rate", "status", "retry_after",
+              "lose_as", "latency_ms", "latency_rate", "seed")
+
+
+def _rate(value: dict[str, Any], key: str, default: float = 0.0) -> float:
+    rate = value.get(key, default)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise FaultSpecError(f"mix.{key} must be a number between 0 and 1")
+    return float(rate)
+
+
+def _mix(value: Any, match: str | None) -> _Fault:
+    if not isinstance(value, dict):
+        raise FaultSpecError("mix is an object {server_error_rate, rate_limit_rate, lost_rate, "
+                             "latency_ms, seed, ...}")
+    unknown = sorted(set(value) - set(MIX_FIELDS))
+    if unknown:
+        raise FaultSpecError(f"unknown mix field(s): {', '.join(unknown)}")
+    server_error = _rate(value, "server_error_rate")
+    rate_limit = _rate(value, "rate_limit_rate")
+    lost = _rate(value, "lost_rate")
+    if server_error + rate_limit + lost > 1 + 1e-9:
+        raise FaultSpecError("mix rates (server_error_rate, rate_limit_rate, lost_rate) "
+                             "add up to more than 1")
+    raw_status = value.get("status", 503)
+    statuses = raw_status if isinstance(raw_status, list) else [raw_status]
+    if not statuses or any(isinstance(s, bool) or not isinstance(s, int) or not 500 <= s <= 599
+                           for s in statuses):
+        raise FaultSpecError("mix.status must be a 5xx status or a list of them")
+    lose_as = str(value.get("lose_as", "504"))
+    if lose_as not in LOSE_MODES:
+        raise FaultSpecError(f"mix.lose_as must be one of {', '.join(LOSE_MODES)}")
+    latency = value.get("latency_ms", 0)
+    if isinstance(latency, list) and len(latency) == 2:
+        low_ms, high_ms = latency
+    else:
+        low_ms = high_ms = latency
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0
+           for v in (low_ms, high_ms)) or low_ms > high_ms:
+        raise FaultSpecError("mix.latency_ms must be milliseconds or [low, high]")
+    retry_after = _int(value, "retry_after", 1)
+    seed = _int(value, "seed", 0)
+    latency_rate = _rate(value, "latency_rate", 1.0)
+    mix = _Mix(server_error, rate_limit, lost, list(statuses), retry_after, lose_as,
+               (low_ms / 1000, high_ms / 1000), latency_rate, seed)
+    shown = {"server_error_rate": server_error, "rate_limit_rate": rate_limit,
+             "lost_rate": lost, "status": list(statuses), "retry_after": retry_after,
+             "lose_as": lose_as, "latency_ms": [low_ms, high_ms], "latency_rate": latency_rate,
+             "seed": seed}
+    return _Fault("mix", match, None, spec=shown, mix=mix)

@@ -122,7 +122,7 @@ class Gateway:
         if injected is not None and injected.problem is not None:
             return rate_limited(injected.problem, injected.retry_after,
                                 self.limiter.peek(tenant), correlation)
-        if injected is not None:
+        if injected is not None and injected.lose_as is None:
             return failure(injected.status, correlation)
         try:
             answer = self.api.handle(tenant, request.method, rel, request.query,
@@ -131,7 +131,7 @@ class Gateway:
             log.exception("accounting handler failed on %s", endpoint)
             return failure(500, correlation)
         reply = Reply(answer.status, answer.body, dict(answer.headers))
-        lost = self.faults.lose(call)
+        lost = injected.lose_as if injected is not None else self.faults.lose(call)
         if lost == "drop":
             raise ConnectionDropped(endpoint)
         if lost is not None:

@@ -52,10 +52,10 @@ class OAuthRoutes:
         """Identity calls obey faults that name them in ``match`` (e.g. a lost token reply)."""
         call = Call(request.method, endpoint, "identity")
         injected = self.faults.before(call)
-        if injected is not None:
+        if injected is not None and injected.lose_as is None:
             return failure(injected.status, "")
         reply = handler(request)
-        lost = self.faults.lose(call)
+        lost = injected.lose_as if injected is not None else self.faults.lose(call)
         if lost == "drop":
             raise ConnectionDropped(endpoint)
         return failure(int(lost), "") if lost else reply
