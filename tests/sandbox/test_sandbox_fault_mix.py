@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -31,8 +31,11 @@ def fate(reply: httpx.Response) -> str:
     return str(reply.status_code)
 
 
+Fresh = Callable[[], tuple[Sandbox, httpx.Client, list[float]]]
+
+
 @pytest.fixture
-def fresh(clock: Clock) -> Iterator[object]:
+def fresh(clock: Clock) -> Iterator[Fresh]:
     """Independent sandboxes (same pinned clock) with an authorised client and their sleeps."""
     made: list[tuple[Sandbox, httpx.Client]] = []
 
@@ -57,14 +60,14 @@ MIX = {"server_error_rate": 0.1, "rate_limit_rate": 0.1, "lost_rate": 0.1,
        "latency_ms": [50, 250], "latency_rate": 0.5}
 
 
-def run_mix(fresh: object, seed: int, calls: int = 300) -> tuple[list[str], list[float]]:
-    sandbox, http, sleeps = fresh()  # type: ignore[operator]
+def run_mix(fresh: Fresh, seed: int, calls: int = 300) -> tuple[list[str], list[float]]:
+    _, http, sleeps = fresh()
     reply = http.post("/sandbox/faults", json={"mix": {**MIX, "seed": seed}})
     assert reply.status_code == 200, reply.text
     return [fate(http.get(ORG)) for _ in range(calls)], sleeps
 
 
-def test_same_seed_same_faults_other_seed_other_faults(fresh: object) -> None:
+def test_same_seed_same_faults_other_seed_other_faults(fresh: Fresh) -> None:
     first, first_sleeps = run_mix(fresh, seed=11)
     again, again_sleeps = run_mix(fresh, seed=11)
     other, _ = run_mix(fresh, seed=12)
@@ -81,8 +84,8 @@ def test_same_seed_same_faults_other_seed_other_faults(fresh: object) -> None:
     assert len(set(first_sleeps)) > 50  # drawn, not one fixed delay
 
 
-def test_state_counts_what_the_mix_injected(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_state_counts_what_the_mix_injected(fresh: Fresh) -> None:
+    _, http, _ = fresh()
     http.post("/sandbox/faults", json={"mix": {**MIX, "seed": 3}})
     fates = Counter(fate(http.get(ORG)) for _ in range(100))
     [state] = http.get("/sandbox/faults").json()["faults"]
@@ -94,32 +97,32 @@ def test_state_counts_what_the_mix_injected(fresh: object) -> None:
     assert {fate(http.get(ORG)) for _ in range(20)} == {"200"}
 
 
-def test_a_5xx_from_the_mix_happens_before_any_effect(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_a_5xx_from_the_mix_happens_before_any_effect(fresh: Fresh) -> None:
+    sandbox, http, _ = fresh()
     sandbox.set_faults(mix={"server_error_rate": 1, "status": [500, 502]}, match="PUT /Contacts")
     statuses = {put_contact(http, f"Never Made {i}").status_code for i in range(30)}
     assert statuses == {500, 502}
     assert not any(n.startswith("Never Made") for n in contact_names(http))
 
 
-def test_a_lost_reply_from_the_mix_was_committed(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_a_lost_reply_from_the_mix_was_committed(fresh: Fresh) -> None:
+    sandbox, http, _ = fresh()
     sandbox.set_faults(mix={"lost_rate": 1}, match="PUT /Contacts")
     assert put_contact(http, "Committed Then Lost").status_code == 504
     assert "Committed Then Lost" in contact_names(http)
     assert sandbox.get_counters()["endpoints"]["PUT /Contacts"]["writes"] == 1
 
 
-def test_a_dropped_reply_from_the_mix_was_committed(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_a_dropped_reply_from_the_mix_was_committed(fresh: Fresh) -> None:
+    sandbox, http, _ = fresh()
     sandbox.set_faults(mix={"lost_rate": 1, "lose_as": "drop"}, match="PUT /Contacts")
     with pytest.raises(ConnectionDropped):
         put_contact(http, "Dropped After Commit")
     assert "Dropped After Commit" in contact_names(http)
 
 
-def test_a_429_from_the_mix_is_a_minute_limit_with_retry_after(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_a_429_from_the_mix_is_a_minute_limit_with_retry_after(fresh: Fresh) -> None:
+    sandbox, http, _ = fresh()
     sandbox.set_faults(mix={"rate_limit_rate": 1, "retry_after": 7})
     reply = http.get(ORG)
     assert reply.status_code == 429
@@ -131,17 +134,17 @@ def test_a_429_from_the_mix_is_a_minute_limit_with_retry_after(fresh: object) ->
     assert "Refused By Limit" not in contact_names(http)
 
 
-def test_match_narrows_the_mix_to_one_endpoint(fresh: object) -> None:
-    sandbox, http, _ = fresh()  # type: ignore[operator]
+def test_match_narrows_the_mix_to_one_endpoint(fresh: Fresh) -> None:
+    sandbox, http, _ = fresh()
     sandbox.set_faults(mix={"server_error_rate": 1}, match="PUT /Contacts")
     assert {http.get(ORG).status_code for _ in range(10)} == {200}
     assert http.get(CONTACTS).status_code == 200
     assert put_contact(http, "Matched Only").status_code == 503
 
 
-def test_the_sequence_depends_on_the_calls_matched_not_on_other_calls(fresh: object) -> None:
-    _, quiet, _ = fresh()  # type: ignore[operator]
-    _, busy, _ = fresh()  # type: ignore[operator]
+def test_the_sequence_depends_on_the_calls_matched_not_on_other_calls(fresh: Fresh) -> None:
+    _, quiet, _ = fresh()
+    _, busy, _ = fresh()
     spec = {"mix": {"server_error_rate": 0.5, "seed": 5}, "match": "GET /Organisation"}
     quiet.post("/sandbox/faults", json=spec)
     busy.post("/sandbox/faults", json=spec)
