@@ -1,4 +1,4 @@
-"""The `where` and `order` mini-languages of Xero list endpoints, evaluated on Xero JSON.
+r"""The `where` and `order` mini-languages of Xero list endpoints, evaluated on Xero JSON.
 
 Supported `where` forms (the ones clients use): comparisons ``Field op value`` with ``== != > >= <
 <=``, dotted paths (``Contact.ContactID``), ``.ToLower()``/``.ToUpper()`` on a field,
@@ -6,6 +6,12 @@ Supported `where` forms (the ones clients use): comparisons ``Field op value`` w
 ``NOT``/``&&``/``||`` with parentheses. Values: "strings", numbers, ``true``/``false``/``null``,
 ``guid("…")``/``Guid("…")`` and ``DateTime(y,m,d[,h,m,s])``. Field names match case-insensitively.
 Anything else raises ``QuerySyntaxError`` (the API answers 400).
+
+String literals follow Xero's parser (the Dynamic LINQ one, whose error texts Xero returns): a
+double quote inside a literal is written twice (``Name=="O""Brien & Co"``), and a backslash is
+an ordinary character with no escaping power (``Name=="C:\temp\"`` ends at its last quote). So
+``\"`` does not escape a quote: it ends the literal, and what follows is a syntax error, as on
+Xero.
 
 `order`: comma-separated ``Field [ASC|DESC]`` on dotted paths.
 """
@@ -25,7 +31,7 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 _TOKEN = re.compile(
     r"""\s*(?:
-      (?P<str>"(?:[^"\\]|\\.)*")
+      (?P<str>"(?:[^"]|"")*")
     | (?P<num>-?\d+(?:\.\d+)?)
     | (?P<op>==|!=|>=|<=|&&|\|\||>|<|=)
     | (?P<punct>[().,])
@@ -302,7 +308,7 @@ def _case(name: str) -> Callable[[Any], Any]:
 
 
 def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text[1:-1].replace('""', '"')
 
 
 def _method_predicate(
