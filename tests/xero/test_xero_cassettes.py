@@ -76,6 +76,8 @@ def _body_match(r1, r2):
 recorder = vcr.VCR(
     cassette_library_dir=str(CASSETTES),
     record_mode="all" if RECORD else "none",
+    # a re-recording replaces each cassette whole, so no stale wire format lingers in it
+    drop_unused_requests=RECORD,
     match_on=("method", "path", "query", "xero_headers", "xero_body"),
     filter_headers=[("authorization", REDACTED)],
     before_record_request=scrub_request,

@@ -39,7 +39,7 @@ def test_headers_and_if_modified_since(make_client):
     assert sent.headers["xero-tenant-id"] == "tenant-1"
     assert sent.headers["accept"] == "application/json"
     assert sent.headers["user-agent"] == f"xsync/{__version__}"
-    assert sent.headers["if-modified-since"] == "2026-03-04T05:06:07"
+    assert sent.headers["if-modified-since"] == "2026-03-04T05:06:07Z"
 
 
 def test_no_tenant_header_without_tenant(make_client):

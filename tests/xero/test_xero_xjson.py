@@ -14,7 +14,24 @@ from xsync.xero import xjson
                                   "/Date(1539993600000+1300)/", "/Date(1539993600000-0800)/"])
 def test_offsets_never_shift_the_instant(text):
     assert xjson.parse_datetime(text) == datetime(2018, 10, 20, tzinfo=UTC)
-    assert xjson.parse_date(text) == date(2018, 10, 20)
+
+
+@pytest.mark.parametrize("text,expected", [
+    # 2014-12-30T11:00Z is already the 31st in New Zealand summer time: the author's date
+    ("/Date(1419937200000+1300)/", date(2014, 12, 31)),
+    ("/Date(1419937200000+0000)/", date(2014, 12, 30)),
+    ("/Date(1419937200000)/", date(2014, 12, 30)),
+    ("/Date(1539993600000-0800)/", date(2018, 10, 19)),
+    ("/Date(1539993600000+0530)/", date(2018, 10, 20)),
+    ("/Date(1539975600000+0530)/", date(2018, 10, 20)),  # 19:00Z the day before
+])
+def test_document_date_is_the_calendar_date_in_the_given_offset(text, expected):
+    assert xjson.parse_date(text) == expected
+
+
+def test_a_malformed_offset_is_not_a_date():
+    with pytest.raises(ValueError):
+        xjson.parse_date("/Date(1419937200000+1399)/")
 
 
 def test_document_date_is_the_utc_date_not_local(monkeypatch):
@@ -43,10 +60,10 @@ def test_empty_and_bad_values():
         xjson.parse_datetime("/Date(abc)/")
 
 
-def test_if_modified_since_is_naive_utc_seconds():
+def test_if_modified_since_is_the_spec_date_time_in_utc_seconds():
     aware = datetime(2026, 1, 1, 9, 30, 5, 999999, tzinfo=timezone(timedelta(hours=11)))
-    assert xjson.format_ims(aware) == "2025-12-31T22:30:05"
-    assert xjson.format_ims(datetime(2026, 1, 1, 9, 30, 5)) == "2026-01-01T09:30:05"
+    assert xjson.format_ims(aware) == "2025-12-31T22:30:05Z"
+    assert xjson.format_ims(datetime(2026, 1, 1, 9, 30, 5)) == "2026-01-01T09:30:05Z"
 
 
 def test_decimal_round_trip():
