@@ -174,3 +174,15 @@ def test_writes_without_idempotency_keys_do_not_collide(org: Org) -> None:
     [second] = side.write("contacts", [Change("k", "create", None, {"name": "Second Pty"})])
     assert first.ok and second.ok
     assert first.id != second.id
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "XeroSide._quote escapes with backslashes; Xero's where doubles a quote and takes a "
+    "backslash as it is, so these names are a query error or not found"))
+@pytest.mark.parametrize("name", ['O"Brien & Co', "Back\\Slash Pty", "C:\\books\\"])
+def test_find_by_a_name_with_a_quote_or_a_backslash(org: Org, name: str) -> None:
+    reply = org.http.put("/api.xro/2.0/Contacts", json={"Contacts": [{"Name": name}]})
+    assert reply.status_code == 200, reply.text
+    wanted = reply.json()["Contacts"][0]["ContactID"]
+    found = org.side().find("contacts", "name", [name, "Plain Pty"])
+    assert [r.id for r in found] == [wanted]
