@@ -36,6 +36,8 @@ class _Strict(BaseModel):
 
 
 class XeroSettings(_Strict):
+    """`[xero]`. The URLs are read on every run (see :func:`xsync.xero.session.endpoints_for`)."""
+
     api_url: str = "https://api.xero.com/api.xro/2.0"
     authorize_url: str = "https://login.xero.com/identity/connect/authorize"
     token_url: str = "https://identity.xero.com/connect/token"
@@ -108,7 +110,8 @@ DEFAULT_TOML = f"""\
 # xsync workspace settings. Every key is optional; the values shown are the defaults.
 
 [xero]
-# Where Xero lives. `xsync connect --sandbox URL` points a workspace at a local sandbox instead.
+# Where Xero lives, read on every run. `xsync connect --sandbox URL` points a workspace at a local
+# sandbox instead; a URL set here to anything but Xero's own (a proxy, a mock) wins over both.
 api_url = "https://api.xero.com/api.xro/2.0"
 authorize_url = "https://login.xero.com/identity/connect/authorize"
 token_url = "https://identity.xero.com/connect/token"

@@ -15,6 +15,7 @@ from xero_fakes import API, reply
 from xsync import __version__
 from xsync.errors import (
     DailyLimitReached,
+    RateLimited,
     XeroForbidden,
     XeroNotFound,
     XeroTransientError,
@@ -211,6 +212,22 @@ def test_day_limit_stops_at_once(make_client, clock):
     assert caught.value.retry_after == 5400 and caught.value.exit_code == 7
     assert "resume after" in str(caught.value) and "UTC" in str(caught.value)
     assert caught.value.resume_at > datetime.now(UTC) + timedelta(minutes=89)
+
+
+def test_429_without_a_problem_is_a_minute_limit_waited_out(make_client, clock):
+    answers = iter([reply(429, headers={"Retry-After": "7"}), reply(body={"Invoices": []})])
+    client, fake = make_client(lambda r: next(answers))
+    assert client.get("Invoices") == {"Invoices": []}
+    assert len(fake.requests) == 2 and clock.sleeps == [7.0]
+
+
+def test_429_without_a_problem_that_persists_is_exit_8_not_7(make_client, clock):
+    client, fake = make_client(lambda r: reply(429, headers={"Retry-After": "2"}), max_retries=3)
+    with pytest.raises(RateLimited) as caught:
+        client.get("Invoices")
+    assert not isinstance(caught.value, DailyLimitReached)
+    assert caught.value.exit_code == 8 and len(fake.requests) == 4
+    assert clock.sleeps == [2.0, 2.0, 2.0]
 
 
 def test_unknown_rate_limit_problem_is_the_day_limit(make_client):

@@ -201,6 +201,8 @@ def disconnect(
     workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
 ) -> None:
     """Disconnect from Xero: remove the organisation's connection, revoke and forget the tokens."""
+    from rich.markup import escape
+
     from xsync.config import find_workspace
     from xsync.errors import XsyncError
     from xsync.xero import session
@@ -211,14 +213,20 @@ def disconnect(
     if conn is None:
         console.print("This workspace is not connected; nothing to do.")
         return
-    manager = session.token_manager(ws, conn, warn=_warn)
     try:
-        _revoke(conn, manager)
+        manager = session.token_manager(ws, conn, warn=_warn)
     except XsyncError as exc:
-        err_console.print(f"[yellow]warning:[/] Xero did not confirm the disconnection ({exc}); "
-                          "the local tokens are forgotten anyway.")
-    finally:
-        manager.oauth.close()
+        # unreadable tokens cannot be revoked, and must not keep the workspace connected
+        err_console.print(f"[yellow]warning:[/] {escape(str(exc))}; they are forgotten without "
+                          "revoking.", highlight=False)
+    else:
+        try:
+            _revoke(conn, manager)
+        except XsyncError as exc:
+            err_console.print(f"[yellow]warning:[/] Xero did not confirm the disconnection "
+                              f"({escape(str(exc))}); the local tokens are forgotten anyway.")
+        finally:
+            manager.oauth.close()
     client_id = EnvOverrides.read().client_id or conn.client_id
     TokenStore(ws.root, client_id).forget()
     session.clear_connection(ws)

@@ -410,6 +410,8 @@ class XeroClient:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, DailyLimitReached):
         return False
+    if isinstance(exc, XeroTransientError) and exc.data.get("retries_spent"):
+        return False  # the token endpoint already spent its own attempts
     return isinstance(exc, XeroTransientError | RateLimited)
 
 

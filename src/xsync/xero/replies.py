@@ -179,13 +179,16 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 def rate_limit_error(
     status: int, headers: Mapping[str, str], body: Any, request: str
 ) -> RateLimited:
-    """A 429: the minute-type problems can be waited out; anything else is the day limit."""
+    """A 429. Without `X-Rate-Limit-Problem`, or with a minute-type one, it can be waited out; a
+    problem Xero names and xsync does not know is taken for the day limit, the safe reading."""
     problem = (headers.get("x-rate-limit-problem") or "").strip().lower()
     retry_after = _retry_after(headers)
-    if problem in MINUTE_PROBLEMS:
+    if not problem or problem in MINUTE_PROBLEMS:
+        # Xero always names the day limit; a bare 429 comes from the minute or concurrency ones.
+        what = f"Xero's {problem} rate limit was hit" if problem else "Xero answered 429"
         return RateLimited(
-            f"Xero's {problem} rate limit was hit",
-            retry_after=retry_after, problem=problem, status=status, body=body, request=request,
+            what, retry_after=retry_after, problem=problem or None, status=status, body=body,
+            request=request,
         )
     resume_at = (
         datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after is not None else None
@@ -193,7 +196,7 @@ def rate_limit_error(
     when = f"; resume after {resume_at:%H:%M} UTC" if resume_at else ""
     return DailyLimitReached(
         f"Xero's daily call limit for this organisation is used up{when}",
-        retry_after=retry_after, problem=problem or "day", resume_at=resume_at,
+        retry_after=retry_after, problem=problem, resume_at=resume_at,
         status=status, body=body, request=request,
     )
 

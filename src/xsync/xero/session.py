@@ -3,8 +3,14 @@
 The state database's `connection` row holds only facts that are safe to read: tenant, URLs, client
 id, scopes, auth mode. Tokens and secrets live in the token store (:mod:`.tokens`).
 
+Where Xero lives is decided on every run by :func:`endpoints_for`: a `[xero]` URL that xsync.toml
+sets to something other than Xero's own wins; otherwise a connection made with `--sandbox` keeps
+the sandbox's URLs, and any other workspace uses Xero's (the URLs stored at connect time only say
+where the tokens came from).
+
 `XSYNC_CLIENT_ID` chooses the app (and so the token-store entry), `XSYNC_CLIENT_SECRET` replaces a
-stored secret, `XSYNC_TENANT_ID` the stored tenant, and `XSYNC_ACCESS_TOKEN` every stored token.
+stored secret, `XSYNC_TENANT_ID` the stored tenant, and `XSYNC_ACCESS_TOKEN` every stored token:
+with both of the last two a workspace needs no stored connection at all.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from xsync.config import Workspace
+from xsync.config import Workspace, XeroSettings
 from xsync.errors import NotConnected
 from xsync.state.db import open_state
 from xsync.xero.client import StaticTokens, TokenProvider, XeroClient
@@ -54,6 +60,39 @@ class Connection:
             api_url=self.api_url, authorize_url=self.authorize_url, token_url=self.token_url,
             revocation_url=self.revocation_url, connections_url=self.connections_url,
         )
+
+
+URL_FIELDS = ("api_url", "authorize_url", "token_url", "revocation_url", "connections_url")
+SANDBOX_API_PATH = "/api.xro/2.0"
+
+
+def is_sandbox_layout(endpoints: Endpoints) -> bool:
+    """Whether every URL sits on one base the way `xsync sandbox serve` lays them out."""
+    api = endpoints.api_url.rstrip("/")
+    if not api.endswith(SANDBOX_API_PATH):
+        return False
+    return Endpoints.sandbox(api[: -len(SANDBOX_API_PATH)]) == endpoints
+
+
+def endpoints_for(settings: XeroSettings, connection: Connection | None) -> Endpoints:
+    """Where Xero lives for this run (see the module docstring)."""
+    defaults = XeroSettings()
+    stored = connection.endpoints if connection is not None else None
+    base = stored if stored is not None and is_sandbox_layout(stored) else Endpoints()
+    chosen = {}
+    for name in URL_FIELDS:
+        value = getattr(settings, name)
+        # Older templates wrote Xero's own URLs out in full, so that value is no choice of the
+        # user's and must not pull a sandbox connection over to Xero.
+        overridden = name in settings.model_fields_set and value != getattr(defaults, name)
+        chosen[name] = value if overridden else getattr(base, name)
+    return Endpoints(**chosen)
+
+
+def _xero_settings(workspace: Workspace) -> XeroSettings:
+    if not workspace.config_path.exists():
+        return XeroSettings()
+    return workspace.settings().xero
 
 
 def load_connection(workspace: Workspace) -> Connection | None:
@@ -119,14 +158,21 @@ def token_manager(
     transport: httpx.BaseTransport | None = None,
     warn: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    settings: XeroSettings | None = None,
 ) -> TokenManager:
-    """The token manager for a connected workspace (refreshing through its identity URLs)."""
+    """The token manager for a connected workspace (refreshing through this run's identity URLs).
+
+    Raises :class:`~xsync.errors.AuthError` when the stored tokens cannot be read.
+    """
     env = env or EnvOverrides.read()
     client_id = env.client_id or connection.client_id
     store = TokenStore(workspace.root, client_id, warn=warn)
     stored = store.load()
     secret = env.client_secret or (stored.client_secret if stored else None)
-    oauth = OAuthClient(connection.endpoints, client_id, secret, transport=transport, clock=clock)
+    endpoints = endpoints_for(settings or _xero_settings(workspace), connection)
+    oauth = OAuthClient(endpoints, client_id, secret, transport=transport, clock=clock,
+                        sleep=sleep)
     return TokenManager(
         store, oauth,
         client_credentials=connection.auth_mode == CLIENT_CREDENTIALS,
@@ -148,27 +194,31 @@ def open_client(
 ) -> XeroClient:
     """A ready :class:`XeroClient` for the workspace's organisation.
 
-    Raises :class:`~xsync.errors.NotConnected` if the workspace was never connected (and no
-    `XSYNC_ACCESS_TOKEN` is given). The last rate-limit readings are saved when the client closes.
+    Raises :class:`~xsync.errors.NotConnected` if the workspace was never connected and the
+    environment does not give both `XSYNC_ACCESS_TOKEN` and `XSYNC_TENANT_ID`, and
+    :class:`~xsync.errors.AuthError` if the stored tokens cannot be read. The last rate-limit
+    readings are saved when the client closes.
     """
     env = EnvOverrides.read(environ)
+    settings = _xero_settings(workspace)
     connection = load_connection(workspace)
-    if connection is None:
+    if connection is None and not (env.access_token and env.tenant_id):
         raise NotConnected("this workspace is not connected to Xero", path=str(workspace.root))
     tokens: TokenProvider
     if env.access_token:
         tokens = StaticTokens(env.access_token)
     else:
+        assert connection is not None
         manager = token_manager(workspace, connection, env=env, transport=transport,
-                                warn=warn, clock=wall_clock)
+                                warn=warn, clock=wall_clock, sleep=sleep, settings=settings)
         if manager.current() is None and not manager.client_credentials:
             raise NotConnected("no Xero tokens are stored for this workspace",
                                path=str(workspace.root))
         tokens = manager
-    tenant_id = env.tenant_id or connection.tenant_id
+    tenant_id = env.tenant_id or (connection.tenant_id if connection else None)
     client = XeroClient(
-        api_url=connection.api_url, tenant_id=tenant_id, tokens=tokens, transport=transport,
-        sleep=sleep, clock=clock,
+        api_url=endpoints_for(settings, connection).api_url, tenant_id=tenant_id, tokens=tokens,
+        transport=transport, sleep=sleep, clock=clock,
         on_close=lambda limits: save_limits(workspace, tenant_id, limits),
         **client_options,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from xsync.config import Workspace
-from xsync.errors import XsyncError
+from xsync.errors import AuthError, XsyncError
 from xsync.xero import session
 from xsync.xero.tokens import EnvOverrides, TokenStore
 
@@ -27,7 +27,11 @@ def connection_status(
         return {"connected": False, "workspace": str(workspace.root)}
     client_id = EnvOverrides.read().client_id or conn.client_id
     store = TokenStore(workspace.root, client_id, warn=warn)
-    tokens = store.load()
+    try:
+        tokens = store.load()
+    except AuthError as exc:
+        return _unreadable_tokens(workspace, conn, exc)
+    endpoints = session.endpoints_for(workspace.settings().xero, conn)
     info: dict[str, Any] = {
         "connected": True,
         "workspace": str(workspace.root),
@@ -36,7 +40,7 @@ def connection_status(
         "auth_mode": conn.auth_mode,
         "client_id": conn.client_id,
         "scopes": conn.scopes,
-        "api_url": conn.api_url,
+        "api_url": endpoints.api_url,
         "connected_at": conn.connected_at,
         "token_expires_at": _iso(tokens.expires_at) if tokens else None,
         "token_store": "file" if store.file.exists() else ("keyring" if tokens else None),
@@ -55,6 +59,28 @@ def connection_status(
         info["calls_left_today"] = limits.get("day_remaining")
         info["calls_left_seen_at"] = limits.get("seen_at")
     return info
+
+
+def _unreadable_tokens(
+    workspace: Workspace, conn: session.Connection, exc: AuthError
+) -> dict[str, Any]:
+    return {
+        "connected": True,
+        "workspace": str(workspace.root),
+        "organisation": conn.tenant_name,
+        "tenant_id": conn.tenant_id,
+        "auth_mode": conn.auth_mode,
+        "client_id": conn.client_id,
+        "scopes": conn.scopes,
+        "api_url": session.endpoints_for(workspace.settings().xero, conn).api_url,
+        "connected_at": conn.connected_at,
+        "token_expires_at": None,
+        "token_store": None,
+        "token": f"unreadable: {exc}; run `xsync connect` again",
+        "calls_left_today": None,
+        "calls_left_seen_at": None,
+        "error": f"{type(exc).__name__}: {exc}",
+    }
 
 
 def _ask_xero(

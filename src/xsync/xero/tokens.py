@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xsync.errors import InvalidGrant, NotConnected
+from xsync.errors import AuthError, InvalidGrant, NotConnected
 from xsync.xero.oauth import OAuthClient, TokenSet
 
 log = logging.getLogger("xsync.xero.tokens")
@@ -84,10 +84,22 @@ class TokenStore:
         self._warn = warn or log.warning
 
     def load(self) -> TokenSet | None:
+        """The stored set, None when nothing is stored; an unreadable one raises AuthError."""
         text = self._keyring_get()
+        where = f"the OS keyring entry {SERVICE!r} / {self.username!r}"
         if text is None and self.file.exists():
-            text = self.file.read_text()
-        return TokenSet.from_json(text) if text else None
+            where = str(self.file)
+            try:
+                text = self.file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _unreadable(where, type(exc).__name__) from None
+        if not text:
+            return None
+        try:
+            return TokenSet.from_json(text)
+        except ValueError as exc:
+            # the reason names only the structure, never the text: it may hold a token
+            raise _unreadable(where, str(exc)) from None
 
     def save(self, tokens: TokenSet) -> str:
         """Persist ``tokens``; returns where: ``"keyring"`` or ``"file"``."""
@@ -131,6 +143,14 @@ class TokenStore:
         except Exception as exc:
             log.debug("keyring unavailable: %s", type(exc).__name__)
             return False
+
+
+def _unreadable(where: str, reason: str) -> AuthError:
+    error = AuthError(
+        f"the stored Xero tokens in {where} cannot be read ({reason})", path=where
+    )
+    error.hint = "Run `xsync connect` again: it replaces them with new tokens."
+    return error
 
 
 def _write_private(path: Path, text: str) -> None:
