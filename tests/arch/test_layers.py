@@ -20,7 +20,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "sides": ({"model", "errors", "xero", "sides"}, {"typer", "rich", "keyring"}),
     "xero": ({"model", "errors", "xero", "config", "state", "__version__"}, {"typer", "rich"}),
     "sandbox": ({"sandbox"}, {"typer", "rich", "keyring", "tenacity"}),
-    "state": ({"state"}, {"httpx", "typer", "rich"}),
+    "state": ({"state", "model", "errors"}, {"httpx", "typer", "rich"}),
 }
 
 

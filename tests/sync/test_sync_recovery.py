@@ -135,7 +135,11 @@ def test_cursor_does_not_advance_when_a_side_cannot_be_read(world: World) -> Non
 
     world.xero.scan = broken  # type: ignore[method-assign]
     plan = world.engine().plan("sync")
-    assert ("contacts", "xero", "Xero is down") in plan.read_errors
+    unread = {e.entity: e for e in plan.read_errors}
+    assert "Xero is down" in unread["contacts"].reason
+    assert unread["contacts"].exit_code == 8
+    # what refers to contacts is not planned either, and says why
+    assert unread["invoices"].cause == "contacts"
     world.engine().apply(plan)
     after = world.state.conn.execute(
         "SELECT cursor FROM cursors WHERE side = 'xero' AND entity = 'contacts'").fetchone()[0]
@@ -175,9 +179,10 @@ def test_no_create_in_xero_when_xero_cannot_be_searched_for_it(world: World,
     monkeypatch.setattr(world.xero, "find", broken)
     result = world.sync()
     assert numbers(world) == []
-    plan = world.engine().plan("sync")
-    assert any("could not check Xero" in s.reason for s in plan.skipped)
-    assert result.exit_code == 0
+    # a lookup that failed is a failed read of the entity, and the run says so
+    assert result.exit_code == 8
+    unread = {e.entity: e for e in result.read_errors}
+    assert "Xero did not answer" in unread["invoices"].reason
     monkeypatch.undo()
     world.sync()
     assert numbers(world) == ["INV-9"]

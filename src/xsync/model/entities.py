@@ -14,6 +14,8 @@ from typing import Literal
 
 Direction = Literal["both", "pull", "push"]
 Kind = Literal["text", "money", "quantity", "date", "status", "ref"]
+# a field, or fields that must all agree, identifying one record on both sides
+MatchKey = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class EntitySpec:
     # the field a person knows the record by (invoice number, contact name)
     label: str = "id"
     # business keys used to match unlinked records on first contact, in order of trust
-    match_keys: tuple[str, ...] = ()
+    match_keys: tuple[MatchKey, ...] = ()
 
     @property
     def has_lines(self) -> bool:
@@ -90,7 +92,7 @@ CONTACTS = EntitySpec(
 )
 
 
-def _document(name: str, direction: Direction, match_keys: tuple[str, ...]) -> EntitySpec:
+def _document(name: str, direction: Direction, match_keys: tuple[MatchKey, ...]) -> EntitySpec:
     """Invoices and bills share one shape; only direction and first-contact keys differ."""
     return EntitySpec(
         name=name,
@@ -108,8 +110,11 @@ def _document(name: str, direction: Direction, match_keys: tuple[str, ...]) -> E
 
 
 INVOICES = _document("invoices", "both", ("number",))
-# Xero does not keep bill numbers unique, so bills are never matched by number
-BILLS = _document("bills", "push", ())
+# Xero does not keep bill numbers unique (they are the supplier's): a bill is the same bill only
+# when supplier, number, date and total agree (or supplier, number and date, where ops keeps no
+# total); several candidates are an ambiguous match, never a guess
+BILLS = _document("bills", "push", (("contact_id", "number", "date", "total"),
+                                    ("contact_id", "number", "date")))
 PAYMENTS = EntitySpec(
     name="payments",
     fields=("invoice_id", "date", "amount", "reference", "status"),

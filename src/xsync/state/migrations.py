@@ -229,3 +229,28 @@ def m103_sync_outbox_audit_runs(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m104_run_entity_outcomes(db: Database) -> None:
+    # each entity's own outcome of a run ({entity: {outcome, reason, exit_code}}), so that
+    # `xsync status` never shows one entity's conflicts or read failure as every entity's
+    db.execute("ALTER TABLE runs ADD COLUMN entity_outcomes TEXT")
+
+
+@migrations()
+def m105_aliases(db: Database) -> None:
+    # an ops record that is the same record as an already linked one (two ops contacts for one
+    # Xero contact): it follows that Xero record, and is never created in Xero
+    db.execute(
+        """
+        CREATE TABLE aliases (
+            entity TEXT NOT NULL,
+            ops_id TEXT NOT NULL,
+            xero_id TEXT NOT NULL,
+            rule TEXT,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (entity, ops_id)
+        )
+        """
+    )

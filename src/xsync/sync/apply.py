@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from xsync.errors import AuthError, DailyLimitReached
+from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
@@ -28,6 +28,7 @@ from xsync.sync.plan import (
     AuditEntry,
     Outcome,
     Plan,
+    ReadError,
     RunResult,
     Seen,
     Step,
@@ -68,7 +69,10 @@ class Applier:
         return self.now().isoformat()
 
     def apply(self, plan: Plan, result: RunResult) -> None:
-        failed_reads = {e for e, _, _ in plan.read_errors}
+        failed_reads = plan.unread
+        result.read_errors += plan.read_errors
+        result.skipped += plan.skipped
+        self.result = result
         for entity in plan.entities:
             jobs = [Job(s, s.ops_id, s.xero_id) for s in plan.steps if s.entity == entity]
             if jobs:
@@ -99,7 +103,10 @@ class Applier:
         with transaction(self.ledger.db):
             for job in jobs:
                 step = job.step
-                if step.link_rule and job.ops_id and job.xero_id:
+                if step.alias and job.ops_id and job.xero_id:
+                    self.ledger.alias(entity, job.ops_id, job.xero_id, "resolved:alias",
+                                      self.at())
+                elif step.link_rule and job.ops_id and job.xero_id:
                     self.ledger.link(entity, job.ops_id, job.xero_id, step.link_rule, self.at())
         self._write(entity, "xero", [j for j in jobs if j.step.to_xero])
         for job in jobs:
@@ -141,7 +148,7 @@ class Applier:
             except FATAL:
                 raise
             except Exception as exc:
-                reason = str(exc) or type(exc).__name__
+                reason = self._write_failed(entity, side, exc)
                 answers = [ChangeResult(c.key, False, c.id, errors=[reason]) for _, c, _ in batch]
             by_key = {a.key: a for a in answers}
             with transaction(self.ledger.db):
@@ -153,6 +160,20 @@ class Applier:
                 for job, change, row_id, answer in pairs:
                     self._record_answer(entity, side, job, change, answer, row_id, marks)
                 self.ledger.outbox_marks(marks)
+
+    def _write_failed(self, entity: str, side: str, exc: Exception) -> str:
+        """A batch the side could not take at all: its records are retried next run, and the
+        run says why in its exit code (a side out of reach is not a rejected record)."""
+        where = "Xero" if side == "xero" else "the ops store"
+        if isinstance(exc, XsyncError):
+            reason = f"{where} could not take the write: {exc}"
+            code = exc.exit_code
+        else:
+            reason = f"{where} failed while writing ({type(exc).__name__}: {exc})"
+            code = ExitCode.UNEXPECTED
+        if not any(e.entity == entity and e.side == side for e in self.result.read_errors):
+            self.result.read_errors.append(ReadError(entity, side, reason, code))
+        return reason
 
     def _fill_records(self, entity: str, side: str, answers: list[ChangeResult]) -> None:
         """Read back, in one call, the records a side wrote without returning them."""
@@ -240,9 +261,14 @@ class Applier:
         return out, None
 
     def _take_computed(self, entity: str, job: Job) -> None:
-        """Give the ops side the totals Xero computed for what was just written."""
+        """Give the ops side what Xero computed for what was just written (totals, balances,
+        line and tax amounts, the status Xero settled on), and make it the base, so that one
+        run converges: a `diff` right after shows nothing."""
         answer = job.results.get("xero")
-        computed = spec(entity).xero_computed
+        entity_spec = spec(entity)
+        computed = set(entity_spec.xero_computed)
+        if entity_spec.has_lines:
+            computed.add("status")
         if answer is None or answer.record is None or not computed or job.error:
             return
         ops_now = dict(job.step.ops_record.fields) if job.step.ops_record else {}
@@ -253,14 +279,51 @@ class Applier:
                 if answer.record.fields.get(f) != ops_now.get(f)}
         if job.step.base is not None:
             job.step.base["fields"].update({f: answer.record.fields.get(f) for f in computed})
-        if not diff or (write is not None and write.action in ("delete", "void")):
+        lines = self._computed_lines(entity, job, answer.record)
+        if (not diff and lines is None) or (write is not None
+                                            and write.action in ("delete", "void")):
             return
         if write is None:
             if job.step.ops_record is None and not job.ops_id:
                 return
-            job.step.to_ops = Write("ops", "update", diff)
+            job.step.to_ops = Write("ops", "update", diff, lines)
         else:
             write.fields.update(diff)
+            if lines is not None and write.lines is None:
+                write.lines = lines
+
+    def _computed_lines(self, entity: str, job: Job, reply: Record) -> list[dict[str, Any]] | None:
+        """The ops lines with Xero's computed line values, when Xero's reply differs from ops
+        (``None`` when nothing differs). Lines are matched to what was sent by position."""
+        computed = spec(entity).line_xero_computed
+        sent = job.step.to_xero.lines if job.step.to_xero else None
+        ops_record = job.step.ops_record
+        base = job.step.base
+        if not computed or sent is None or reply.lines is None or ops_record is None \
+                or ops_record.lines is None or base is None or len(reply.lines) != len(sent):
+            return None
+        pairs = base.get("lines") or []
+        by_id = {ln.id: ln for ln in ops_record.lines}
+        wanted: dict[str, dict[str, str | None]] = {}
+        for entry, got in zip(sent, reply.lines, strict=True):
+            i = entry["i"]
+            if i is None or i >= len(pairs):
+                continue
+            values = {f: got.fields.get(f) for f in computed}
+            pairs[i]["fields"].update(values)
+            ops_line = by_id.get(pairs[i].get("ops"))
+            if ops_line is not None and any(ops_line.fields.get(f) != v
+                                            for f, v in values.items()):
+                wanted[str(ops_line.id)] = values
+        if not wanted:
+            return None
+        out: list[dict[str, Any]] = []
+        index = {p.get("ops"): n for n, p in enumerate(pairs)}
+        for line in ops_record.lines:
+            fields = dict(line.fields)
+            fields.update(wanted.get(str(line.id), {}))
+            out.append({"i": index.get(line.id), "id": line.id, "fields": fields})
+        return out
 
     # -- recording -------------------------------------------------------------------------------
 

@@ -3,18 +3,30 @@
 The engine sees each side only through the :class:`~xsync.model.side.Side` protocol and keeps
 its own state (links, bases, cursors, conflicts, outbox, audit, runs) in the state database.
 ``plan`` has no side effects; ``apply`` carries out exactly the plan it is given, after the
-safety guards (mass delete, empty side), holding the workspace's run lock.
+safety guards (mass delete, empty side), holding the workspace's run lock. ``run`` holds the lock
+from the first read to the last write, so the plan it applies cannot be stale; a plan made
+outside the lock is refused (:class:`~xsync.errors.StalePlanGuard`) when another run began after
+it was made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
-from xsync.errors import EmptySideGuard, MassDeleteGuard, UsageError
+from xsync.errors import (
+    EmptySideGuard,
+    ExitCode,
+    MassDeleteGuard,
+    SafetyGuard,
+    StalePlanGuard,
+    UsageError,
+)
 from xsync.model.side import Side
 from xsync.sync.apply import Applier
 from xsync.sync.ledger import Ledger, transaction
@@ -25,6 +37,8 @@ from xsync.sync.rules import Rules
 
 # SQLite page cache of the state database while the engine holds it, in KiB
 STATE_CACHE_KIB = 131072
+# a run's exit code as the word the runs table keeps
+OUTCOMES = {0: "ok", 3: "conflicts", 4: "rejected", 6: "reconnect", 8: "unreachable"}
 
 
 class ConflictNotFound(UsageError):
@@ -49,6 +63,11 @@ def resolve_conflict(state: sqlite_utils.Database, conflict_id: int, take: str |
     conflict = ledger.conflict(conflict_id)
     if conflict is None:
         raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
+    if conflict.field == "_number":
+        raise UsageError(
+            f"conflict {conflict_id} is a number used twice ({conflict.reason}); it is settled "
+            "in the ops platform, by giving the new record another number, and closes by itself "
+            "on the next sync", conflict_id=conflict_id)
     if take not in (None, "ops", "xero"):
         raise UsageError(f"take must be ops or xero, not {take!r}", take=take)
     if conflict.field == "_match":
@@ -77,6 +96,7 @@ class Engine:
         self.now = now
         self.ledger = Ledger(state)
         self.lock_stale_after = lock_stale_after
+        self._lock: RunLock | None = None
         # links, bases and line links are keyed by random ids: a first import of many records
         # writes index pages all over the file, so keep them cached (memory, not behaviour)
         state.conn.execute(f"PRAGMA cache_size = -{STATE_CACHE_KIB}")
@@ -85,8 +105,37 @@ class Engine:
 
     def plan(self, mode: str, entities: Sequence[str] | None = None) -> Plan:
         """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere."""
+        after = self.ledger.last_run()
         planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now)
-        return planner.plan(mode, list(entities) if entities is not None else None)
+        plan = planner.plan(mode, list(entities) if entities is not None else None)
+        plan.after_run = after
+        return plan
+
+    @contextlib.contextmanager
+    def locked(self, wait: float = 0.0,
+               sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+        """Hold the workspace's run lock (waiting up to ``wait`` seconds for another run)."""
+        if self._lock is not None:
+            yield
+            return
+        lock = RunLock(self.state, self.now, self.lock_stale_after)
+        lock.acquire(wait=wait, sleep=sleep)
+        self._lock = lock
+        try:
+            yield
+        finally:
+            self._lock = None
+            lock.release()
+
+    def guard_code(self, plan: Plan, *, allow_mass_delete: bool = False,
+                   allow_empty_side: bool = False) -> int:
+        """The safety guard's exit code if applying ``plan`` would stop at one, else 0."""
+        try:
+            self.check(plan, allow_mass_delete=allow_mass_delete,
+                       allow_empty_side=allow_empty_side)
+        except SafetyGuard as guard:
+            return guard.exit_code
+        return ExitCode.OK
 
     def check(self, plan: Plan, *, allow_mass_delete: bool = False,
               allow_empty_side: bool = False) -> None:
@@ -108,33 +157,46 @@ class Engine:
               allow_empty_side: bool = False, command: str | None = None) -> RunResult:
         """Carry out ``plan``. Guards first; then one entity at a time under the run lock."""
         self.check(plan, allow_mass_delete=allow_mass_delete, allow_empty_side=allow_empty_side)
-        lock = RunLock(self.state, self.now, self.lock_stale_after)
-        lock.acquire()
+        with self.locked():
+            assert self._lock is not None
+            if plan.after_run != self.ledger.last_run():
+                raise StalePlanGuard(
+                    "another run ended after this plan was made; it may no longer hold",
+                    planned_after=plan.after_run, last_run=self.ledger.last_run())
+            return self._apply(plan, self._lock, command)
+
+    def _apply(self, plan: Plan, lock: RunLock, command: str | None) -> RunResult:
         outcome, result = "crashed", None
         try:
             with transaction(self.state):
                 run_id = self.ledger.run_start(command or plan.mode, plan.entities,
                                                self.now().isoformat())
+                # writes a killed run left unsent or unanswered that are not creates: the
+                # bases did not move, so this plan already carries whatever is still needed
+                self.ledger.outbox_supersede(run_id, self.now().isoformat())
             result = RunResult(run_id, plan.mode)
             Applier(self.ledger, self.ops, self.xero, self.now, run_id, lock.heartbeat).apply(
                 plan, result)
             result.conflicts = self.ledger.conflicts(open_only=True)
-            outcome = {0: "ok", 3: "conflicts", 4: "rejected"}.get(result.exit_code, "ok")
+            outcome = OUTCOMES.get(result.exit_code, "failed")
             return result
         except BaseException as exc:
             outcome = f"failed: {type(exc).__name__}"
             raise
         finally:
             if result is not None:
+                failed = outcome.startswith("failed")
                 with transaction(self.state):
-                    self.ledger.run_finish(result.run_id, outcome,
-                                           result.exit_code if outcome[0] != "f" else None,
-                                           result.counts, self.now().isoformat())
-            lock.release()
+                    self.ledger.run_finish(
+                        result.run_id, outcome, None if failed else result.exit_code,
+                        result.counts, self.now().isoformat(),
+                        None if failed else result.entity_outcomes(plan.entities))
 
-    def run(self, mode: str, entities: Sequence[str] | None = None, **flags: Any) -> RunResult:
-        """Plan and apply in one go (the plan is the same one ``diff`` would show)."""
-        return self.apply(self.plan(mode, entities), **flags)
+    def run(self, mode: str, entities: Sequence[str] | None = None, *, wait: float = 0.0,
+            **flags: Any) -> RunResult:
+        """Plan and apply under one hold of the run lock (the plan ``diff`` would show)."""
+        with self.locked(wait=wait):
+            return self.apply(self.plan(mode, entities), **flags)
 
     # -- conflicts -------------------------------------------------------------------------------
 

@@ -75,9 +75,20 @@ class Ledger:
         return dict(self._rows("SELECT ops_id, xero_id FROM links WHERE entity = ?", [entity]))
 
     def xero_id_of(self, entity: str, ops_id: str) -> str | None:
-        rows = self._rows("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ?",
-                          [entity, ops_id])
+        """The Xero id of an ops record: its link, else the linked record it is an alias of."""
+        rows = self._rows("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ? "
+                          "UNION ALL SELECT xero_id FROM aliases WHERE entity = ? AND ops_id = ?",
+                          [entity, ops_id, entity, ops_id])
         return rows[0][0] if rows else None
+
+    def aliases(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of ops records that follow another ops record's Xero twin."""
+        return dict(self._rows("SELECT ops_id, xero_id FROM aliases WHERE entity = ?",
+                               [entity]))
+
+    def alias(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self._run("INSERT OR REPLACE INTO aliases (entity, ops_id, xero_id, rule, linked_at) "
+                  "VALUES (?, ?, ?, ?, ?)", [entity, ops_id, xero_id, rule, at])
 
     def ops_id_of(self, entity: str, xero_id: str) -> str | None:
         rows = self._rows("SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?",
@@ -252,6 +263,13 @@ class Ledger:
             [(state, json.dumps(result, sort_keys=True), at, row_id)
              for row_id, state, result, at in marks])
 
+    def outbox_supersede(self, run_id: int, at: str) -> None:
+        """Earlier runs' unfinished updates, deletes and voids: superseded by this run's plan,
+        which is made from bases those writes never moved. Unfinished creates stay: planning
+        settles each one (found on its side and linked, or sent again under its own key)."""
+        self._run("UPDATE outbox SET state = 'superseded', updated_at = ? WHERE run_id < ? "
+                  "AND action != 'create' AND state IN ('pending', 'sent')", [at, run_id])
+
     def outbox_counts(self) -> dict[str, int]:
         return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
 
@@ -292,21 +310,35 @@ class Ledger:
                          [command, json.dumps(list(entities)), at])
 
     def run_finish(self, run_id: int, outcome: str, exit_code: int | None,
-                   counts: dict[str, Any], at: str) -> None:
-        self._run("UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, counts = ? "
-                  "WHERE id = ?", [at, outcome, exit_code, json.dumps(counts), run_id])
+                   counts: dict[str, Any], at: str,
+                   entity_outcomes: dict[str, dict[str, Any]] | None = None) -> None:
+        self._run("UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, counts = ?, "
+                  "entity_outcomes = ? WHERE id = ?",
+                  [at, outcome, exit_code, json.dumps(counts),
+                   json.dumps(entity_outcomes) if entity_outcomes is not None else None, run_id])
+
+    def last_run(self) -> int | None:
+        rows = self._rows("SELECT max(id) FROM runs")
+        return rows[0][0] if rows else None
 
     def last_run_per_entity(self, limit: int = 200) -> dict[str, dict[str, Any]]:
-        """The newest run that covered each entity, among the last ``limit`` runs."""
+        """The newest run that covered each entity, among the last ``limit`` runs, with that
+        entity's own outcome (``entity_outcome``, ``entity_reason``; the run's outcome for runs
+        that did not record one)."""
         last: dict[str, dict[str, Any]] = {}
         for run in self.runs(limit=limit):  # newest first
+            own = run.get("entity_outcomes") or {}
             for entity in run["entities"]:
-                last.setdefault(entity, run)
+                if entity in last:
+                    continue
+                mine = own.get(entity) or {}
+                last[entity] = {**run, "entity_outcome": mine.get("outcome", run["outcome"]),
+                                "entity_reason": mine.get("reason")}
         return last
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         keys = ("id", "command", "entities", "started_at", "ended_at", "outcome", "exit_code",
-                "counts")
+                "counts", "entity_outcomes")
         rows = self._rows(f"SELECT {', '.join(keys)} FROM runs ORDER BY id DESC LIMIT ?",
                           [limit])
         out = []
@@ -314,6 +346,7 @@ class Ledger:
             item = dict(zip(keys, row, strict=True))
             item["entities"] = json.loads(item["entities"] or "[]")
             item["counts"] = json.loads(item["counts"] or "{}")
+            item["entity_outcomes"] = json.loads(item["entity_outcomes"] or "{}")
             out.append(item)
         return out
 

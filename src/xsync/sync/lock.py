@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -39,21 +40,39 @@ class RunLock:
         self.pid = os.getpid()
         self.host = socket.gethostname()
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float = 0.0, sleep: Callable[[float], None] = time.sleep,
+                poll: float = 0.5) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for the run that holds it."""
+        waited = 0.0
+        while True:
+            try:
+                return self._try()
+            except RunLocked:
+                if waited >= wait:
+                    raise
+                step = min(poll, wait - waited)
+                sleep(step)
+                waited += step
+
+    def _try(self) -> None:
         now = self.now()
         with transaction(self.db):
             row = self.db.conn.execute(
-                "SELECT token, pid, host, heartbeat_at FROM run_lock WHERE id = 1").fetchone()
+                "SELECT token, pid, host, heartbeat_at, acquired_at FROM run_lock "
+                "WHERE id = 1").fetchone()
             if row is not None and row[0] != self.token and self._held(row, now):
-                raise RunLocked("another xsync run holds this workspace", pid=row[1],
-                                host=row[2], heartbeat_at=row[3])
+                since = datetime.fromisoformat(row[4])
+                raise RunLocked(
+                    f"another run holds the workspace since {since:%H:%M} UTC, pid {row[1]}"
+                    + ("" if row[2] == self.host else f" on {row[2]}"),
+                    pid=row[1], host=row[2], since=row[4], heartbeat_at=row[3])
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO run_lock (id, token, pid, host, acquired_at, "
                 "heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)",
                 [self.token, self.pid, self.host, now.isoformat(), now.isoformat()])
 
-    def _held(self, row: tuple[str, int, str, str], now: datetime) -> bool:
-        _, pid, host, heartbeat = row
+    def _held(self, row: tuple[str, int, str, str, str], now: datetime) -> bool:
+        _, pid, host, heartbeat, _ = row
         if host == self.host and not _alive(int(pid)):
             return False
         return now - datetime.fromisoformat(heartbeat) < self.stale_after

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from xsync.errors import ExitCode, most_urgent
 from xsync.model.records import Record
 
 TO_XERO = "ops->xero"
@@ -132,6 +133,8 @@ class Step:
     # the snapshot stored once every write succeeded: {"fields": ..., "lines": [...] | None}
     base: dict[str, Any] | None = None
     link_rule: str | None = None
+    # the ops record follows an already linked Xero record (two ops contacts, one in Xero)
+    alias: bool = False
     ops_seen: Seen = field(default_factory=Seen)
     xero_seen: Seen = field(default_factory=Seen)
     conflicts: list[Conflict] = field(default_factory=list)
@@ -172,11 +175,32 @@ class Rejection:
         return asdict(self)
 
 
+@dataclass(slots=True)
+class ReadError:
+    """An entity that could not be read completely on one side: nothing of it is planned.
+
+    ``exit_code`` is the code the failure stands for (6 re-connect, 8 unreachable, 2 the ops
+    store breaks its contract, 1 unexpected); ``cause`` names the entity this one waits for
+    when it is left out because something it depends on could not be read.
+    """
+
+    entity: str
+    side: str
+    reason: str
+    exit_code: int
+    cause: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Plan:
     mode: str
     entities: list[str]
     created_at: str
+    # the newest run when planning began: apply refuses the plan if another run ended since
+    after_run: int | None = None
     steps: list[Step] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     # records a rule keeps from being pushed (drafts, totals below min_total): not errors
@@ -185,8 +209,8 @@ class Plan:
     cursors: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (entity, side) pairs where a side listed nothing although records are linked
     empty_sides: list[tuple[str, str]] = field(default_factory=list)
-    # (entity, side, reason) where a side could not be read: nothing of it is planned
-    read_errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # entities a side could not read: nothing of them (nor of what depends on them) is planned
+    read_errors: list[ReadError] = field(default_factory=list)
 
     @property
     def actions(self) -> list[Action]:
@@ -205,6 +229,19 @@ class Plan:
     def is_empty(self) -> bool:
         return not any(a.kind != "conflict" for a in self.actions)
 
+    @property
+    def unread(self) -> set[str]:
+        return {e.entity for e in self.read_errors}
+
+    def exit_code(self, guard: int = 0) -> int:
+        """The code a run of this plan would exit with (``guard``: a safety guard's code)."""
+        codes = [e.exit_code for e in self.read_errors] + [guard]
+        if self.rejected:
+            codes.append(ExitCode.REJECTED)
+        if self.conflicts:
+            codes.append(ExitCode.CONFLICTS)
+        return most_urgent(codes)
+
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for action in self.actions:
@@ -222,7 +259,7 @@ class Plan:
             "conflicts": [c.to_json() for c in self.conflicts],
             "rejected": [r.to_json() for r in self.rejected],
             "skipped": [r.to_json() for r in self.skipped],
-            "read_errors": [list(e) for e in self.read_errors],
+            "read_errors": [e.to_json() for e in self.read_errors],
             "empty_sides": [list(e) for e in self.empty_sides],
             "steps": [s.to_json() for s in self.steps],
         }
@@ -252,15 +289,43 @@ class RunResult:
     applied: list[Outcome] = field(default_factory=list)
     rejected: list[Outcome] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # entities not read (or whose writes a side could not take): each with its cause
+    read_errors: list[ReadError] = field(default_factory=list)
+    # records a rule held back (drafts, below min_total, waiting for a conflict): not errors
+    skipped: list[Rejection] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """4 when a record was rejected, else 3 when conflicts wait for review, else 0."""
+        """The most urgent of: a side not read or not reachable (6, 8), a rejected record (4),
+        conflicts waiting for review (3); else 0."""
+        codes = [e.exit_code for e in self.read_errors]
         if self.rejected:
-            return 4
+            codes.append(ExitCode.REJECTED)
         if self.conflicts:
-            return 3
-        return 0
+            codes.append(ExitCode.CONFLICTS)
+        return most_urgent(codes)
+
+    def entity_outcomes(self, entities: list[str]) -> dict[str, dict[str, Any]]:
+        """Each entity's own outcome: unread, rejected, conflicts or ok, with its reason."""
+        out: dict[str, dict[str, Any]] = {}
+        for entity in entities:
+            unread = [e for e in self.read_errors if e.entity == entity]
+            rejected = [r for r in self.rejected if r.entity == entity]
+            conflicts = [c for c in self.conflicts if c.entity == entity]
+            if unread:
+                worst = unread[0]
+                out[entity] = {"outcome": "unread",
+                               "reason": f"{worst.side}: {worst.reason}",
+                               "exit_code": most_urgent([e.exit_code for e in unread])}
+            elif rejected:
+                out[entity] = {"outcome": "rejected",
+                               "reason": f"{len(rejected)} rejected", "exit_code": 4}
+            elif conflicts:
+                out[entity] = {"outcome": "conflicts",
+                               "reason": f"{len(conflicts)} open", "exit_code": 3}
+            else:
+                out[entity] = {"outcome": "ok", "reason": None, "exit_code": 0}
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -269,6 +334,8 @@ class RunResult:
             "applied": [o.to_json() for o in self.applied],
             "rejected": [o.to_json() for o in self.rejected],
             "conflicts": [c.to_json() for c in self.conflicts],
+            "read_errors": [e.to_json() for e in self.read_errors],
+            "skipped": [r.to_json() for r in self.skipped],
         }
 
 

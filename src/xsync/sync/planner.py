@@ -3,9 +3,14 @@
 Per entity, in dependency order: scan both sides from their cursors; a record is looked at when
 it differs from its base (its change time first, its content hash second), when its last apply
 failed (the retries table), or when a resolved conflict waits to be carried out. A side that
-cannot be read leaves its entity out of the plan (and its cursor where it was). Unlinked records
-are first checked against creates whose outcome a crash left unknown (the outbox), then matched by
-business keys, and only then planned as creates. Reference fields are compared in ops ids; a Xero
+cannot be read completely (a scan, a fetch or a lookup that failed) leaves its entity out of the
+plan, and every entity that refers to it, with the cause and its exit code; their cursors stay
+where they were. A record a side lists but cannot read (``ScanResult.rejected``) is unknown, never
+gone: it keeps its link and base, and its twin is not touched. Unlinked records are first checked
+against creates whose outcome a crash left unknown (the outbox), then matched by business keys,
+and only then planned as creates; a new record whose key a linked record already holds (an
+invoice number, a contact's ABN, email or name) becomes a conflict, never a write over that
+record's twin. Reference fields are compared in ops ids; a Xero
 record the ops side does not know yet is written ``@xero:<id>`` until apply creates it.
 """
 
@@ -15,19 +20,50 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from xsync.errors import AuthError, DailyLimitReached
+from xsync.errors import DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import ScanResult, Side, SupportsFind
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.ledger import Base, Ledger, record_hash
-from xsync.sync.match import match, normalise
+from xsync.sync.match import key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
-from xsync.sync.plan import XERO_REF, Action, Conflict, Plan, Rejection, Step, iso
+from xsync.sync.plan import (
+    XERO_REF,
+    Action,
+    Conflict,
+    Plan,
+    ReadError,
+    Rejection,
+    Step,
+    iso,
+)
 from xsync.sync.rules import Rules
 from xsync.sync.steps import Pair, StepBuilder, label_of
 
-FATAL = (AuthError, DailyLimitReached)
+# stops the whole run at once: the day's calls are spent, every later read would fail too
+FATAL = (DailyLimitReached,)
+# fields whose value a new record may not share with a linked one (its twin would be taken over)
+CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number")}
+
+
+class Unread(Exception):
+    """An entity's read failed part way: its plan so far is dropped."""
+
+    def __init__(self, error: ReadError) -> None:
+        super().__init__(error.reason)
+        self.error = error
+
+
+def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
+    """What a failed read means for the run, in words and as an exit code."""
+    if isinstance(exc, XsyncError):
+        return ReadError(entity, side, str(exc), exc.exit_code)
+    where = "Xero" if side == "xero" else "the ops store"
+    # a plugin side's own network or file trouble is a side out of reach, not a bug of ours
+    code = ExitCode.UNREACHABLE if isinstance(exc, OSError) else ExitCode.UNEXPECTED
+    return ReadError(entity, side, f"{where} failed while reading {entity} "
+                     f"({type(exc).__name__}: {exc})", code)
 
 
 def changed(record: Record, seen_hash: str | None, seen_at: str | None,
@@ -58,6 +94,8 @@ class Planner:
         self.ops_known: dict[str, set[str]] = {}
         # entity -> ids (either side's) held back by an ambiguous-match conflict
         self.held: dict[str, set[str]] = {}
+        # set once Xero refused the grant or the organisation: no later read can succeed
+        self.refused: ReadError | None = None
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -65,8 +103,36 @@ class Planner:
         wanted = [e for e in ENTITY_ORDER if entities is None or e in entities]
         plan = Plan(mode, wanted, self.now().isoformat())
         for entity in wanted:
-            EntityPlanner(self, plan, entity).run()
+            planner = EntityPlanner(self, plan, entity)
+            if not (planner.flows.to_ops or planner.flows.to_xero):
+                continue
+            blocked = self._blocked(entity, plan)
+            if blocked is not None:
+                plan.read_errors.append(blocked)
+                continue
+            try:
+                planner.run()
+            except Unread as failed:
+                plan.read_errors.append(failed.error)
+                if failed.error.side == "xero" and failed.error.exit_code == ExitCode.RECONNECT:
+                    self.refused = failed.error
+            else:
+                planner.commit()
         return plan
+
+    def _blocked(self, entity: str, plan: Plan) -> ReadError | None:
+        """Why ``entity`` is not planned at all this run, if it is not."""
+        if self.refused is not None:
+            return ReadError(entity, "xero", self.refused.reason, self.refused.exit_code,
+                             cause=self.refused.entity)
+        unread = {e.entity: e for e in plan.read_errors}
+        for target in spec(entity).refs.values():
+            if target in unread:
+                first = unread[target]
+                return ReadError(entity, first.side,
+                                 f"not synced: it refers to {target}, which could not be read",
+                                 first.exit_code, cause=target)
+        return None
 
     def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
         if entity not in self.xero_refs:
@@ -79,7 +145,9 @@ class Planner:
 class EntityPlanner:
     def __init__(self, planner: Planner, plan: Plan, entity: str) -> None:
         self.p = planner
-        self.plan = plan
+        self.whole = plan
+        # this entity's part, joined to the whole plan only once every read of it succeeded
+        self.plan = Plan(plan.mode, [entity], plan.created_at)
         self.entity = entity
         self.spec: EntitySpec = spec(entity)
         rules = planner.rules
@@ -91,19 +159,16 @@ class EntityPlanner:
         self.ledger = planner.ledger
         # change times within this of the last sync are not trusted to prove "unchanged"
         self.margin = timedelta(seconds=max(2, rules.skew_tolerance_seconds))
-        # why Xero could not be searched before creating records there, if it could not
-        self.lookup_failed: str | None = None
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _scan(self, side: Side, cursor: str | None) -> ScanResult | None:
+    def _scan(self, side: Side, cursor: str | None) -> ScanResult:
         try:
             return side.scan(self.entity, cursor)
         except FATAL:
             raise
         except Exception as exc:
-            self.plan.read_errors.append((self.entity, side.name, str(exc) or type(exc).__name__))
-            return None
+            raise Unread(read_error(self.entity, side.name, exc)) from exc
 
     def _fetch(self, side: Side, ids: list[str]) -> list[Record]:
         if not ids:
@@ -112,20 +177,26 @@ class EntityPlanner:
             return side.fetch(self.entity, ids)
         except FATAL:
             raise
-        except Exception:
-            return []
+        except Exception as exc:
+            raise Unread(read_error(self.entity, side.name, exc)) from exc
+
+    def commit(self) -> None:
+        """Join this entity's plan to the whole plan (every read of it succeeded)."""
+        whole, mine = self.whole, self.plan
+        whole.steps += mine.steps
+        whole.rejected += mine.rejected
+        whole.skipped += mine.skipped
+        whole.cursors += mine.cursors
+        whole.empty_sides += mine.empty_sides
 
     def run(self) -> None:
-        if not (self.flows.to_ops or self.flows.to_xero):
-            return
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         self.links = self.ledger.links(self.entity)
         self.rev = {x: o for o, x in self.links.items()}
+        self.aliases = self.ledger.aliases(self.entity)
         self.bases = self.ledger.bases(self.entity)
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, self.ledger.cursor("ops", self.entity))
-        if xs is None or os_ is None:
-            return
         self.xs, self.os = xs, os_
         for side, scan in (("xero", xs), ("ops", os_)):
             for record_id, reason in scan.rejected:
@@ -134,6 +205,9 @@ class EntityPlanner:
                     record_id if side == "xero" else None, record_id, reason))
             if self.links and scan.complete and not scan.records and not scan.rejected:
                 self.plan.empty_sides.append((self.entity, side))
+        # listed but unreadable: unknown, so neither planned as gone nor matched nor created
+        self.ops_unknown = {rid for rid, _ in os_.rejected}
+        self.xero_unknown = {rid for rid, _ in xs.rejected}
         self.ops_recs = {r.id: r for r in os_.records}
         self.xero_recs = {r.id: r for r in xs.records}
         self._load_retries()
@@ -176,6 +250,8 @@ class EntityPlanner:
     def _linked(self) -> None:
         todo: list[str] = []
         for ops_id, xero_id in self.links.items():
+            if ops_id in self.ops_unknown or xero_id in self.xero_unknown:
+                continue
             base = self.bases.get(ops_id)
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             look = (
@@ -299,15 +375,21 @@ class EntityPlanner:
 
     def _unlinked(self) -> None:
         lone_ops = {r.id: r for r in self.ops_recs.values()
-                    if r.id not in self.links and not self._deleted(r)}
+                    if r.id not in self.links and r.id not in self.aliases
+                    and not self._deleted(r)}
         lone_xero = {r.id: r for r in self.xero_recs.values()
                      if r.id not in self.rev and not self._deleted(r)}
+        # linked Xero records a lookup found: a new record must not take one of them over
+        self.linked_found: list[Record] = []
         if lone_ops and self.flows.to_xero and not self.xs.complete:
             self._widen_xero(list(lone_ops.values()), lone_xero)
+        self._load_claim_conflicts()
         forced_new = self._forced(lone_ops, lone_xero)
         self._recover(lone_ops, lone_xero)
+        if self.flows.to_xero:
+            self._claimed(lone_ops)
         candidates_o = [r for r in lone_ops.values() if r.id not in forced_new]
-        found = match(self.spec, candidates_o, list(lone_xero.values()))
+        found = match(self.spec, candidates_o, [self._for_match(r) for r in lone_xero.values()])
         for ops_id, xero_id, rule in found.pairs:
             self._link_pair(lone_ops.pop(ops_id), lone_xero.pop(xero_id), rule)
         for amb in found.ambiguous:
@@ -318,23 +400,31 @@ class EntityPlanner:
             for i in amb.xero_ids:
                 lone_xero.pop(i, None)
         if self.flows.to_xero:
+            self._possible_duplicates(lone_ops, forced_new)
             for record in lone_ops.values():
                 self._create_in_xero(record)
         if self.flows.to_ops:
             for record in lone_xero.values():
                 self._create_in_ops(record)
+        self._close_claims()
+
+    def _for_match(self, record: Record) -> Record:
+        """A Xero record as matching compares it: references in ops ids."""
+        if not self.spec.refs:
+            return record
+        return Record(record.entity, record.id, self.xero_fields(record)[0], record.lines,
+                      record.updated_at)
 
     def _deleted(self, record: Record) -> bool:
         """A deleted document is never matched nor created: its number may live on elsewhere."""
         return self.entity in DOCUMENTS and record.fields.get("status") == "deleted"
 
     def _widen_xero(self, lone_ops: list[Record], lone_xero: dict[str, Record]) -> None:
-        """An incremental scan does not list old Xero records: look further before creating."""
-        keys = self.spec.match_keys or ((self.spec.label,) if self.spec.label in
-                                        self.spec.fields else ())
+        """An incremental scan does not list old Xero records: look further before creating.
+        A lookup that fails is a failed read: without it a create could duplicate a record."""
         found: list[Record] = []
         if isinstance(self.p.xero, SupportsFind):
-            for key in keys:
+            for key in lookup_fields(self.spec):
                 values = sorted({v for r in lone_ops if (v := r.fields.get(key))})
                 if not values:
                     continue
@@ -343,16 +433,124 @@ class EntityPlanner:
                 except FATAL:
                     raise
                 except Exception as exc:
-                    # without the lookup a create could duplicate a record: hold creates back
-                    self.lookup_failed = str(exc) or type(exc).__name__
-                    continue
+                    raise Unread(read_error(self.entity, "xero", exc)) from exc
         else:
-            full = self._scan(self.p.xero, None)
-            found = full.records if full else []
+            found = self._scan(self.p.xero, None).records
         for record in found:
-            if record.id not in self.rev and record.id not in self.xero_recs:
+            if record.id in self.rev:
+                self.linked_found.append(record)
+            elif record.id not in self.xero_recs:
                 self.xero_recs[record.id] = record
                 lone_xero[record.id] = record
+
+    # -- records that would take over a linked one's twin ------------------------------------------
+
+    def _load_claim_conflicts(self) -> None:
+        """Open number clashes and possible duplicates of unlinked ops records, by ops id."""
+        self.open_claims: dict[str, int] = {}
+        for c in self.ledger.conflicts(open_only=True, entity=self.entity):
+            if c.field == "_number" and c.ops_id:
+                self.open_claims[c.ops_id] = int(c.id or 0)
+        self.claims_seen: set[str] = set()
+
+    def _linked_records(self) -> list[tuple[str, Fields, str]]:
+        """(ops id, fields in ops ids, who) of every linked record either side showed us."""
+        out: list[tuple[str, Fields, str]] = []
+        for ops_id in self.links:
+            record = self.ops_recs.get(ops_id)
+            if record is not None:
+                out.append((ops_id, record.fields, f"ops {ops_id}"))
+        xero_linked = [r for r in self.xero_recs.values() if r.id in self.rev]
+        for record in xero_linked + self.linked_found:
+            out.append((self.rev[record.id], self.xero_fields(record)[0],
+                        f"Xero {record.id} (linked to ops {self.rev[record.id]})"))
+        return out
+
+    def _claimed(self, lone_ops: dict[str, Record]) -> None:
+        """A new document whose number a linked one holds, or several new ones sharing a
+        number: a conflict naming them all, and nothing written for any of them."""
+        fields = CLAIMS.get(self.entity)
+        if not fields:
+            return
+        noun = self.entity.rstrip("s")
+        holders: dict[tuple[str | None, ...], set[str]] = {}
+        for _ops_id, values, who in self._linked_records():
+            key = key_of(fields, values)
+            if key is not None:
+                holders.setdefault(key, set()).add(who)
+        groups: dict[tuple[str | None, ...], list[Record]] = {}
+        for record in lone_ops.values():
+            if record.fields.get("status") in TERMINAL:
+                continue
+            key = key_of(fields, record.fields)
+            if key is not None:
+                groups.setdefault(key, []).append(record)
+        for key, members in groups.items():
+            held = holders.get(key, set())
+            if not held and len(members) < 2:
+                continue
+            number = members[0].fields.get("number")
+            for record in members:
+                others = sorted(held | {f"ops {m.id}" for m in members if m is not record})
+                reason = (f"{noun} number {number!r} of new ops {noun} {record.id} is already "
+                          f"used by {', '.join(others)}; give one of them another number in "
+                          "the ops platform (nothing is written for it until then)")
+                self._claim_conflict(record, "_number", number, ", ".join(others), reason)
+                lone_ops.pop(record.id, None)
+
+    def _possible_duplicates(self, lone_ops: dict[str, Record], forced_new: set[str]) -> None:
+        """A new contact whose ABN, email or name a linked contact has: ask, never create."""
+        if self.entity != "contacts":
+            return
+        linked = self._linked_records()
+        for record in list(lone_ops.values()):
+            if record.id in forced_new:
+                continue
+            for key in self.spec.match_keys:
+                if not isinstance(key, str):
+                    continue
+                mine = normalise(key, record.fields.get(key))
+                if mine is None:
+                    continue
+                hits = sorted({self.links[ops_id] for ops_id, values, _ in linked
+                               if normalise(key, values.get(key)) == mine})
+                if not hits:
+                    continue
+                label = label_of(self.spec, record.fields, record.id)
+                owners = sorted({self.rev[x] for x in hits})
+                reason = (f"possible duplicate: new ops contact {record.id} has the {key} "
+                          f"{record.fields.get(key)!r} of ops contact {', '.join(owners)}, "
+                          f"linked to Xero {', '.join(hits)}; `xsync resolve` links both to "
+                          "that Xero contact (--take xero) or creates a new one (--take ops)")
+                conflict = Conflict(self.entity, record.id, None, "_match", None,
+                                    record.fields.get(key), ",".join(hits), reason, label,
+                                    id=self.open_match.get((record.id, None)))
+                step = Step(self.entity, record.id, None, label, conflicts=[conflict])
+                step.actions.append(Action("conflict", "", self.entity, record.id, None, label,
+                                           conflicts=[conflict], reason=reason))
+                self.plan.steps.append(step)
+                self.p.held.setdefault(self.entity, set()).add(record.id)
+                lone_ops.pop(record.id)
+                break
+
+    def _claim_conflict(self, record: Record, field: str, value: str | None, others: str,
+                        reason: str) -> None:
+        label = label_of(self.spec, record.fields, record.id)
+        conflict = Conflict(self.entity, record.id, None, field, None, value, others, reason,
+                            label, id=self.open_claims.get(record.id))
+        step = Step(self.entity, record.id, None, label, conflicts=[conflict])
+        step.actions.append(Action("conflict", "", self.entity, record.id, None, label,
+                                   conflicts=[conflict], reason=reason))
+        self.plan.steps.append(step)
+        self.claims_seen.add(record.id)
+        self.p.held.setdefault(self.entity, set()).add(record.id)
+
+    def _close_claims(self) -> None:
+        """A clash that no longer holds (a number changed, a row removed) is closed."""
+        for ops_id, conflict_id in self.open_claims.items():
+            if ops_id not in self.claims_seen:
+                self.plan.steps.append(Step(self.entity, ops_id, None, ops_id,
+                                            closes=[conflict_id]))
 
     def _forced(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> set[str]:
         """Ambiguous matches settled by hand: link to the chosen record, or create anew."""
@@ -363,13 +561,25 @@ class EntityPlanner:
             choice = c.resolution or ""
             if c.resolved_take == "xero" and not choice:
                 choice = (c.xero or "").split(",")[0]
-            if choice and choice not in lone_xero:
+            if choice and choice not in lone_xero and choice not in self.rev:
                 for record in self._fetch(self.p.xero, [choice]):
                     if record.id not in self.rev:
                         lone_xero[record.id] = record
             if choice and choice in lone_xero:
                 self._link_pair(lone_ops.pop(c.ops_id), lone_xero.pop(choice),
                                 "resolved:match", settles=[int(c.id or 0)])
+            elif choice and choice in self.rev and self.entity == "contacts":
+                # one Xero contact for two ops contacts: the new one follows the linked one
+                record = lone_ops.pop(c.ops_id)
+                label = label_of(self.spec, record.fields, record.id)
+                reason = (f"ops contact {record.id} is the same Xero contact as ops contact "
+                          f"{self.rev[choice]}")
+                step = Step(self.entity, record.id, choice, label, alias=True,
+                            settles=[int(c.id or 0)])
+                step.actions.append(Action("link", "", self.entity, record.id, choice, label,
+                                           reason=reason))
+                self.plan.steps.append(step)
+                self.ops_known.add(record.id)
             elif not choice:
                 forced_new.add(c.ops_id)
                 self.plan.steps.append(Step(self.entity, c.ops_id, None, c.ops_id,
@@ -452,12 +662,6 @@ class EntityPlanner:
                                                f"total {total} is below min_total "
                                                f"{rules.min_total}"))
             return
-        if self.lookup_failed:
-            self.plan.skipped.append(Rejection(
-                self.entity, record.id, None, label,
-                f"could not check Xero for an existing record ({self.lookup_failed}); "
-                "not created this run"))
-            return None
         problem = self.ops_refs_problem(record)
         if problem:
             return self._reject(record.id, None, label, problem, record)
