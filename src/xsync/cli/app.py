@@ -10,6 +10,7 @@ import importlib
 import sys
 
 import typer
+from rich.markup import escape
 
 from xsync import __version__
 from xsync.cli.console import err_console
@@ -67,10 +68,14 @@ _register_commands()
 
 
 def render_error(exc: XsyncError) -> None:
-    """Print an xsync error: what happened, then what to do next."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    """Print an xsync error: what happened, then what to do next.
+
+    The message and hint carry record values, config keys and paths (`[mappings.categories]`),
+    so they are printed as written, never read as markup.
+    """
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
     if exc.hint:
-        err_console.print(f"[yellow]next:[/] {exc.hint}", highlight=False)
+        err_console.print(f"[yellow]next:[/] {escape(exc.hint)}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from xsync.cli.console import console
-from xsync.cli.render import ARROWS, field_label, print_json, show
-from xsync.cli.runner import WORKSPACE_HELP
+from xsync.cli.render import ARROWS, add_row, field_label, print_json, show
+from xsync.cli.runner import WORKSPACE_HELP, check_entities
 
 
 def log(
@@ -22,6 +23,8 @@ def log(
     workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
 ) -> None:
     """Show the audit trail: run, time, record, direction, field, old → new, and the rule."""
+    since = parse_since(since)
+    check_entities([entity] if entity else None)
     from xsync.cli.runtime import load_runtime
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
@@ -45,11 +48,27 @@ def log(
                    "old → new", "rule"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        table.add_row(str(e.run_id or ""), e.at[:19], e.entity,
-                      e.label or e.ops_id or e.xero_id or "", ARROWS.get(e.direction, e.direction),
-                      e.action, field_label(e.field or ""), f"{show(e.old)} → {show(e.new)}",
-                      e.rule or "")
+        add_row(table, e.run_id or "", e.at[:19], e.entity,
+                e.label or e.ops_id or e.xero_id or "", ARROWS.get(e.direction, e.direction),
+                e.action, field_label(e.field or ""), f"{show(e.old)} → {show(e.new)}",
+                e.rule or "")
     console.print(table)
+
+
+def parse_since(value: str | None) -> str | None:
+    """`--since` as the audit stores times (ISO, UTC), so that comparing them as text is
+    comparing moments. A date is its first moment; a time without an offset is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date or time; use an ISO date (2026-11-24) or time "
+            "(2026-11-24T10:00, UTC unless it names an offset)", param_hint="--since") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _is_record(entry: object, record: str) -> bool:

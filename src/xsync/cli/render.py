@@ -11,13 +11,25 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 ARROWS = {"ops->xero": "ops → Xero", "xero->ops": "Xero → ops", "": "", "both": "both"}
 
 
 def show(value: str | None) -> str:
     return "∅" if value is None else value
+
+
+def plain(value: object) -> Text:
+    """A cell built from data, printed as written: `[mappings.categories]` or `[bold]` in a
+    reason or a value is text, not markup."""
+    return Text("" if value is None else str(value))
+
+
+def add_row(table: Table, *cells: object) -> None:
+    table.add_row(*(plain(cell) for cell in cells))
 
 
 def field_label(field: str) -> str:
@@ -34,13 +46,15 @@ def print_json(console: Console, data: Any) -> None:
     console.print_json(json.dumps(data, default=str))
 
 
-def plan_tables(console: Console, plan: Any) -> None:
-    """One table per entity: direction, record, action, and each field's old → new and rule."""
+def plan_tables(console: Console, plan: Any, *, problems_only: bool = False) -> None:
+    """One table per entity: direction, record, action, and each field's old → new and rule.
+    ``problems_only`` (for `--quiet`): only conflicts, rejections and unread entities."""
     by_entity: dict[str, list[Any]] = {}
     for action in plan.actions:
-        if action.kind != "conflict":
+        if action.kind != "conflict" and not problems_only:
             by_entity.setdefault(action.entity, []).append(action)
-    if not by_entity and not plan.conflicts and not plan.rejected:
+    if not by_entity and not plan.conflicts and not plan.rejected and not problems_only \
+            and not plan.read_errors:
         console.print("[green]In sync:[/] nothing to do.")
     for entity, actions in by_entity.items():
         table = Table(title=f"{entity} ({len(actions)})", title_justify="left", expand=False)
@@ -51,8 +65,17 @@ def plan_tables(console: Console, plan: Any) -> None:
         console.print(table)
     conflict_table(console, plan.conflicts, title="conflicts (not written; `xsync resolve`)")
     rejected_table(console, plan.rejected)
-    for entity, side, reason in getattr(plan, "read_errors", []):
-        console.print(f"[red]could not read {entity} from {side}:[/] {reason}")
+    read_errors(console, plan.read_errors)
+
+
+def read_errors(console: Console, errors: Iterable[Any]) -> None:
+    """One line per entity a side could not read: nothing of it was planned or written."""
+    for e in errors:
+        side = "Xero" if e.side == "xero" else e.side
+        line = f"could not read {e.entity} from {side}: {e.reason}"
+        if getattr(e, "cause", None):
+            line += f" (waits for {e.cause})"
+        console.print(f"[red]{escape(line)}[/]")
 
 
 def _action_rows(table: Table, action: Any) -> None:
@@ -61,14 +84,15 @@ def _action_rows(table: Table, action: Any) -> None:
     if action.kind == "create":
         # a new record: one row; `--json` lists every field
         filled = sum(1 for c in action.changes if c.new is not None)
-        table.add_row(direction, record, "create", f"{filled} fields", "", "new record")
+        add_row(table, direction, record, "create", f"{filled} fields", "", "new record")
         return
     if not action.changes:
-        table.add_row(direction, record, action.kind, "", "", action.reason)
+        add_row(table, direction, record, action.kind, "", "", action.reason)
         return
     for index, change in enumerate(action.changes):
         first = index == 0
-        table.add_row(
+        add_row(
+            table,
             direction if first else "",
             record if first else "",
             action.kind if first else "",
@@ -85,8 +109,8 @@ def conflict_table(console: Console, conflicts: Sequence[Any], *, title: str) ->
     for column in ("id", "entity", "record", "field", "base", "ops", "xero", "why"):
         table.add_column(column, overflow="fold")
     for c in conflicts:
-        table.add_row(
-            "" if c.id is None else str(c.id), c.entity, c.label or c.ops_id or c.xero_id or "",
+        add_row(
+            table, "" if c.id is None else c.id, c.entity, c.label or c.ops_id or c.xero_id or "",
             field_label(c.field), show(c.base), show(c.ops), show(c.xero), c.reason,
         )
     console.print(table)
@@ -100,21 +124,25 @@ def rejected_table(console: Console, rejected: Iterable[Any]) -> None:
     for column in ("entity", "record", "ops id", "xero id", "reason"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r.entity, r.label or "", r.ops_id or "", r.xero_id or "", r.reason)
+        add_row(table, r.entity, r.label or "", r.ops_id or "", r.xero_id or "", r.reason)
     console.print(table)
 
 
-def result_summary(console: Console, result: Any) -> None:
-    """The totals of a run, then what was rejected and what waits for review."""
-    if result.counts:
+def result_summary(console: Console, result: Any, *, problems_only: bool = False) -> None:
+    """The totals of a run, then what was rejected and what waits for review.
+    ``problems_only`` (for `--quiet`): only what was rejected, unread or waits for review."""
+    if problems_only:
+        pass
+    elif result.counts:
         table = Table(title=f"run {result.run_id} ({result.mode})", title_justify="left")
         table.add_column("entity")
         table.add_column("applied")
         for entity, counts in result.counts.items():
             parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()) if n)
-            table.add_row(entity, parts or "-")
+            add_row(table, entity, parts or "-")
         console.print(table)
     else:
         console.print(f"run {result.run_id} ({result.mode}): nothing to change.")
+    read_errors(console, getattr(result, "read_errors", ()))
     rejected_table(console, result.rejected)
     conflict_table(console, result.conflicts, title="conflicts waiting for `xsync resolve`")

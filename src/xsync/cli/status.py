@@ -6,19 +6,24 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from xsync.cli.console import console
-from xsync.cli.render import print_json
+from xsync.cli.render import add_row, print_json
 from xsync.cli.runner import WORKSPACE_HELP
+
+# the entity's own outcome: the run's outcome speaks for all its entities, so one entity's
+# conflicts or read failure would otherwise show against every entity of that run
+_RUN_ONLY = ("entity_outcome", "entity_reason", "entity_outcomes")
 
 
 def status(
     workspace: Path | None = typer.Option(None, "--workspace", help=WORKSPACE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Show the organisation, the last run of each entity, open conflicts, pending writes and
-    Xero calls left today. Makes no call to Xero."""
+    """Show the organisation, the last run of each entity and its outcome, open conflicts,
+    pending writes and Xero calls left today. Makes no call to Xero."""
     from xsync.cli.runtime import load_runtime
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
@@ -30,12 +35,16 @@ def status(
     db = open_state(runtime.workspace.state_path)
     try:
         ledger = Ledger(db)
+        last_runs = _in_sync_order(
+            {entity: entity_view(run) for entity, run in ledger.last_run_per_entity().items()})
         data: dict[str, Any] = {
             "workspace": str(runtime.workspace.root),
             "organisation": connection.tenant_name if connection else None,
             "tenant_id": connection.tenant_id if connection else None,
             "api_url": connection.api_url if connection else None,
-            "last_runs": _in_sync_order(ledger.last_run_per_entity()),
+            "last_runs": last_runs,
+            "unread": [{"entity": entity, "reason": run["reason"]}
+                       for entity, run in last_runs.items() if run["outcome"] == "unread"],
             "open_conflicts": len(ledger.conflicts(open_only=True)),
             "pending_writes": sum(n for state, n in ledger.outbox_counts().items()
                                   if state in ("pending", "sent")),
@@ -47,20 +56,32 @@ def status(
         print_json(console, data)
         return
     org = data["organisation"] or "not connected (run `xsync connect`)"
-    console.print(f"Organisation: [bold]{org}[/]")
-    console.print(f"Workspace: {data['workspace']}")
+    console.print(f"Organisation: [bold]{escape(org)}[/]")
+    console.print(f"Workspace: {escape(data['workspace'])}")
     table = Table(title="last run per entity", title_justify="left")
-    for column in ("entity", "run", "command", "ended", "outcome"):
-        table.add_column(column)
-    for entity, run in data["last_runs"].items():
-        table.add_row(entity, str(run["id"]), run["command"], run["ended_at"] or "running",
-                      run["outcome"] or "")
+    for column in ("entity", "run", "command", "ended", "outcome", "why"):
+        table.add_column(column, overflow="fold")
+    for entity, run in last_runs.items():
+        add_row(table, entity, run["id"], run["command"], run["ended_at"] or "running",
+                run["outcome"] or "", run["reason"] or "")
     console.print(table)
     console.print(f"Open conflicts: {data['open_conflicts']}"
                   + (" (`xsync resolve`)" if data["open_conflicts"] else ""))
     console.print(f"Pending writes: {data['pending_writes']}")
     left = data["calls_left_today"]
     console.print(f"Xero calls left today: {'unknown' if left is None else left}")
+
+
+def entity_view(run: dict[str, Any]) -> dict[str, Any]:
+    """One entity's last run: the run's facts, with ``outcome`` and ``reason`` the entity's own
+    (``run_outcome`` keeps the whole run's). Runs recorded before entities had their own outcome
+    give the run's."""
+    view = {k: v for k, v in run.items() if k not in _RUN_ONLY}
+    own = run.get("entity_outcome")
+    view["run_outcome"] = run.get("outcome")
+    view["outcome"] = own if own is not None else run.get("outcome")
+    view["reason"] = run.get("entity_reason")
+    return view
 
 
 def _in_sync_order(last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

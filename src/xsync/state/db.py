@@ -8,7 +8,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from xsync.errors import StateCorrupt
 from xsync.state.migrations import migrations
+
+# SQLite's primary result codes for a file that is not, or no longer, a whole database
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _create_private(path: Path) -> None:
@@ -19,17 +23,36 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    # a locked or unopenable file is an OperationalError with other codes: not corruption
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _DAMAGED
+
+
 def open_state(path: Path | str | None) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate the state database. ``None`` gives an in-memory one."""
+    """Open (creating if needed) and migrate the state database. ``None`` gives an in-memory one.
+
+    A file that is not a readable SQLite database (random bytes, a truncated copy) raises
+    :class:`StateCorrupt` naming it; SQLite notices both when the journal mode is set.
+    """
     if path is None:
         db = sqlite_utils.Database(memory=True)
-    else:
-        path = Path(path)
-        if not path.exists():
-            _create_private(path)
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        migrations.apply(db)
+        return db
+    path = Path(path)
+    if not path.exists():
+        _create_private(path)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
         db = sqlite_utils.Database(conn)
-    migrations.apply(db)
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if not _damaged(exc):
+            raise
+        raise StateCorrupt(
+            f"the state database {path} is damaged and cannot be read (SQLite: {exc})",
+            path=str(path)) from None
     return db
