@@ -113,12 +113,16 @@ class TestXeroSideOverSandbox(SideContract):
 
     def make_side(self) -> Side:
         self.sandbox = sandbox = Sandbox(seed="empty", clock=SandboxClock(SANDBOX_START))
+
+        def sleep(seconds: float) -> None:
+            sandbox.advance_clock(seconds)
+
         client = XeroClient(
             api_url="http://sandbox.test/api.xro/2.0", tenant_id=sandbox.tenant_ids[0],
             tokens=StaticTokens(sandbox.client_credentials_token()),
             transport=httpx.WSGITransport(app=sandbox.app),
             # The client's pauses move the sandbox's clock: no real sleeping.
-            sleep=sandbox.advance_clock, clock=lambda: sandbox.now().timestamp(),
+            sleep=sleep, clock=lambda: sandbox.now().timestamp(),
         )
         self.opened.append((client, sandbox))
         return OutboxKeyedXeroSide(client)
