@@ -47,6 +47,17 @@ class XeroSettings(_Strict):
     redirect_port: int = 8749
     daily_call_budget: int = Field(default=5000, ge=1)
 
+    @field_validator("api_url", "authorize_url", "token_url", "revocation_url", "connections_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # caught here, a typo is a configuration error rather than an unreachable Xero
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value.strip()
+
 
 class OpsSettings(_Strict):
     store: str = "sqlite"

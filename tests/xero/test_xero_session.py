@@ -236,3 +236,12 @@ def test_status_and_disconnect_with_a_garbage_tokens_file(workspace, fail_keyrin
     captured = capsys.readouterr()
     assert "Disconnected" in captured.out and "tokens.json" in captured.err
     assert not path.exists() and session.load_connection(workspace) is None
+
+
+@pytest.mark.parametrize("bad", ["api.xero.com/api.xro/2.0", "ftp://x.test/token", "http://"])
+def test_a_xero_url_that_is_no_url_is_a_configuration_error(bad):
+    from xsync.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[xero]\ntoken_url = "{bad}"\n')
+    assert caught.value.exit_code == 2 and "xero.token_url" in str(caught.value)

@@ -7,8 +7,11 @@ Invariants:
 - at most ``max_in_flight`` (5) requests in flight and at most 60 a minute (see :mod:`.limits`);
 - a request is retried only when it is safe to send twice (GET/DELETE, or a write carrying an
   `Idempotency-Key`), only for transient failures (5xx, timeouts, connection errors, minute-type
-  429s), and every retry reuses the same key; waits go through the injected ``sleep``;
-- a day-limit 429 raises :class:`~xsync.errors.DailyLimitReached` at once, never sleeping;
+  429s and 429s naming no problem), and every retry reuses the same key; waits go through the
+  injected ``sleep``, a 429's for its `Retry-After`;
+- a day-limit 429 (or one naming a problem xsync does not know) raises
+  :class:`~xsync.errors.DailyLimitReached` at once, never sleeping;
+- a token endpoint that kept failing through its own retries is not retried again here;
 - a 401 triggers exactly one token refresh and one resend;
 - writes go in batches of at most 50 with `summarizeErrors=false`, one derived key per batch.
 """

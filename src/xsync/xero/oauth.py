@@ -191,6 +191,9 @@ class OAuthClient:
                 f"could not reach Xero's authorisation page ({type(exc).__name__})",
                 request="GET /identity/connect/authorize",
             ) from exc
+        except httpx.HTTPError as exc:
+            raise OAuthError(f"the authorisation page could not be followed ({type(exc).__name__})",
+                             error="bad_redirect") from exc
         if response.status_code >= 400:
             raise OAuthError("the authorisation page refused the request",
                              error=_error_code(response), status=response.status_code)
@@ -247,6 +250,9 @@ class OAuthClient:
             )
         except httpx.TransportError as exc:
             raise _unreachable(exc, request) from exc
+        except httpx.HTTPError as exc:
+            raise OAuthError(f"Xero's answer could not be read ({type(exc).__name__})",
+                             error="bad_reply") from exc
         if response.status_code >= 400:
             try:
                 body: Any = response.json()
@@ -286,6 +292,9 @@ class OAuthClient:
             return self._http.post(url, data=form, auth=auth)
         except httpx.TransportError as exc:
             raise _unreachable(exc, f"POST {httpx.URL(url).path}") from exc
+        except httpx.HTTPError as exc:
+            raise OAuthError(f"the identity service's answer could not be read "
+                             f"({type(exc).__name__})", error="bad_reply") from exc
 
     def _retrying(self, send: Callable[[], httpx.Response], request: str) -> httpx.Response:
         """``send`` until Xero answers with something other than a 5xx or 429, or the attempts

@@ -3,7 +3,9 @@
 The token set (JSON) lives in exactly one place: the OS keyring (service ``xsync``, username
 ``<workspace path>#<client id>``), or, when no keyring backend works, ``tokens.json`` in the
 workspace (mode 0600, with a warning the first time that file is created). Saving to the keyring
-removes a leftover file, so two copies never drift apart.
+removes a leftover file, so two copies never drift apart. A stored set that cannot be read (junk,
+a truncated write) raises :class:`~xsync.errors.AuthError` (exit 6) naming the file or keyring
+entry and `xsync connect` as the way out; its content is never quoted, as it may hold a token.
 
 Environment variables override the store for one process:
 - ``XSYNC_ACCESS_TOKEN``: use this bearer token as is; never refreshed, never stored;
@@ -14,7 +16,8 @@ Environment variables override the store for one process:
 Refresh invariants (:class:`TokenManager`): refresh 60 s ahead of expiry; refreshes are serialised
 across processes by ``fcntl.flock`` on ``tokens.lock`` in the workspace; inside the lock the stored
 set is re-read and refreshed only if still needed; the rotated refresh token is persisted before
-the new access token is used.
+the new access token is used; a token endpoint that cannot be reached leaves the stored set as it
+was (see :mod:`.oauth` for its retries).
 """
 
 from __future__ import annotations
