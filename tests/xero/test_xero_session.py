@@ -245,3 +245,28 @@ def test_a_xero_url_that_is_no_url_is_a_configuration_error(bad):
     with pytest.raises(ConfigError) as caught:
         parse_settings(f'[xero]\ntoken_url = "{bad}"\n')
     assert caught.value.exit_code == 2 and "xero.token_url" in str(caught.value)
+
+
+def test_pull_with_only_the_environment_and_toml_against_the_sandbox(
+        workspace, monkeypatch, capsys):
+    """A never-connected workspace, as a CI job would run it: token and tenant from the
+    environment, the API from xsync.toml."""
+    from xsync.sandbox.app import Sandbox
+
+    with Sandbox() as sandbox:
+        sandbox.start()
+        set_xero(workspace, api_url=sandbox.base_url + "/api.xro/2.0")
+        monkeypatch.setenv("XSYNC_ACCESS_TOKEN", sandbox.grant_tokens()["access_token"])
+        monkeypatch.setenv("XSYNC_TENANT_ID", sandbox.tenant_ids[0])
+        capsys.readouterr()
+        main(["pull", "--workspace", str(workspace.root)])  # returns only on exit 0
+        pulled = capsys.readouterr().out
+    assert session.load_connection(workspace) is None
+    import sqlite3
+
+    ops = sqlite3.connect(workspace.root / "ops.db")
+    try:
+        invoices = ops.execute("SELECT count(*) FROM invoices").fetchone()[0]
+    finally:
+        ops.close()
+    assert invoices > 0, pulled
