@@ -127,9 +127,6 @@ class TestXeroSideOverSandbox(SideContract):
         self.opened.append((client, sandbox))
         return OutboxKeyedXeroSide(client)
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "XeroSide.find sends EmailAddress==\"C7@example.test\"; Xero's where compares strings "
-        "case-sensitively, so a stored c7@example.test is missed"))
     def test_find_when_offered_returns_matching_records(self) -> None:
         super().test_find_when_offered_returns_matching_records()
 

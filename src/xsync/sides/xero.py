@@ -6,16 +6,21 @@ Invariants:
 - invoices and bills are one endpoint told apart by ``Type``; only sales payments and sales
   credit notes are read (the ops store holds no bill payments);
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
-  batch is the same request.
+  batch is the same request;
+- documents are read and written with ``unitdp=4``, so a unit price of 4 decimals arrives as
+  written, both ways;
+- one change that cannot become a Xero element fails alone: the batch is built from the others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from xsync.errors import XeroValidationError
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import ENDPOINTS, element_for_change, record_from_xero
@@ -24,13 +29,24 @@ from xsync.xero.xjson import parse_datetime, to_utc
 
 PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes"}
 WRITABLE = {"contacts", "invoices", "bills"}
+# documents whose unit prices Xero rounds to 2 places unless asked for 4
+UNITDP = {"invoices", "bills", "credit_notes"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
 
 
 def _quote(value: str) -> str:
-    """A value inside a Xero `where` string literal."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    """A value inside a Xero `where` string literal: a double quote is doubled, a backslash is
+    taken as it is (Xero's query language has no backslash escapes)."""
+    return value.replace('"', '""')
+
+
+def _equals(name: str, value: str, any_case: bool) -> str:
+    """A `where` test of one field. Xero compares strings case-sensitively, and a method on an
+    empty field is an error there, so a case-blind test lowers both and skips empty fields."""
+    if not any_case:
+        return f'{name}=="{_quote(value)}"'
+    return f'({name}!=null AND {name}.ToLower()=="{_quote(value.lower())}")'
 
 
 class XeroSide:
@@ -66,9 +82,7 @@ class XeroSide:
 
     def _elements(self, entity: str, since: datetime | None) -> Iterator[dict[str, Any]]:
         endpoint, _, kind = ENDPOINTS[entity]
-        params: dict[str, str] = {}
-        if entity == "contacts":
-            params["includeArchived"] = "true"
+        params = self._params(entity)
         if entity in ("invoices", "bills"):
             params["where"] = f'Type=="{kind}"'
         if entity in PAGED:
@@ -79,6 +93,15 @@ class XeroSide:
         envelope = self.client.get(endpoint, params=params or None,
                                    modified_since=since if entity == "accounts" else None)
         yield from envelope.get(endpoint) or []
+
+    @staticmethod
+    def _params(entity: str) -> dict[str, str]:
+        params: dict[str, str] = {}
+        if entity == "contacts":
+            params["includeArchived"] = "true"
+        if entity in UNITDP:
+            params["unitdp"] = "4"
+        return params
 
     @staticmethod
     def _wanted(entity: str, element: dict[str, Any]) -> bool:
@@ -95,7 +118,8 @@ class XeroSide:
             wanted = set(ids)
             return [r for r in self.scan(entity, None).records if r.id in wanted]
         out = []
-        for element in self.client.get_by_ids(endpoint, list(ids)):
+        for element in self.client.get_by_ids(endpoint, list(ids),
+                                              params=self._params(entity) or None):
             if self._wanted(entity, element):
                 out.append(record_from_xero(entity, element))
         return out
@@ -112,10 +136,11 @@ class XeroSide:
             return []
         found: list[dict[str, Any]] = []
         if entity in ("invoices", "bills") and field == "number":
-            found = self.client.get_by_ids("Invoices", wanted, param="InvoiceNumbers")
+            found = self.client.get_by_ids("Invoices", wanted, param="InvoiceNumbers",
+                                           params=self._params(entity))
         elif entity == "contacts" and field in CONTACT_KEYS:
             for start in range(0, len(wanted), WHERE_CHUNK):
-                clause = " OR ".join(f'{CONTACT_KEYS[field]}=="{_quote(v)}"'
+                clause = " OR ".join(_equals(CONTACT_KEYS[field], v, field != "abn")
                                      for v in wanted[start:start + WHERE_CHUNK])
                 found += self.client.iter_all(
                     "Contacts", params={"where": clause, "includeArchived": "true"})
@@ -131,19 +156,40 @@ class XeroSide:
         if not changes:
             return []
         endpoint = ENDPOINTS[entity][0]
-        elements = [element_for_change(entity, c) for c in changes]
-        results = self.client.write_batch(
-            endpoint, "POST", elements, keys=[c.key for c in changes],
-            idempotency_key=batch_key(changes),
-        )
-        return [self._result(entity, change, res) for change, res in zip(changes, results,
-                                                                         strict=True)]
+        out: dict[str, ChangeResult] = {}
+        ready: list[tuple[Change, dict[str, Any]]] = []
+        for change in changes:
+            try:
+                ready.append((change, element_for_change(entity, change)))
+            except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
+                                               errors=[unmappable(entity, change, exc)])
+        if ready:
+            sent = [c for c, _ in ready]
+            try:
+                results = self.client.write_batch(
+                    endpoint, "POST", [e for _, e in ready], keys=[c.key for c in sent],
+                    idempotency_key=batch_key(sent), params=self._params(entity) or None,
+                )
+            except XeroValidationError as exc:
+                # refused as a whole: each element keeps its own message where Xero gave one
+                named = {e.record_id: e.messages for e in exc.elements if e.record_id}
+                for change in sent:
+                    messages = named.get(change.key) or [str(exc)]
+                    out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
+                                                   errors=[f"Xero refused it: {m}"
+                                                           for m in messages])
+            else:
+                for change, res in zip(sent, results, strict=True):
+                    out[change.key] = self._result(entity, change, res)
+        return [out[c.key] for c in changes]
 
     @staticmethod
     def _result(entity: str, change: Change, res: Any) -> ChangeResult:
         if not res.ok:
             return ChangeResult(key=change.key, ok=False, id=change.id or res.xero_id,
-                                errors=list(res.messages) or ["Xero refused the record"])
+                                errors=[f"Xero refused it: {m}" for m in res.messages]
+                                or ["Xero refused it without saying why"])
         record = None
         if res.element:
             try:
@@ -154,8 +200,26 @@ class XeroSide:
                             record=record)
 
 
+def _content_digest(change: Change) -> str:
+    lines = None if change.lines is None else [[ln.id, ln.fields] for ln in change.lines]
+    text = json.dumps([change.action, change.id, change.fields, lines], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def unmappable(entity: str, change: Change, exc: Exception) -> str:
+    """Why a change could not become a Xero element, naming the field and its value."""
+    for name, value in change.fields.items():
+        if isinstance(exc, KeyError) and exc.args and exc.args[0] == value:
+            return f"{name} {value!r} has no Xero equivalent, so it was not sent"
+    noun = entity.rstrip("s")
+    return f"{noun} {change.id or change.key} could not be turned into a Xero {noun} ({exc})"
+
+
 def batch_key(changes: Sequence[Change]) -> str:
-    """One idempotency key for a batch, derived from the changes' own (outbox) keys."""
-    parts = [c.idempotency_key or c.key for c in changes]
+    """One idempotency key for a batch, derived from the changes' own (outbox) keys; a change
+    without one (a caller other than the engine) is keyed by its content, so two different
+    writes never share a key."""
+    parts = [c.idempotency_key or f"{c.key}:{_content_digest(c)}" for c in changes]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40]
     return f"xsync-{digest}"
