@@ -82,8 +82,8 @@ def endpoints_for(settings: XeroSettings, connection: Connection | None) -> Endp
     chosen = {}
     for name in URL_FIELDS:
         value = getattr(settings, name)
-        # Older templates wrote Xero's own URLs out in full, so that value is no choice of the
-        # user's and must not pull a sandbox connection over to Xero.
+        # The template `xsync init` writes spells Xero's own URLs out, so that value is no choice
+        # of the user's and must not pull a sandbox connection over to Xero.
         overridden = name in settings.model_fields_set and value != getattr(defaults, name)
         chosen[name] = value if overridden else getattr(base, name)
     return Endpoints(**chosen)
