@@ -31,6 +31,15 @@ def _truncated(cli: Cli) -> None:
     cli.state.write_bytes(data[: len(data) // 2])
 
 
+def _page_overwritten(cli: Cli) -> None:
+    """Header and schema intact; pages of old audit history in the middle are noise."""
+    _fill(cli)
+    data = bytearray(cli.state.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle:middle + 8 * 4096] = os.urandom(8 * 4096)
+    cli.state.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["random-bytes", "truncated"])
 @pytest.mark.parametrize("command", [("status",), ("log",), ("sync",), ("status", "--json")])
 def test_a_damaged_state_db_is_named_with_the_way_to_rebuild_it(
@@ -44,3 +53,11 @@ def test_a_damaged_state_db_is_named_with_the_way_to_rebuild_it(
     assert "Traceback" not in result.err
     assert result.out == ""
 
+
+
+def test_damage_found_while_reading_the_history_is_named_too(cli: Cli) -> None:
+    _page_overwritten(cli)
+    result = cli("log")
+    assert result.code == 2, result.err
+    assert str(cli.state) in result.err and "damaged" in result.err
+    assert "Traceback" not in result.err

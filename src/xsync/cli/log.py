@@ -11,11 +11,16 @@ from rich.table import Table
 from xsync.cli.console import console
 from xsync.cli.render import ARROWS, add_row, field_label, print_json, show
 from xsync.cli.runner import WORKSPACE_HELP, check_entities
+from xsync.model.entities import ENTITY_ORDER
 
 
 def log(
-    since: str | None = typer.Option(None, "--since", help="From this date or ISO time (UTC)."),
-    entity: str | None = typer.Option(None, "--entity", help="Only this entity."),
+    since: str | None = typer.Option(
+        None, "--since", help="From this ISO date or time (UTC unless it names an offset)."
+    ),
+    entity: str | None = typer.Option(
+        None, "--entity", help=f"Only this entity: {', '.join(ENTITY_ORDER)}."
+    ),
     record: str | None = typer.Option(
         None, "--record", help="Only this record: ops id, Xero id, or number/name."
     ),
@@ -26,15 +31,16 @@ def log(
     since = parse_since(since)
     check_entities([entity] if entity else None)
     from xsync.cli.runtime import load_runtime
-    from xsync.state.db import open_state
+    from xsync.state.db import damage_named, open_state
     from xsync.sync.ledger import Ledger
 
     runtime = load_runtime(workspace)
-    db = open_state(runtime.workspace.state_path)
-    try:
-        entries = Ledger(db).audit(since=since, entity=entity)
-    finally:
-        db.close()
+    with damage_named(runtime.workspace.state_path):
+        db = open_state(runtime.workspace.state_path)
+        try:
+            entries = Ledger(db).audit(since=since, entity=entity)
+        finally:
+            db.close()
     if record:
         entries = [e for e in entries if _is_record(e, record)]
     if as_json:

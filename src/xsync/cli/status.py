@@ -25,20 +25,45 @@ def status(
     """Show the organisation, the last run of each entity and its outcome, open conflicts,
     pending writes and Xero calls left today. Makes no call to Xero."""
     from xsync.cli.runtime import load_runtime
+    from xsync.state.db import damage_named
+
+    runtime = load_runtime(workspace)
+    with damage_named(runtime.workspace.state_path):
+        data = _gather(runtime.workspace)
+    if as_json:
+        print_json(console, data)
+        return
+    org = data["organisation"] or "not connected (run `xsync connect`)"
+    console.print(f"Organisation: [bold]{escape(org)}[/]")
+    console.print(f"Workspace: {escape(data['workspace'])}")
+    table = Table(title="last run per entity", title_justify="left")
+    for column in ("entity", "run", "command", "ended", "outcome", "why"):
+        table.add_column(column, overflow="fold")
+    for entity, run in data["last_runs"].items():
+        add_row(table, entity, run["id"], run["command"], run["ended_at"] or "running",
+                run["outcome"] or "", run["reason"] or "")
+    console.print(table)
+    console.print(f"Open conflicts: {data['open_conflicts']}"
+                  + (" (`xsync resolve`)" if data["open_conflicts"] else ""))
+    console.print(f"Pending writes: {data['pending_writes']}")
+    left = data["calls_left_today"]
+    console.print(f"Xero calls left today: {'unknown' if left is None else left}")
+
+
+def _gather(workspace: Any) -> dict[str, Any]:
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
     from xsync.xero.session import load_connection, load_limits
 
-    runtime = load_runtime(workspace)
-    connection = load_connection(runtime.workspace)
-    limits = load_limits(runtime.workspace, connection.tenant_id) if connection else None
-    db = open_state(runtime.workspace.state_path)
+    connection = load_connection(workspace)
+    limits = load_limits(workspace, connection.tenant_id) if connection else None
+    db = open_state(workspace.state_path)
     try:
         ledger = Ledger(db)
         last_runs = _in_sync_order(
             {entity: entity_view(run) for entity, run in ledger.last_run_per_entity().items()})
-        data: dict[str, Any] = {
-            "workspace": str(runtime.workspace.root),
+        return {
+            "workspace": str(workspace.root),
             "organisation": connection.tenant_name if connection else None,
             "tenant_id": connection.tenant_id if connection else None,
             "api_url": connection.api_url if connection else None,
@@ -52,24 +77,6 @@ def status(
         }
     finally:
         db.close()
-    if as_json:
-        print_json(console, data)
-        return
-    org = data["organisation"] or "not connected (run `xsync connect`)"
-    console.print(f"Organisation: [bold]{escape(org)}[/]")
-    console.print(f"Workspace: {escape(data['workspace'])}")
-    table = Table(title="last run per entity", title_justify="left")
-    for column in ("entity", "run", "command", "ended", "outcome", "why"):
-        table.add_column(column, overflow="fold")
-    for entity, run in last_runs.items():
-        add_row(table, entity, run["id"], run["command"], run["ended_at"] or "running",
-                run["outcome"] or "", run["reason"] or "")
-    console.print(table)
-    console.print(f"Open conflicts: {data['open_conflicts']}"
-                  + (" (`xsync resolve`)" if data["open_conflicts"] else ""))
-    console.print(f"Pending writes: {data['pending_writes']}")
-    left = data["calls_left_today"]
-    console.print(f"Xero calls left today: {'unknown' if left is None else left}")
 
 
 def entity_view(run: dict[str, Any]) -> dict[str, Any]:

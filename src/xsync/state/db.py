@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -44,15 +46,27 @@ def open_state(path: Path | str | None) -> sqlite_utils.Database:
         _create_private(path)
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        db = sqlite_utils.Database(conn)
-        migrations.apply(db)
-    except sqlite3.DatabaseError as exc:
+        with damage_named(path):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            db = sqlite_utils.Database(conn)
+            migrations.apply(db)
+    except BaseException:
         conn.close()
+        raise
+    return db
+
+
+@contextlib.contextmanager
+def damage_named(path: Path | str) -> Iterator[None]:
+    """Turn SQLite's word that the state database is damaged into :class:`StateCorrupt` naming
+    it. Damage inside the file (a page of old history) shows only when that page is read, so
+    commands reading the state wrap their reads in this too."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
         if not _damaged(exc):
             raise
         raise StateCorrupt(
             f"the state database {path} is damaged and cannot be read (SQLite: {exc})",
             path=str(path)) from None
-    return db
