@@ -491,16 +491,37 @@ class SqliteOpsStore:
                              f"ORDER BY {owner}, position, id")
                     for line in self.conn.execute(query, chunk):
                         lines.setdefault(str(line[owner]), []).append(line)
-        out: list[Record] = []
-        for record_id in ids:
-            row = rows.get(record_id)
-            if row is None:
-                continue
+        readable: dict[str, Record] = {}
+        for record_id, row in rows.items():
             problems: list[str] = []
             record = self._to_record(entity, row, lines.get(record_id, []), problems)
             if not problems:
-                out.append(record)
+                readable[record_id] = record
+        # the same references as a scan checks, so that fetch never returns what scan rejects
+        with self._sqlite(f"reading {table}"):
+            accounts = self._known_accounts() if line_table else set()
+            contacts = self._existing_contacts(readable.values())
+        out: list[Record] = []
+        for record_id in ids:
+            found = readable.get(record_id)
+            if found is None:
+                continue
+            problems = []
+            self._check_refs(found, accounts, contacts, problems)
+            if not problems:
+                out.append(found)
         return out
+
+    def _existing_contacts(self, records: Iterable[Record]) -> set[str]:
+        """Which of the contact ids these records name are rows of ``contacts``."""
+        named = sorted({c for r in records if (c := r.fields.get("contact_id"))})
+        found: set[str] = set()
+        for start in range(0, len(named), FETCH_CHUNK):
+            chunk = named[start:start + FETCH_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(str(r[0]) for r in self.conn.execute(
+                f"SELECT id FROM contacts WHERE id IN ({marks})", chunk))
+        return found
 
     def _to_record(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
                    problems: list[str]) -> Record:
