@@ -131,7 +131,7 @@ def _connect(
         connected_at=datetime.now(UTC).isoformat(timespec="seconds"),
     ))
     name = f"{chosen.name} ({chosen.id})" if chosen else "the custom connection's organisation"
-    console.print(f"Connected {ws.root} to {name}; tokens kept in the {where}.")
+    console.print(f"Connected {ws.root} to {name}; tokens kept in the {where}.", markup=False)
 
 
 def _pick_tenant(oauth: Any, access_token: str, wanted: str | None,
@@ -153,7 +153,7 @@ def _pick_tenant(oauth: Any, access_token: str, wanted: str | None,
 
 def _ask_tenant(tenants: Sequence[Tenant]) -> Tenant:
     for number, t in enumerate(tenants, 1):
-        err_console.print(f"  {number}. {t.name} ({t.id})")
+        err_console.print(f"  {number}. {t.name} ({t.id})", markup=False)
     while True:
         choice = typer.prompt("Organisation to sync (number)", type=int)
         if 1 <= choice <= len(tenants):
@@ -174,7 +174,9 @@ def _print_url(url: str) -> None:
 
 
 def _warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}")
+    from rich.markup import escape
+
+    err_console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _show_status(ws: Workspace, as_json: bool) -> None:
@@ -189,12 +191,12 @@ def _show_status(ws: Workspace, as_json: bool) -> None:
     if not info["connected"]:
         console.print("Not connected. Run `xsync connect`.")
         return
-    console.print(f"Organisation: {info['organisation']} ({info['tenant_id']})")
-    console.print(f"Auth mode:    {info['auth_mode']} (client {info['client_id']})")
-    console.print(f"Scopes:       {info['scopes']}")
-    console.print(f"API:          {info['api_url']}")
-    console.print(f"Token:        {info['token']}")
-    console.print(f"Calls left today: {info['calls_left_today']}")
+    console.print(f"Organisation: {info['organisation']} ({info['tenant_id']})", markup=False)
+    console.print(f"Auth mode:    {info['auth_mode']} (client {info['client_id']})", markup=False)
+    console.print(f"Scopes:       {info['scopes']}", markup=False)
+    console.print(f"API:          {info['api_url']}", markup=False)
+    console.print(f"Token:        {info['token']}", markup=False)
+    console.print(f"Calls left today: {info['calls_left_today']}", markup=False)
 
 
 def disconnect(
@@ -230,7 +232,8 @@ def disconnect(
     client_id = EnvOverrides.read().client_id or conn.client_id
     TokenStore(ws.root, client_id).forget()
     session.clear_connection(ws)
-    console.print(f"Disconnected {ws.root} from {conn.tenant_name or 'Xero'}; tokens forgotten.")
+    console.print(f"Disconnected {ws.root} from {conn.tenant_name or 'Xero'}; tokens forgotten.",
+                  markup=False)
 
 
 def _revoke(conn: Any, manager: Any) -> None:

@@ -20,7 +20,9 @@ def diff(
 ) -> None:
     """Show what a sync would do, field by field, with the rule behind each change.
 
-    Conflicts are shown with base, ops and Xero values side by side. Writes nothing.
+    Conflicts are shown with base, ops and Xero values side by side. Writes nothing. Exits with
+    the code the real run would (3 conflicts, 4 rejected records, 5 a safety guard, 6 or 8 a
+    side that could not be read).
     """
     if mode not in ("sync", "pull", "push"):
         raise typer.BadParameter("must be sync, pull or push", param_hint="--mode")
@@ -28,10 +30,12 @@ def diff(
     runtime = load_runtime(workspace)
     with open_engine(runtime) as engine:
         plan = engine.plan(mode, wanted)
+        code = plan.exit_code(engine.guard_code(plan))
     if as_json:
-        print_json(console, plan.to_json())
+        print_json(console, {**plan.to_json(), "exit_code": code})
     else:
         plan_tables(console, plan)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

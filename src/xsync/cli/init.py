@@ -20,12 +20,12 @@ def init(
     workspace = Workspace(directory)
     workspace.root.mkdir(parents=True, exist_ok=True)
     if workspace.exists() and not force:
-        console.print(f"Workspace already exists at {workspace.root}; left as it is.")
+        console.print(f"Workspace already exists at {workspace.root}; left as it is.", markup=False)
     else:
         workspace.config_path.write_text(DEFAULT_TOML)
-        console.print(f"Wrote {workspace.config_path}")
+        console.print(f"Wrote {workspace.config_path}", markup=False)
     open_state(workspace.state_path).close()
-    console.print(f"State database {workspace.state_path} (mode 0600)")
+    console.print(f"State database {workspace.state_path} (mode 0600)", markup=False)
     _init_ops_store(workspace)
     console.print("Next: `xsync connect` (or `xsync connect --sandbox URL` to try the sandbox).")
 
@@ -43,7 +43,7 @@ def _init_ops_store(workspace: object) -> None:
     if settings.ops.store == "sqlite":
         path = workspace.ops_path(settings)
         create_ops_db(path)
-        console.print(f"Operations store {path}")
+        console.print(f"Operations store {path}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

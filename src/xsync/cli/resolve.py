@@ -64,7 +64,7 @@ def resolve(
     finally:
         db.close()
     for line in settled:
-        console.print(line)
+        console.print(line, markup=False)
     if not settled:
         console.print("Nothing settled.")
         return

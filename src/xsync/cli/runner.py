@@ -51,11 +51,15 @@ def sync_command(mode: str, doc: str) -> Callable[..., None]:
         allow_empty_side: bool = typer.Option(
             False, "--allow-empty-side", help="Apply a plan although one side listed nothing."
         ),
+        wait: float = typer.Option(
+            0.0, "--wait", min=0.0, metavar="SECONDS",
+            help="If another run holds the workspace, wait up to this long for it (else exit 8).",
+        ),
     ) -> None:
         run_sync(
             mode, workspace=workspace, entities=entity, dry_run=dry_run, quiet=quiet,
             as_json=as_json, allow_mass_delete=allow_mass_delete,
-            allow_empty_side=allow_empty_side,
+            allow_empty_side=allow_empty_side, wait=wait,
         )
 
     command.__doc__ = doc
@@ -90,29 +94,32 @@ def run_sync(
     as_json: bool,
     allow_mass_delete: bool,
     allow_empty_side: bool,
+    wait: float = 0.0,
 ) -> None:
-    """Plan and (unless ``dry_run``) apply; exits with the documented code."""
+    """Plan and (unless ``dry_run``) apply; exits with the documented code.
+
+    A real run holds the workspace's run lock from its first read to its last write; a dry run
+    takes no lock (it writes nothing) and exits with the code the real run would, guards
+    included."""
     wanted = check_entities(entities)
     runtime = load_runtime(workspace)
+    flags = {"allow_mass_delete": allow_mass_delete, "allow_empty_side": allow_empty_side}
     with lenient_gc(), open_engine(runtime) as engine, \
             progress_sides(engine, enabled=not (quiet or as_json)):
-        plan = engine.plan(mode, wanted)
         if dry_run:
+            plan = engine.plan(mode, wanted)
+            code = plan.exit_code(engine.guard_code(plan, **flags))
             if as_json:
-                print_json(console, plan.to_json())
-            elif not quiet:
-                plan_tables(console, plan)
-                console.print("[dim]dry run: nothing was written.[/]")
-            code = 4 if plan.rejected else (3 if plan.conflicts else 0)
+                print_json(console, {**plan.to_json(), "exit_code": code})
+            elif not quiet or code:
+                plan_tables(console, plan, problems_only=quiet)
+                if not quiet:
+                    console.print("[dim]dry run: nothing was written.[/]")
             raise typer.Exit(code)
-        result = engine.apply(
-            plan, allow_mass_delete=allow_mass_delete, allow_empty_side=allow_empty_side
-        )
+        with engine.locked(wait=wait):
+            result = engine.apply(engine.plan(mode, wanted), **flags)
     if as_json:
         print_json(console, result.to_json())
-    elif quiet:
-        if result.exit_code:
-            result_summary(console, result)
-    else:
-        result_summary(console, result)
+    elif not quiet or result.exit_code:
+        result_summary(console, result, problems_only=quiet)
     raise typer.Exit(result.exit_code)

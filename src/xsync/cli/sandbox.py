@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from xsync.cli.console import console
 
@@ -69,17 +70,17 @@ def _print_banner(sandbox: object, secret: str) -> None:
 
     assert isinstance(sandbox, Sandbox)
     info = sandbox.info()
-    console.print(f"Xero sandbox at [bold]{info['base_url']}[/]")
-    console.print(f"  API            {info['api_url']}")
-    console.print(f"  authorize      {info['authorize_url']}")
-    console.print(f"  token          {info['token_url']}")
-    console.print(f"  client id      {info['client_id']}")
-    console.print(f"  client secret  {secret}")
+    console.print(f"Xero sandbox at [bold]{escape(info['base_url'])}[/]")
+    console.print(f"  API            {info['api_url']}", markup=False)
+    console.print(f"  authorize      {info['authorize_url']}", markup=False)
+    console.print(f"  token          {info['token_url']}", markup=False)
+    console.print(f"  client id      {info['client_id']}", markup=False)
+    console.print(f"  client secret  {secret}", markup=False)
     for org in info["organisations"]:
-        console.print(f"  organisation   {org['name']}  tenant {org['tenant_id']}")
+        console.print(f"  organisation   {org['name']}  tenant {org['tenant_id']}", markup=False)
     where = str(sandbox.data_dir / "sandbox.db") if sandbox.data_dir else "memory (lost on exit)"
-    console.print(f"  state          {where}")
-    console.print(f"Connect with: xsync connect --sandbox {info['base_url']}")
+    console.print(f"  state          {where}", markup=False)
+    console.print(f"Connect with: xsync connect --sandbox {info['base_url']}", markup=False)
     console.print("Admin: GET /sandbox/info, /sandbox/counters, /sandbox/faults; Ctrl-C stops.")
 
 

@@ -53,7 +53,7 @@ def status(
 def _gather(workspace: Any) -> dict[str, Any]:
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
-    from xsync.xero.session import load_connection, load_limits
+    from xsync.xero.session import endpoints_for, load_connection, load_limits
 
     connection = load_connection(workspace)
     limits = load_limits(workspace, connection.tenant_id) if connection else None
@@ -66,7 +66,8 @@ def _gather(workspace: Any) -> dict[str, Any]:
             "workspace": str(workspace.root),
             "organisation": connection.tenant_name if connection else None,
             "tenant_id": connection.tenant_id if connection else None,
-            "api_url": connection.api_url if connection else None,
+            # the URL a run uses now ([xero] settings win over what connect stored)
+            "api_url": endpoints_for(workspace.settings().xero, connection).api_url,
             "last_runs": last_runs,
             "unread": [{"entity": entity, "reason": run["reason"]}
                        for entity, run in last_runs.items() if run["outcome"] == "unread"],
