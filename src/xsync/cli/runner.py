@@ -10,13 +10,15 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from xsync.cli.console import console
 from xsync.cli.progress import progress_sides
 from xsync.cli.render import plan_tables, print_json, result_summary
-from xsync.cli.runtime import load_runtime, open_engine
+from xsync.cli.runtime import Runtime, load_runtime, open_engine, record_failure
+from xsync.errors import RunLocked, StateCorrupt, XsyncError
 from xsync.model.entities import ENTITY_ORDER
 
 WORKSPACE_HELP = "Workspace folder (default: $XSYNC_WORKSPACE, then the current directory)."
@@ -103,7 +105,21 @@ def run_sync(
     included."""
     wanted = check_entities(entities)
     runtime = load_runtime(workspace)
-    flags = {"allow_mass_delete": allow_mass_delete, "allow_empty_side": allow_empty_side}
+    try:
+        _run(mode, runtime, wanted, dry_run=dry_run, quiet=quiet, as_json=as_json, wait=wait,
+             flags={"allow_mass_delete": allow_mass_delete,
+                    "allow_empty_side": allow_empty_side})
+    except XsyncError as exc:
+        if not dry_run and not isinstance(exc, RunLocked | StateCorrupt) \
+                and "run_id" not in exc.data:
+            record_failure(runtime, mode, wanted, exc)
+        if as_json:
+            print_json(console, failure_json(mode, wanted, exc))
+        raise
+
+
+def _run(mode: str, runtime: Runtime, wanted: list[str] | None, *, dry_run: bool, quiet: bool,
+         as_json: bool, wait: float, flags: dict[str, bool]) -> None:
     with lenient_gc(), open_engine(runtime) as engine, \
             progress_sides(engine, enabled=not (quiet or as_json)):
         if dry_run:
@@ -123,3 +139,14 @@ def run_sync(
     elif not quiet or result.exit_code:
         result_summary(console, result, problems_only=quiet)
     raise typer.Exit(result.exit_code)
+
+
+def failure_json(mode: str, wanted: list[str] | None, exc: XsyncError) -> dict[str, Any]:
+    """`--json` of a run that stopped: every entity it was to cover is named, with the cause."""
+    side = "ops" if type(exc).__name__.startswith("Ops") else "xero"
+    return {
+        "mode": mode, "exit_code": exc.exit_code, "error": str(exc), "hint": exc.hint,
+        "read_errors": [{"entity": e, "side": side, "reason": str(exc),
+                         "exit_code": exc.exit_code, "cause": None}
+                        for e in (wanted or list(ENTITY_ORDER))],
+    }

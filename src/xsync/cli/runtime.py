@@ -103,3 +103,21 @@ def _close(store: Any) -> None:
     close = getattr(store, "close", None)
     if callable(close):
         close()
+
+
+def record_failure(runtime: Runtime, mode: str, wanted: list[str] | None, exc: Any) -> None:
+    """Keep a run that stopped before the engine could record it, for `xsync status`."""
+    from datetime import UTC, datetime
+
+    from xsync.state.db import open_state
+    from xsync.sync.engine import record_failed_run
+
+    entities = [e for e in ENTITY_ORDER if wanted is None or e in wanted]
+    # best effort: a state database too busy or broken to take the record must not hide the
+    # error the run stopped for
+    with contextlib.suppress(Exception):
+        state = open_state(runtime.workspace.state_path)
+        try:
+            record_failed_run(state, mode, entities, exc, datetime.now(UTC))
+        finally:
+            state.close()

@@ -20,12 +20,16 @@ from typing import Any
 import sqlite_utils
 
 from xsync.errors import (
+    AuthError,
     EmptySideGuard,
     ExitCode,
     MassDeleteGuard,
     SafetyGuard,
+    SideUnreachable,
     StalePlanGuard,
     UsageError,
+    XeroError,
+    XsyncError,
 )
 from xsync.model.side import Side
 from xsync.sync.apply import Applier
@@ -83,6 +87,23 @@ def resolve_conflict(state: sqlite_utils.Database, conflict_id: int, take: str |
     resolved = ledger.conflict(conflict_id)
     assert resolved is not None
     return resolved
+
+
+def record_failed_run(state: sqlite_utils.Database, command: str, entities: Sequence[str],
+                      exc: XsyncError, now: datetime) -> int:
+    """A run that stopped before it could plan or apply (ops.db or Xero not reachable, a guard,
+    a refused grant) is a run too: `xsync status` must show it, entity by entity, with why."""
+    unread = isinstance(exc, SideUnreachable | AuthError | XeroError)
+    outcome = "unread" if unread else "failed"
+    reason = str(exc)
+    per = {e: {"outcome": outcome, "reason": reason, "exit_code": exc.exit_code}
+           for e in entities}
+    ledger = Ledger(state)
+    with transaction(state):
+        run_id = ledger.run_start(command, list(entities), now.isoformat())
+        ledger.run_finish(run_id, f"failed: {type(exc).__name__}", exc.exit_code, {},
+                          now.isoformat(), per)
+    return run_id
 
 
 class Engine:
@@ -182,6 +203,9 @@ class Engine:
             return result
         except BaseException as exc:
             outcome = f"failed: {type(exc).__name__}"
+            if isinstance(exc, XsyncError) and result is not None:
+                # recorded here: the caller must not record the same run again
+                exc.data.setdefault("run_id", result.run_id)
             raise
         finally:
             if result is not None:

@@ -267,8 +267,9 @@ class Ledger:
         """Earlier runs' unfinished updates, deletes and voids: superseded by this run's plan,
         which is made from bases those writes never moved. Unfinished creates stay: planning
         settles each one (found on its side and linked, or sent again under its own key)."""
-        self._run("UPDATE outbox SET state = 'superseded', updated_at = ? WHERE run_id < ? "
-                  "AND action != 'create' AND state IN ('pending', 'sent')", [at, run_id])
+        self._run("UPDATE outbox SET state = 'abandoned', result = ?, updated_at = ? "
+                  "WHERE run_id < ? AND action != 'create' AND state IN ('pending', 'sent')",
+                  [json.dumps({"superseded_by_run": run_id}), at, run_id])
 
     def outbox_counts(self) -> dict[str, int]:
         return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
