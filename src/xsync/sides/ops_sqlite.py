@@ -25,7 +25,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -355,7 +355,8 @@ class SqliteOpsStore:
         except sqlite3.OperationalError as exc:
             if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == 1:
                 # a table or column dropped since the store was opened
-                self._check_schema()
+                with suppress(sqlite3.Error):
+                    self._check_schema()
             raise _store_failure(self.path, exc, doing, self.busy_timeout) from None
         except (sqlite3.DatabaseError, sqlite3.InterfaceError) as exc:
             if isinstance(exc, sqlite3.ProgrammingError):
@@ -670,8 +671,10 @@ class SqliteOpsStore:
                     self.conn.execute("RELEASE change")
                 self.conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                # a failed rollback must not hide why the write failed
+                with suppress(sqlite3.Error):
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
                 raise
         written = [rid for _, rid, _ in outcomes if rid is not None]
         records = {r.id: r for r in self.fetch(entity, written)}
