@@ -361,3 +361,17 @@ def test_rows_sharing_an_id_are_all_rejected(tmp_path: Path) -> None:
     reasons = dict(result.rejected)
     assert "2 rows of contacts have the id 'C1'" in reasons["C1"]
     assert "a row of contacts has no id" in reasons[""]
+
+
+def test_a_document_with_many_bad_lines_names_five_and_counts_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "ops.db"
+    _seed(path)
+    conn = sqlite3.connect(path)
+    conn.executemany("INSERT INTO invoice_lines (id, invoice_id, quantity) VALUES (?, 'I1', ?)",
+                     [(f"LX{n:02d}", f"{n}e3") for n in range(12)])
+    conn.commit()
+    conn.close()
+    [(_, reason)] = SqliteOpsStore(path).scan("invoices", None).rejected
+    assert reason.count("is not a plain decimal number") == 5
+    assert reason.startswith("line LX00: quantity '0e3'")
+    assert reason.endswith("; and 7 more problems")

@@ -303,6 +303,16 @@ def _read_date(value: Any, who: str, name: str, problems: list[str]) -> str | No
     return text
 
 
+# problems named in one reason; a row with hundreds of bad lines says how many more there are
+REASON_PROBLEMS = 5
+
+
+def _reason(problems: list[str]) -> str:
+    shown = "; ".join(problems[:REASON_PROBLEMS])
+    more = len(problems) - REASON_PROBLEMS
+    return f"{shown}; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else shown
+
+
 class RowError(ValueError):
     """An ops row that cannot become a canonical record; its text is a sentence for people."""
 
@@ -452,7 +462,7 @@ class SqliteOpsStore:
             if not problems:
                 self._check_refs(record, known_accounts, known_contacts, problems)
             if problems:
-                rejected.append((row_id, "; ".join(problems)))
+                rejected.append((row_id, _reason(problems)))
                 continue
             records.append(record)
             stamp = row["updated_at"] if stamped else None
