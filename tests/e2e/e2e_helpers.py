@@ -173,3 +173,35 @@ class World:
 
     def close(self) -> None:
         self.xero.close()
+
+
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Xero client retries and backoff run as in production, without their real waits."""
+    import functools
+
+    import xsync.xero.session as session
+
+    monkeypatch.setattr(session, "open_client",
+                        functools.partial(session.open_client, sleep=lambda _s: None))
+
+
+def run_json(world: World, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run a command with `--json`: its exit code and its parsed output."""
+    import json
+
+    result = world.run(*args, "--json")
+    try:
+        return result.code, json.loads(result.out)
+    except ValueError:
+        raise AssertionError(
+            f"{args}: exit {result.code}, not JSON: {result.out}{result.err}") from None
+
+
+PYTHON_TEXT = ("Traceback", "invalid literal", "KeyError", "sqlite3", "ValueError",
+               "InvalidOperation", "decimal.")
+
+
+def assert_plain_words(text: str) -> None:
+    """A reason meant for people carries no Python exception text."""
+    for word in PYTHON_TEXT:
+        assert word not in text, f"{word!r} in {text!r}"
