@@ -132,7 +132,7 @@ def result_summary(console: Console, result: Any, *, problems_only: bool = False
     """The totals of a run, then what was rejected and what waits for review.
     ``problems_only`` (for `--quiet`): only what was rejected, unread or waits for review."""
     if problems_only:
-        pass
+        pass  # the totals are for people; cron gets the problems below
     elif result.counts:
         table = Table(title=f"run {result.run_id} ({result.mode})", title_justify="left")
         table.add_column("entity")

@@ -217,9 +217,9 @@ class Engine:
                         None if failed else result.entity_outcomes(plan.entities))
 
     def run(self, mode: str, entities: Sequence[str] | None = None, *, wait: float = 0.0,
-            **flags: Any) -> RunResult:
+            sleep: Callable[[float], None] = time.sleep, **flags: Any) -> RunResult:
         """Plan and apply under one hold of the run lock (the plan ``diff`` would show)."""
-        with self.locked(wait=wait):
+        with self.locked(wait=wait, sleep=sleep):
             return self.apply(self.plan(mode, entities), **flags)
 
     # -- conflicts -------------------------------------------------------------------------------
