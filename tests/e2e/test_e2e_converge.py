@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
 
-import pytest
 from e2e_helpers import World
 
 NEW_INVOICES = """
@@ -107,15 +105,6 @@ def test_one_sync_pushes_and_pulls_and_leaves_nothing_to_do(world: World) -> Non
     assert writes == 0, world.sandbox.get_counters()
 
 
-# Every run after a killed run that left an update unsettled stops with exit 1:
-# Ledger.outbox_supersede marks it 'superseded', a state the outbox table's CHECK refuses.
-SUPERSEDE_REFUSED = pytest.mark.xfail(
-    strict=True, raises=sqlite3.IntegrityError,
-    reason="outbox_supersede writes state 'superseded', refused by the outbox CHECK constraint "
-           "(sqlite3.IntegrityError, exit 1)")
-
-
-@SUPERSEDE_REFUSED
 def test_an_update_left_pending_by_a_killed_run_is_settled_by_the_next(world: World) -> None:
     first_sync(world)
     row = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")
