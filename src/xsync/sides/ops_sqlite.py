@@ -542,9 +542,8 @@ class SqliteOpsStore:
         fields: Fields = {}
         for name in entity_spec.fields:
             fields[name] = _read(entity_spec.kind(name), row[name], who, name, problems)
-        for name in entity_spec.fields:
-            allowed = ENUMS.get((entity, name))
-            if allowed is not None:
+        for (of, name), allowed in ENUMS.items():
+            if of == entity:
                 self._check_enum(fields[name], row[name], allowed, who, name, problems)
         start, due = fields.get("date"), fields.get("due_date")
         if start and due and due < start:
