@@ -325,9 +325,6 @@ def test_after_a_run_that_could_not_open_ops_db_json_and_status_say_so(synced: W
     assert {u["entity"] for u in status["unread"]} >= {"contacts", "invoices"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`xsync diff --json` over an ops.db that cannot be opened prints the error to stderr only: "
-    "no JSON, so a script reading it fails to parse instead of seeing read_errors"))
 def test_diff_json_over_an_ops_db_that_cannot_be_opened_names_the_unread_entities(
         synced: World) -> None:
     _corrupt(synced)

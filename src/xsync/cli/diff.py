@@ -8,8 +8,9 @@ import typer
 
 from xsync.cli.console import console
 from xsync.cli.render import plan_tables, print_json
-from xsync.cli.runner import ENTITY_HELP, WORKSPACE_HELP, check_entities
+from xsync.cli.runner import ENTITY_HELP, WORKSPACE_HELP, check_entities, failure_json
 from xsync.cli.runtime import load_runtime, open_engine
+from xsync.errors import XsyncError
 
 
 def diff(
@@ -28,9 +29,14 @@ def diff(
         raise typer.BadParameter("must be sync, pull or push", param_hint="--mode")
     wanted = check_entities(entity)
     runtime = load_runtime(workspace)
-    with open_engine(runtime) as engine:
-        plan = engine.plan(mode, wanted)
-        code = plan.exit_code(engine.guard_code(plan))
+    try:
+        with open_engine(runtime) as engine:
+            plan = engine.plan(mode, wanted)
+            code = plan.exit_code(engine.guard_code(plan))
+    except XsyncError as exc:
+        if as_json:
+            print_json(console, failure_json(mode, wanted, exc))
+        raise
     if as_json:
         print_json(console, {**plan.to_json(), "exit_code": code})
     else:

@@ -75,6 +75,8 @@ def read_errors(console: Console, errors: Iterable[Any]) -> None:
         line = f"could not read {e.entity} from {side}: {e.reason}"
         if getattr(e, "cause", None):
             line += f" (waits for {e.cause})"
+        if getattr(e, "exit_code", None) == 6:
+            line += "; run `xsync connect` again"
         console.print(f"[red]{escape(line)}[/]")
 
 

@@ -70,7 +70,8 @@ class XeroSide:
                 continue
             try:
                 record = record_from_xero(entity, element)
-            except (ValueError, KeyError, TypeError) as exc:
+            except ValueError as exc:
+                # the message names the record, the field and the value
                 rejected.append((str(element.get(ENDPOINTS[entity][1], "?")), str(exc)))
                 continue
             records.append(record)

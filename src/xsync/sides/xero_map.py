@@ -29,6 +29,7 @@ AMOUNTS_OUT = {v: k for k, v in AMOUNTS_IN.items()}
 CONTACT_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "GDPRREQUEST": "archived"}
 GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "deleted",
                      "PENDING": "pending", "AUTHORISED": "authorised"}
+PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "deleted"}
 
 # entity -> (endpoint, id field, Xero Type filter)
 ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
@@ -49,23 +50,48 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+class Unmappable(ValueError):
+    """A Xero value xsync cannot turn into the canonical form; the message names it."""
+
+
 def _date(value: Any) -> str | None:
     parsed = parse_date(value) if value else None
     return parsed.isoformat() if parsed else None
 
 
+def _read(el: dict[str, Any], name: str, convert: Any) -> Any:
+    """``convert(el[name])``, or :class:`Unmappable` naming the field and its value."""
+    value = el.get(name)
+    try:
+        return convert(value)
+    except (ValueError, ArithmeticError, TypeError):
+        raise Unmappable(f"{name} {value!r} is not a value xsync can read") from None
+
+
+def _enum(el: dict[str, Any], name: str, known: dict[str, str], default: str) -> str:
+    """A Xero enum in the ops words; a value xsync does not know is named, never guessed."""
+    value = el.get(name) or default
+    if value not in known:
+        raise Unmappable(f"{name} {value!r} is not one of {', '.join(sorted(known))}")
+    return known[value]
+
+
 def record_from_xero(entity: str, element: dict[str, Any]) -> Record:
-    """One Xero element as a canonical record. Raises ValueError on data it cannot read."""
+    """One Xero element as a canonical record. Raises :class:`Unmappable` (a ValueError) with
+    a sentence naming the record, the field and the value, on data it cannot read."""
     reader = _READERS[entity]
-    fields, lines = reader(element)
     id_field = ENDPOINTS[entity][1]
-    return Record(
-        entity=entity,
-        id=str(element[id_field]),
-        fields=fields,
-        lines=lines,
-        updated_at=parse_datetime(element.get("UpdatedDateUTC")),
-    )
+    try:
+        fields, lines = reader(element)
+        updated = _read(element, "UpdatedDateUTC", parse_datetime)
+        record_id = str(element[id_field])
+    except (Unmappable, KeyError) as exc:
+        noun = entity.rstrip("s").replace("_", " ")
+        known = element.get("InvoiceNumber") or element.get("CreditNoteNumber") \
+            or element.get("Name") or element.get("Code") or element.get(id_field) or "?"
+        detail = str(exc) if isinstance(exc, Unmappable) else f"{exc.args[0]} is missing"
+        raise Unmappable(f"Xero {noun} {known}: {detail}") from None
+    return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
 
 
 def _contact(el: dict[str, Any]) -> tuple[Fields, None]:
@@ -88,7 +114,7 @@ def _contact(el: dict[str, Any]) -> tuple[Fields, None]:
         "region": _text(street.get("Region")),
         "postal_code": _text(street.get("PostalCode")),
         "country": _text(street.get("Country")),
-        "status": CONTACT_STATUS_IN.get(el.get("ContactStatus") or "ACTIVE", "active"),
+        "status": _enum(el, "ContactStatus", CONTACT_STATUS_IN, "ACTIVE"),
     }, None
 
 
@@ -96,47 +122,51 @@ def _document(el: dict[str, Any]) -> tuple[Fields, list[Line]]:
     fields: Fields = {
         "number": _text(el.get("InvoiceNumber")),
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
-        "date": _date(el.get("Date")),
-        "due_date": _date(el.get("DueDate")),
+        "date": _read(el, "Date", _date),
+        "due_date": _read(el, "DueDate", _date),
         "reference": _text(el.get("Reference")),
         "currency": _text(el.get("CurrencyCode")),
-        "amounts_are": AMOUNTS_IN.get(el.get("LineAmountTypes") or "Exclusive", "exclusive"),
-        "status": DOC_STATUS_IN.get(el.get("Status") or "DRAFT", "draft"),
-        "subtotal": money(el.get("SubTotal")),
-        "total_tax": money(el.get("TotalTax")),
-        "total": money(el.get("Total")),
-        "amount_paid": money(el.get("AmountPaid")),
-        "amount_credited": money(el.get("AmountCredited")),
-        "amount_due": money(el.get("AmountDue")),
-        "paid_on": _date(el.get("FullyPaidOnDate")),
+        "amounts_are": _enum(el, "LineAmountTypes", AMOUNTS_IN, "Exclusive"),
+        "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
+        "subtotal": _read(el, "SubTotal", money),
+        "total_tax": _read(el, "TotalTax", money),
+        "total": _read(el, "Total", money),
+        "amount_paid": _read(el, "AmountPaid", money),
+        "amount_credited": _read(el, "AmountCredited", money),
+        "amount_due": _read(el, "AmountDue", money),
+        "paid_on": _read(el, "FullyPaidOnDate", _date),
     }
-    lines = [
-        Line(
+    lines = [_line(index, item) for index, item in enumerate(el.get("LineItems") or [], start=1)]
+    return fields, lines
+
+
+def _line(index: int, item: dict[str, Any]) -> Line:
+    try:
+        return Line(
             id=_text(item.get("LineItemID")),
             fields={
                 "position": str(index),
                 "description": _text(item.get("Description")),
-                "quantity": quantity(item.get("Quantity")),
-                "unit_price": quantity(item.get("UnitAmount")),
+                "quantity": _read(item, "Quantity", quantity),
+                "unit_price": _read(item, "UnitAmount", quantity),
                 "account_code": _text(item.get("AccountCode")),
                 "tax_type": _text(item.get("TaxType")),
-                "tax_amount": money(item.get("TaxAmount")),
-                "line_amount": money(item.get("LineAmount")),
-                "discount_rate": money(item.get("DiscountRate")),
+                "tax_amount": _read(item, "TaxAmount", money),
+                "line_amount": _read(item, "LineAmount", money),
+                "discount_rate": _read(item, "DiscountRate", money),
             },
         )
-        for index, item in enumerate(el.get("LineItems") or [], start=1)
-    ]
-    return fields, lines
+    except Unmappable as exc:
+        raise Unmappable(f"line {index}: {exc}") from None
 
 
 def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
     return {
         "invoice_id": _text((el.get("Invoice") or {}).get("InvoiceID")),
-        "date": _date(el.get("Date")),
-        "amount": money(el.get("Amount")),
+        "date": _read(el, "Date", _date),
+        "amount": _read(el, "Amount", money),
         "reference": _text(el.get("Reference")),
-        "status": GENERIC_STATUS_IN.get(el.get("Status") or "AUTHORISED", "authorised"),
+        "status": _enum(el, "Status", PAYMENT_STATUS_IN, "AUTHORISED"),
     }, None
 
 
@@ -147,10 +177,10 @@ def _credit_note(el: dict[str, Any]) -> tuple[Fields, None]:
         "number": _text(el.get("CreditNoteNumber")),
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
         "invoice_id": _text(invoice.get("InvoiceID")),
-        "date": _date(el.get("Date")),
-        "total": money(el.get("Total")),
-        "remaining": money(el.get("RemainingCredit")),
-        "status": DOC_STATUS_IN.get(el.get("Status") or "DRAFT", "draft"),
+        "date": _read(el, "Date", _date),
+        "total": _read(el, "Total", money),
+        "remaining": _read(el, "RemainingCredit", money),
+        "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
     }, None
 
 

@@ -42,7 +42,8 @@ from xsync.sync.rules import Rules
 # SQLite page cache of the state database while the engine holds it, in KiB
 STATE_CACHE_KIB = 131072
 # a run's exit code as the word the runs table keeps
-OUTCOMES = {0: "ok", 3: "conflicts", 4: "rejected", 6: "reconnect", 8: "unreachable"}
+OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
+            6: "reconnect", 7: "daily limit", 8: "unreachable"}
 
 
 class ConflictNotFound(UsageError):
@@ -199,7 +200,7 @@ class Engine:
             Applier(self.ledger, self.ops, self.xero, self.now, run_id, lock.heartbeat).apply(
                 plan, result)
             result.conflicts = self.ledger.conflicts(open_only=True)
-            outcome = OUTCOMES.get(result.exit_code, "failed")
+            outcome = OUTCOMES.get(result.exit_code, str(result.exit_code))
             return result
         except BaseException as exc:
             outcome = f"failed: {type(exc).__name__}"

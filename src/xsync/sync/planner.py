@@ -44,7 +44,9 @@ from xsync.sync.steps import Pair, StepBuilder, label_of
 # stops the whole run at once: the day's calls are spent, every later read would fail too
 FATAL = (DailyLimitReached,)
 # fields whose value a new record may not share with a linked one (its twin would be taken over)
-CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number")}
+# (Xero keeps sales invoice numbers unique; a bill's number is its supplier's, so only the same
+# supplier, number and date make two bills one)
+CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number", "date")}
 
 
 class Unread(Exception):
@@ -58,7 +60,9 @@ class Unread(Exception):
 def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
     """What a failed read means for the run, in words and as an exit code."""
     if isinstance(exc, XsyncError):
-        return ReadError(entity, side, str(exc), exc.exit_code)
+        # a read Xero refuses (400) rejects no record the user could fix: it is not exit 4
+        code = ExitCode.UNEXPECTED if exc.exit_code == ExitCode.REJECTED else exc.exit_code
+        return ReadError(entity, side, str(exc), code)
     where = "Xero" if side == "xero" else "the ops store"
     # a plugin side's own network or file trouble is a side out of reach, not a bug of ours
     code = ExitCode.UNREACHABLE if isinstance(exc, OSError) else ExitCode.UNEXPECTED
