@@ -78,7 +78,7 @@ def load_runtime(workspace_dir: Path | None) -> Runtime:
 def open_engine(runtime: Runtime) -> Iterator[Any]:
     """An engine over both sides of the workspace; everything is closed on the way out."""
     from xsync.sides.xero import XeroSide
-    from xsync.state.db import open_state
+    from xsync.state.db import damage_named, open_state
     from xsync.sync.engine import Engine
     from xsync.xero.session import open_client
 
@@ -92,7 +92,10 @@ def open_engine(runtime: Runtime) -> Iterator[Any]:
         raise
     try:
         xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds)
-        yield Engine(state, ops, xero, runtime.rules)
+        # damage deep in state.db shows only when its pages are read, mid-run; the sides turn
+        # their own file troubles into their own errors, so what reaches here is state.db's
+        with damage_named(runtime.workspace.state_path):
+            yield Engine(state, ops, xero, runtime.rules)
     finally:
         client.close()
         _close(ops)
