@@ -474,7 +474,7 @@ class EntityPlanner:
         """A new document whose number a linked one holds, or several new ones sharing a
         number: a conflict naming them all, and nothing written for any of them."""
         fields = CLAIMS.get(self.entity)
-        if not fields:
+        if not fields or not lone_ops:
             return
         noun = self.entity.rstrip("s")
         holders: dict[tuple[str | None, ...], set[str]] = {}
@@ -504,20 +504,22 @@ class EntityPlanner:
 
     def _possible_duplicates(self, lone_ops: dict[str, Record], forced_new: set[str]) -> None:
         """A new contact whose ABN, email or name a linked contact has: ask, never create."""
-        if self.entity != "contacts":
+        if self.entity != "contacts" or not lone_ops:
             return
-        linked = self._linked_records()
+        keys = [k for k in self.spec.match_keys if isinstance(k, str)]
+        # key -> normalised value -> Xero ids of the linked contacts holding it
+        index: dict[str, dict[str, set[str]]] = {k: {} for k in keys}
+        for ops_id, values, _ in self._linked_records():
+            for key in keys:
+                value = normalise(key, values.get(key))
+                if value is not None:
+                    index[key].setdefault(value, set()).add(self.links[ops_id])
         for record in list(lone_ops.values()):
             if record.id in forced_new:
                 continue
-            for key in self.spec.match_keys:
-                if not isinstance(key, str):
-                    continue
+            for key in keys:
                 mine = normalise(key, record.fields.get(key))
-                if mine is None:
-                    continue
-                hits = sorted({self.links[ops_id] for ops_id, values, _ in linked
-                               if normalise(key, values.get(key)) == mine})
+                hits = sorted(index[key].get(mine, ())) if mine is not None else []
                 if not hits:
                     continue
                 label = label_of(self.spec, record.fields, record.id)
