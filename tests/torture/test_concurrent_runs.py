@@ -13,7 +13,7 @@ import time
 
 import pytest
 from e2e_helpers import World
-from torture_helpers import LOCK_MESSAGE, Work, check_books, finish, spawn
+from torture_helpers import LOCK_MESSAGE, Work, check_books, finish, log_in_again, spawn
 
 GAP = 0.3
 
@@ -24,6 +24,7 @@ def first_sync(world: World) -> None:
 
 
 def race(world: World, work: Work, round_no: int, *, wait: bool) -> None:
+    log_in_again(world)
     work.ops_invoices(f"R{round_no:02d}", 3)
     work.xero_payments(3)
     work.xero_edit(f"round {round_no}")

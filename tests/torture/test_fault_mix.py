@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_helpers import Accountant, World
-from torture_helpers import Work, check_books
+from e2e_helpers import World
+from torture_helpers import Work, check_books, log_in_again
 
 import xsync.xero.session
 
@@ -57,9 +57,7 @@ def run_mix(world: World, rounds: int) -> None:
     assert world.run("sync").code == 0
     work = Work(world, seed=7)
     for n in range(rounds):
-        # retry waits move the sandbox's clock on; the accountant logs in again as needed
-        world.xero.close()
-        world.xero = Accountant(world.sandbox, world.url)
+        log_in_again(world)
         work.ops_invoices(f"MIX{n:02d}", 3)
         work.xero_payments(2)
         work.xero_edit(f"mix {n}")

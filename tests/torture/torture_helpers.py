@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from e2e_helpers import World
+from e2e_helpers import Accountant, World
 
 LOCK_MESSAGE = r"another run holds the workspace since \d\d:\d\d( UTC)?, pid \d+"
 
@@ -70,6 +70,12 @@ def kill(proc: subprocess.Popen[str]) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+def log_in_again(world: World) -> None:
+    """A new accountant session: the sandbox's clock moves on and its tokens last 30 minutes."""
+    world.xero.close()
+    world.xero = Accountant(world.sandbox, world.url)
 
 
 class Work:
