@@ -30,23 +30,11 @@ def connection_status(
     try:
         tokens = store.load()
     except AuthError as exc:
-        return _unreadable_tokens(workspace, conn, exc)
-    endpoints = session.endpoints_for(workspace.settings().xero, conn)
-    info: dict[str, Any] = {
-        "connected": True,
-        "workspace": str(workspace.root),
-        "organisation": conn.tenant_name,
-        "tenant_id": conn.tenant_id,
-        "auth_mode": conn.auth_mode,
-        "client_id": conn.client_id,
-        "scopes": conn.scopes,
-        "api_url": endpoints.api_url,
-        "connected_at": conn.connected_at,
-        "token_expires_at": _iso(tokens.expires_at) if tokens else None,
-        "token_store": "file" if store.file.exists() else ("keyring" if tokens else None),
-        "calls_left_today": None,
-        "calls_left_seen_at": None,
-    }
+        return {**_facts(workspace, conn), "token": f"unreadable: {exc}; run `xsync connect` "
+                "again", "error": f"{type(exc).__name__}: {exc}"}
+    info = _facts(workspace, conn)
+    info["token_expires_at"] = _iso(tokens.expires_at) if tokens else None
+    info["token_store"] = "file" if store.file.exists() else ("keyring" if tokens else None)
     info["token"] = (
         f"access token valid until {info['token_expires_at']} (kept in the {info['token_store']})"
         if tokens else "none stored"
@@ -61,9 +49,8 @@ def connection_status(
     return info
 
 
-def _unreadable_tokens(
-    workspace: Workspace, conn: session.Connection, exc: AuthError
-) -> dict[str, Any]:
+def _facts(workspace: Workspace, conn: session.Connection) -> dict[str, Any]:
+    """What the state database and the settings say of the connection (no token, no call)."""
     return {
         "connected": True,
         "workspace": str(workspace.root),
@@ -76,10 +63,8 @@ def _unreadable_tokens(
         "connected_at": conn.connected_at,
         "token_expires_at": None,
         "token_store": None,
-        "token": f"unreadable: {exc}; run `xsync connect` again",
         "calls_left_today": None,
         "calls_left_seen_at": None,
-        "error": f"{type(exc).__name__}: {exc}",
     }
 
 
