@@ -262,8 +262,11 @@ class EntityPlanner:
                 base is None
                 or (o is not None and changed(o, base.ops_hash, base.ops_updated_at,
                                               base.synced_at, self.margin))
-                or (x is not None and changed(x, base.xero_hash, base.xero_updated_at,
-                                              base.synced_at, self.margin))
+                # a Xero record listed again is always hashed: Xero may change a record within
+                # the second of its stamp (a payment applied as the invoice was written), and
+                # its stamps are on Xero's clock, not on the one that timed the base
+                or (x is not None and (base.xero_hash is None
+                                       or record_hash(x) != base.xero_hash))
                 or (o is None and self.os.complete) or (x is None and self.xs.complete)
                 or ops_id in self.resolved or ops_id in self.open
                 or ops_id in self.retry_ops or xero_id in self.retry_xero
