@@ -29,6 +29,9 @@ class ScanResult:
     complete: bool
     # records the side could not turn into canonical form: (id, reason); reported, never dropped
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # ids of lines the side lists under no readable record (their record is missing): the
+    # record a line belonged to before is unknown too, not one line shorter
+    rejected_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -468,17 +468,20 @@ class SqliteOpsStore:
             stamp = row["updated_at"] if stamped else None
             if stamp and (newest is None or stamp > newest):
                 newest = stamp
+        orphan_ids: list[str] = []
         for owner_id, orphans in lines.items():
             if owner_id in seen:
                 continue
             for line in orphans:
+                orphan_ids.append(str(line["id"]))
                 if owner_id:
                     reason = (f"line {line['id']} names {noun} {owner_id!r} in {owner}, but "
                               f"{table} has no such row: restore the {noun} or delete the line")
                 else:
                     reason = f"line {line['id']} has no {owner}: it belongs to no {noun}"
                 rejected.append((owner_id, reason))
-        return ScanResult(records=records, cursor=newest, complete=True, rejected=rejected)
+        return ScanResult(records=records, cursor=newest, complete=True, rejected=rejected,
+                          rejected_lines=orphan_ids)
 
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         """The records with these ids, in the order asked (read in chunks, not one by one).

@@ -81,6 +81,17 @@ class Ledger:
                           [entity, ops_id, entity, ops_id])
         return rows[0][0] if rows else None
 
+    def line_owners(self, entity: str, ops_line_ids: Sequence[str]) -> dict[str, str]:
+        """ops line id -> the ops id of the linked record the line belonged to at the last sync."""
+        out: dict[str, str] = {}
+        wanted = list(dict.fromkeys(ops_line_ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            out.update(self._rows(f"SELECT ops_line_id, ops_id FROM line_links WHERE entity = ? "
+                                  f"AND ops_line_id IN ({marks})", [entity, *chunk]))
+        return out
+
     def aliases(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of ops records that follow another ops record's Xero twin."""
         return dict(self._rows("SELECT ops_id, xero_id FROM aliases WHERE entity = ?",

@@ -184,6 +184,22 @@ class EntityPlanner:
         except Exception as exc:
             raise Unread(read_error(self.entity, side.name, exc)) from exc
 
+    def _orphaned_lines(self, scan: ScanResult) -> None:
+        """A line that moved to a record that does not exist leaves the record it belonged to
+        unknown (not one line shorter): nothing of that record is written until it is fixed."""
+        if not scan.rejected_lines:
+            return
+        noun = self.entity.rstrip("s")
+        for line_id, owner in sorted(self.ledger.line_owners(self.entity,
+                                                             scan.rejected_lines).items()):
+            if owner in self.ops_unknown:
+                continue
+            self.ops_unknown.add(owner)
+            self.plan.rejected.append(Rejection(
+                self.entity, owner, self.links.get(owner), owner,
+                f"{noun} {owner}: its line {line_id} now names a {noun} that does not exist; "
+                f"nothing of {noun} {owner} is written until the line is put back or deleted"))
+
     def commit(self) -> None:
         """Join this entity's plan to the whole plan (every read of it succeeded)."""
         whole, mine = self.whole, self.plan
@@ -212,6 +228,7 @@ class EntityPlanner:
         # listed but unreadable: unknown, so neither planned as gone nor matched nor created
         self.ops_unknown = {rid for rid, _ in os_.rejected}
         self.xero_unknown = {rid for rid, _ in xs.rejected}
+        self._orphaned_lines(os_)
         self.ops_recs = {r.id: r for r in os_.records}
         self.xero_recs = {r.id: r for r in xs.records}
         self._load_retries()
