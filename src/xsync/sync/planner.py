@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from xsync.errors import DailyLimitReached, ExitCode, XsyncError
+from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncError
 from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import ScanResult, Side, SupportsFind
@@ -50,11 +50,20 @@ CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number", "date")}
 
 
 class Unread(Exception):
-    """An entity's read failed part way: its plan so far is dropped."""
+    """An entity's read failed part way: its plan so far is dropped. ``stops_side``: the side
+    cannot serve any other read this run either (its grant refused, or it could not be reached
+    at all), so later entities are not tried against it."""
 
-    def __init__(self, error: ReadError) -> None:
+    def __init__(self, error: ReadError, stops_side: bool = False) -> None:
         super().__init__(error.reason)
         self.error = error
+        self.stops_side = stops_side or error.exit_code == ExitCode.RECONNECT
+
+
+def unread(entity: str, side: str, exc: BaseException) -> Unread:
+    # no HTTP status at all: nothing answered (refused, timed out), not one endpoint failing
+    unreachable = isinstance(exc, XeroTransientError) and exc.status is None
+    return Unread(read_error(entity, side, exc), stops_side=unreachable)
 
 
 def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
@@ -98,7 +107,8 @@ class Planner:
         self.ops_known: dict[str, set[str]] = {}
         # entity -> ids (either side's) held back by an ambiguous-match conflict
         self.held: dict[str, set[str]] = {}
-        # set once Xero refused the grant or the organisation: no later read can succeed
+        # set once Xero refused the grant or the organisation, or could not be reached at all:
+        # no later read can succeed, and trying each entity would only wait out its retries
         self.refused: ReadError | None = None
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
@@ -118,7 +128,7 @@ class Planner:
                 planner.run()
             except Unread as failed:
                 plan.read_errors.append(failed.error)
-                if failed.error.side == "xero" and failed.error.exit_code == ExitCode.RECONNECT:
+                if failed.error.side == "xero" and failed.stops_side:
                     self.refused = failed.error
             else:
                 planner.commit()
@@ -172,7 +182,7 @@ class EntityPlanner:
         except FATAL:
             raise
         except Exception as exc:
-            raise Unread(read_error(self.entity, side.name, exc)) from exc
+            raise unread(self.entity, side.name, exc) from exc
 
     def _fetch(self, side: Side, ids: list[str]) -> list[Record]:
         if not ids:
@@ -182,7 +192,7 @@ class EntityPlanner:
         except FATAL:
             raise
         except Exception as exc:
-            raise Unread(read_error(self.entity, side.name, exc)) from exc
+            raise unread(self.entity, side.name, exc) from exc
 
     def _orphaned_lines(self, scan: ScanResult) -> None:
         """A line that moved to a record that does not exist leaves the record it belonged to
@@ -457,7 +467,7 @@ class EntityPlanner:
                 except FATAL:
                     raise
                 except Exception as exc:
-                    raise Unread(read_error(self.entity, "xero", exc)) from exc
+                    raise unread(self.entity, "xero", exc) from exc
         else:
             found = self._scan(self.p.xero, None).records
         for record in found:
