@@ -1,6 +1,13 @@
-"""Speed and size figures for xsync's hot paths. Prints figures; asserts nothing.
+"""Speed and size figures for xsync. Prints figures; asserts nothing.
 
-    python benchmarks/run.py [--invoices 100000] [--pages 20]
+    python benchmarks/run.py [--invoices 10000 100000] [--repeat 2] [--json out.json]
+    python benchmarks/run.py --stages [--invoices 100000] [--pages 20]
+
+By default: xsync against the script a user would write instead (Xero's official SDK paging
+into SQLite, ``sdk_baseline.py``), per organisation size: first pull, a sync with nothing
+changed, and a sync with 100 records changed on each side (see ``compare.py``).
+
+With ``--stages``, the hot paths one by one, in this process:
 
 1. the sandbox's generator: a large organisation, in a temporary folder;
 2. the Xero client over the in-process sandbox: pages of 1,000 invoices, calls and bytes;
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import compare
 import httpx
 
 from xsync.cli.runner import lenient_gc
@@ -98,6 +107,14 @@ def engine_sync(sandbox: Sandbox, tenant: str, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--stages" not in argv:
+        compare.main(argv)
+        return
+    stages([a for a in argv if a != "--stages"])
+
+
+def stages(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--pages", type=int, default=20, help="pages of 1,000 to read")
