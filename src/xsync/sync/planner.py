@@ -35,6 +35,7 @@ from xsync.sync.plan import (
     Plan,
     ReadError,
     Rejection,
+    Seen,
     Step,
     iso,
 )
@@ -110,6 +111,7 @@ class Planner:
         # set once Xero refused the grant or the organisation, or could not be reached at all:
         # no later read can succeed, and trying each entity would only wait out its retries
         self.refused: ReadError | None = None
+        self._xero_ids: dict[str, dict[str, str]] = {}
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -147,6 +149,12 @@ class Planner:
                                  f"not synced: it refers to {target}, which could not be read",
                                  first.exit_code, cause=target)
         return None
+
+    def xero_ids(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
+        if entity not in self._xero_ids:
+            self._xero_ids[entity] = {**self.ledger.aliases(entity), **self.ledger.links(entity)}
+        return self._xero_ids[entity]
 
     def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
         if entity not in self.xero_refs:
@@ -245,8 +253,10 @@ class EntityPlanner:
         self._load_conflicts()
         self._linked()
         self._unlinked()
-        if self.flows.to_ops:
-            self.plan.cursors.append(("xero", self.entity, xs.cursor))
+        # Xero's cursor moves for push-only entities too: their Xero side is read to merge
+        # against, and an incremental read with the base standing in for what it did not list
+        # costs one page, not the whole entity
+        self.plan.cursors.append(("xero", self.entity, xs.cursor))
         if self.flows.to_xero:
             self.plan.cursors.append(("ops", self.entity, os_.cursor))
 
@@ -300,7 +310,19 @@ class EntityPlanner:
             )
             if look:
                 todo.append(ops_id)
-        need_x = [self.links[o] for o in todo if self.links[o] not in self.xero_recs]
+        need_x = []
+        # Xero ids whose record stands in from its base (not read from Xero this run)
+        self.based: set[str] = set()
+        for ops_id in todo:
+            xero_id = self.links[ops_id]
+            if xero_id in self.xero_recs:
+                continue
+            known = self._xero_as_based(ops_id, xero_id)
+            if known is not None:
+                self.xero_recs[xero_id] = known
+                self.based.add(xero_id)
+            else:
+                need_x.append(xero_id)
         for record in self._fetch(self.p.xero, need_x):
             self.xero_recs[record.id] = record
         need_o = [o for o in todo if o not in self.ops_recs and not self.os.complete]
@@ -308,6 +330,32 @@ class EntityPlanner:
             self.ops_recs[record.id] = record
         for ops_id in sorted(todo):
             self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
+
+    def _xero_as_based(self, ops_id: str, xero_id: str) -> Record | None:
+        """The Xero record as its base holds it, when that is known to be what Xero holds: an
+        incremental scan did not list it (unchanged since the cursor), and its base was stored
+        with both sides in agreement and nothing left to retry. Saves fetching, by id, records
+        Xero did not change; ``None`` where Xero must be asked."""
+        base = self.bases.get(ops_id)
+        if (self.xs.complete or base is None or base.xero_hash is None
+                or xero_id in self.retry_xero or base.snapshot.get("unknown")):
+            return None
+        fields = dict(base.snapshot["fields"])
+        for name, target in self.spec.refs.items():
+            value = fields.get(name)
+            if value:
+                twin = self.p.xero_ids(target).get(value)
+                if twin is None:
+                    return None
+                fields[name] = twin
+        lines = None
+        if base.snapshot.get("lines") is not None:
+            lines = [Line(pair.get("xero"), dict(pair["fields"]))
+                     for pair in base.snapshot["lines"]]
+            if any(line.id is None for line in lines):
+                return None
+        stamp = datetime.fromisoformat(base.xero_updated_at) if base.xero_updated_at else None
+        return Record(self.entity, xero_id, fields, lines, stamp)
 
     def _gone(self, base: Base | None, side: str) -> Record | None:
         """A linked record a complete scan no longer lists: its base, marked deleted."""
@@ -345,6 +393,9 @@ class EntityPlanner:
                     self.held.get(ops_id, {}))
         step = self.builder.pair(pair)
         step.recovers = list(recovers or [])
+        if xero_id in getattr(self, "based", ()) and base is not None and step.to_xero is None:
+            # Xero was not read: what is known of it is still what the base saw
+            step.xero_seen = Seen(base.xero_hash, base.xero_updated_at)
         self.plan.steps.append(step)
         return None
 
