@@ -186,3 +186,17 @@ def test_no_create_in_xero_when_xero_cannot_be_searched_for_it(world: World,
     monkeypatch.undo()
     world.sync()
     assert numbers(world) == ["INV-9"]
+
+
+def test_finished_outbox_rows_of_earlier_runs_are_pruned(world: World) -> None:
+    """The outbox keeps what crash recovery needs, not every write ever made."""
+    for n in range(3):
+        world.contact("ops", f"Customer {n}")
+        assert world.sync().exit_code == 0
+    runs = {r[0] for r in world.state.conn.execute("SELECT DISTINCT run_id FROM outbox")}
+    last = world.state.conn.execute("SELECT max(id) FROM runs").fetchone()[0]
+    assert runs == {last}
+    # the history is still in the audit log
+    created = world.state.conn.execute(
+        "SELECT count(*) FROM audit WHERE entity = 'contacts' AND action = 'create'").fetchone()[0]
+    assert created == 3

@@ -196,6 +196,8 @@ class Engine:
                 # writes a killed run left unsent or unanswered that are not creates: the
                 # bases did not move, so this plan already carries whatever is still needed
                 self.ledger.outbox_supersede(run_id, self.now().isoformat())
+                # and the finished rows of earlier runs are history the audit log keeps
+                self.ledger.outbox_prune(run_id)
             result = RunResult(run_id, plan.mode)
             Applier(self.ledger, self.ops, self.xero, self.now, run_id, lock.heartbeat).apply(
                 plan, result)

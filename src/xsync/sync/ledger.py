@@ -282,6 +282,14 @@ class Ledger:
                   "WHERE run_id < ? AND action != 'create' AND state IN ('pending', 'sent')",
                   [json.dumps({"superseded_by_run": run_id}), at, run_id])
 
+    def outbox_prune(self, run_id: int) -> int:
+        """Forget the finished rows of earlier runs: what each write did is in the audit log and
+        the bases; only unfinished rows (pending, sent) are needed after a crash."""
+        cursor = self.db.conn.execute(
+            "DELETE FROM outbox WHERE run_id < ? AND state IN ('done', 'failed', 'abandoned')",
+            [run_id])
+        return int(cursor.rowcount or 0)
+
     def outbox_counts(self) -> dict[str, int]:
         return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
 
