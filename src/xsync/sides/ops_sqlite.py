@@ -1,320 +1,82 @@
 """The default operations store: a SQLite database (`ops.db`) that the operations platform owns.
 
-Its schema is a public contract (documented in the README): text ids, `YYYY-MM-DD` dates,
-ISO-8601 UTC `updated_at`, money as plain decimal text. This module maps its rows to canonical
-records and back. Rows are validated here, at the edge: a row with a malformed amount, date,
-status or stamp, an unknown account code or a missing contact is reported in
-``ScanResult.rejected`` with a sentence naming the record, the field and the value, and is left
-untouched, so it syncs once fixed. A complete scan reports every row it could not read, so the
-engine never takes an unreadable row for a deleted one.
+:class:`SqliteOpsStore` is the ops side: it lists (``scan``), reads (``fetch``) and writes the
+rows of `ops.db` as canonical records. The file and its schema contract live in
+:mod:`xsync.sides.ops_schema`, the reading of one row in :mod:`xsync.sides.ops_rows`; the names
+they export that callers import from here are re-exported.
 
-Values stored as SQLite INTEGER are exact and read as their digits. Values stored as REAL
-(binary floating point) are refused in money and quantity columns: ``0.1`` stored that way is not
-0.1, and pushing whatever it rounds to would change the books without anyone writing it.
-
-Failures of the file itself never surface as sqlite3 exceptions: a lock held past the busy
-timeout is :class:`OpsStoreBusy`, a corrupt or truncated file :class:`OpsStoreUnreadable`, a
-missing contract table or column :class:`OpsSchemaError`, and an `[ops] path` in a folder that
-does not exist a :class:`ConfigError`.
+Invariants:
+- A complete scan reports every row it could not read in ``ScanResult.rejected`` with a sentence
+  naming the record, the field and the value, and leaves it untouched, so the engine never takes
+  an unreadable row for a deleted one; every line whose document row is missing is rejected too.
+- ``fetch`` never returns a record that ``scan`` would reject.
+- ``write`` applies a batch in one transaction with a savepoint per change: a change the table
+  refuses is rolled back alone and gets a sentence saying why; a file that stays locked, is
+  corrupt or full fails the whole write, and nothing of it is kept.
+- Failures of the file never surface as sqlite3 exceptions (see :mod:`xsync.sides.ops_schema`).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from datetime import UTC, date, datetime
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
 
-from xsync.errors import (
-    ConfigError,
-    OpsSchemaError,
-    OpsStoreBusy,
-    OpsStoreUnreadable,
-    XsyncError,
-)
-from xsync.model.entities import (
-    CONTACT_STATUSES,
-    DOC_STATUSES,
-    PAYMENT_STATUSES,
-    EntitySpec,
-    spec,
-)
-from xsync.model.money import BadAmount, money, quantity
-from xsync.model.records import Fields, Line, Record
+from xsync.model.entities import spec
+from xsync.model.money import BadAmount
+from xsync.model.records import Line, Record
 from xsync.model.side import Change, ChangeResult, ScanResult
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS contacts (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT, abn TEXT,
-    address_line1 TEXT, city TEXT, region TEXT, postal_code TEXT, country TEXT,
-    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {doc} (
-    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, date TEXT, due_date TEXT,
-    reference TEXT, currency TEXT NOT NULL DEFAULT 'AUD',
-    amounts_are TEXT NOT NULL DEFAULT 'exclusive'
-        CHECK (amounts_are IN ('exclusive', 'inclusive', 'no_tax')),
-    status TEXT NOT NULL DEFAULT 'draft'
-        CHECK (status IN ('draft', 'approved', 'paid', 'void', 'deleted')),
-    subtotal TEXT, total_tax TEXT, total TEXT, amount_paid TEXT, amount_credited TEXT,
-    amount_due TEXT, paid_on TEXT, updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {line} (
-    id TEXT PRIMARY KEY, {owner} TEXT NOT NULL REFERENCES {doc}(id), position INTEGER,
-    description TEXT, quantity TEXT, unit_price TEXT, account_code TEXT, category TEXT,
-    tax_type TEXT, tax_amount TEXT, line_amount TEXT, discount_rate TEXT
-);
-CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
-"""
-
-SCHEMA_REST = """
-CREATE TABLE IF NOT EXISTS payments (
-    id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
-    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS credit_notes (
-    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
-    total TEXT, remaining TEXT, status TEXT, updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS accounts (
-    code TEXT PRIMARY KEY, name TEXT, type TEXT, tax_type TEXT, status TEXT
-);
-CREATE TABLE IF NOT EXISTS tax_rates (
-    tax_type TEXT PRIMARY KEY, name TEXT, rate TEXT, status TEXT
-);
-"""
-
-SCHEMA_SCRIPTS = (
-    SCHEMA.format(doc="invoices", line="invoice_lines", owner="invoice_id"),
-    SCHEMA.format(doc="bills", line="bill_lines", owner="bill_id"),
+from xsync.sides.ops_rows import (
+    STAMPED,
+    RowError,
+    check_refs,
+    parse_updated_at,
+    read_record,
+    reason_for,
+    utc_now_text,
+)
+from xsync.sides.ops_schema import (
+    BUSY_TIMEOUT,
+    NOUN,
+    SCHEMA,
     SCHEMA_REST,
+    SCHEMA_SCRIPTS,
+    TABLES,
+    check_schema,
+    connect,
+    contract_columns,
+    create_ops_db,
+    entity_tables,
+    open_schema,
+    sqlite_errors,
+    table_columns,
 )
 
-# entity -> (table, line table, line owner column, id column)
-TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
-    "contacts": ("contacts", None, None, "id"),
-    "invoices": ("invoices", "invoice_lines", "invoice_id", "id"),
-    "bills": ("bills", "bill_lines", "bill_id", "id"),
-    "payments": ("payments", None, None, "id"),
-    "credit_notes": ("credit_notes", None, None, "id"),
-    "accounts": ("accounts", None, None, "code"),
-    "tax_rates": ("tax_rates", None, None, "tax_type"),
-}
-# what a bookkeeper calls one record of each entity
-NOUN = {"contacts": "contact", "invoices": "invoice", "bills": "bill", "payments": "payment",
-        "credit_notes": "credit note", "accounts": "account", "tax_rates": "tax rate"}
+__all__ = [
+    "BUSY_TIMEOUT",
+    "NOUN",
+    "SCHEMA",
+    "SCHEMA_REST",
+    "SCHEMA_SCRIPTS",
+    "TABLES",
+    "RowError",
+    "SqliteOpsStore",
+    "contract_columns",
+    "create_ops_db",
+    "parse_updated_at",
+    "utc_now_text",
+]
+
 # SQLite page cache per connection, in KiB
 CACHE_KIB = 131072
 # ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
 FETCH_CHUNK = 500
 ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "PAY",
              "credit_notes": "CN"}
-# seconds a statement waits for another program's lock before the store gives up
-BUSY_TIMEOUT = 30.0
-
-AMOUNTS_ARE = ("exclusive", "inclusive", "no_tax")
-# (entity, field) -> (allowed values, whether an empty value is allowed too)
-ENUMS: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
-    ("contacts", "status"): (CONTACT_STATUSES, False),
-    ("invoices", "status"): (DOC_STATUSES, False),
-    ("bills", "status"): (DOC_STATUSES, False),
-    ("invoices", "amounts_are"): (AMOUNTS_ARE, True),
-    ("bills", "amounts_are"): (AMOUNTS_ARE, True),
-    ("payments", "status"): (PAYMENT_STATUSES, False),
-    ("credit_notes", "status"): (DOC_STATUSES, True),
-}
-STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes"})
-
-DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-FIRST_DATE = "1900-01-01"
-LAST_DATE = "2100-12-31"
-CURRENCY = re.compile(r"[A-Z]{3}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-WHOLE_NUMBER = re.compile(r"[0-9]+")
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-# text already in canonical form, as xsync writes it: returned as it is, without Decimal work
-CANONICAL_TEXT = {
-    "money": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}"),
-    "quantity": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}(?:[0-9]?[1-9])?"),
-}
-
-
-def _check_folder(path: Path) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ConfigError(
-            f"[ops] path {path} is in the folder {folder}, which does not exist: create the "
-            "folder, or point [ops] path in xsync.toml at the operations database",
-            path=str(path))
-
-
-def create_ops_db(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
-    """Create (or complete) the ops schema in ``path``. Existing rows are left as they are."""
-    path = Path(path)
-    _check_folder(path)
-    _check_file(path)
-    try:
-        conn = sqlite3.connect(str(path), timeout=busy_timeout)
-    except sqlite3.Error as exc:
-        raise _store_failure(path, exc, "opening it", busy_timeout) from None
-    try:
-        for script in SCHEMA_SCRIPTS:
-            conn.executescript(script)
-        conn.commit()
-    except sqlite3.Error as exc:
-        raise _store_failure(path, exc, "creating its tables", busy_timeout) from None
-    finally:
-        conn.close()
-
-
-@functools.cache
-def contract_columns() -> dict[str, tuple[str, ...]]:
-    """Every table of the public schema and its columns, as the schema above declares them."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        for script in SCHEMA_SCRIPTS:
-            conn.executescript(script)
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
-        return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
-    finally:
-        conn.close()
-
-
-def _check_file(path: Path) -> None:
-    """Refuse a file that is not an SQLite database, or one cut short, before SQLite reads it.
-
-    SQLite itself reads the missing pages of a truncated file as zeros and may return fewer rows
-    without an error, which would look like deleted records; the header's page count tells."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return
-    except OSError:
-        raise OpsStoreUnreadable(f"{path} cannot be read (check that it is a file xsync may "
-                                 "read)", side="ops", path=str(path)) from None
-    if size == 0 or not path.is_file():
-        return
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except OSError:
-        raise OpsStoreUnreadable(f"{path} cannot be read (check that xsync may read it)",
-                                 side="ops", path=str(path)) from None
-    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
-        raise OpsStoreUnreadable(f"{path} is not an SQLite database (the operations store "
-                                 "must be one)", side="ops", path=str(path))
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    header_size_valid = pages > 0 and header[24:28] == header[92:96]
-    # with a write-ahead log the main file may lag behind the pages the header counts
-    has_wal = Path(f"{path}-wal").exists()
-    if header_size_valid and not has_wal and size < pages * page_size:
-        raise OpsStoreUnreadable(
-            f"{path} is truncated: it holds {size} bytes of the {pages * page_size} its header "
-            "counts, so some rows are missing", side="ops", path=str(path))
-
-
-def _store_failure(path: Path, exc: sqlite3.Error, doing: str,
-                   busy_timeout: float) -> XsyncError:
-    """The xsync error that tells a person what an sqlite3 error means for ``path``."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    where = str(path)
-    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
-        return OpsStoreBusy(
-            f"{where} stayed locked by another program for more than {busy_timeout:g} seconds "
-            f"while {doing}", side="ops", path=where)
-    if primary in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
-        return OpsStoreUnreadable(f"{where} is corrupt or not an SQLite database (found while "
-                                  f"{doing})", side="ops", path=where)
-    if primary == 14:  # SQLITE_CANTOPEN
-        return OpsStoreUnreadable(f"{where} cannot be opened (check that it is a file and that "
-                                  "xsync may read and write it)", side="ops", path=where)
-    if primary == 13:  # SQLITE_FULL
-        return OpsStoreUnreadable(f"the disk holding {where} is full (while {doing}); nothing "
-                                  "of this write was kept", side="ops", path=where)
-    if primary == 8:  # SQLITE_READONLY
-        return OpsStoreUnreadable(f"{where} is read-only for xsync (while {doing}); allow it "
-                                  "to write there", side="ops", path=where)
-    if primary == 10:  # SQLITE_IOERR
-        return OpsStoreUnreadable(f"{where} could not be read from or written to disk (while "
-                                  f"{doing})", side="ops", path=where)
-    return OpsStoreUnreadable(f"{where} could not be used while {doing} (SQLite refused the "
-                              "request)", side="ops", path=where)
-
-
-def utc_now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_updated_at(value: str | None) -> datetime | None:
-    """An ISO-8601 time as aware UTC (a time without offset is taken as UTC). ValueError else."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _read(kind: str, value: Any, who: str, name: str, problems: list[str]) -> str | None:
-    """One stored value as canonical text; a value that cannot be read adds a sentence."""
-    if value is None:
-        return None
-    kind_of = type(value)
-    if kind_of is bytes:
-        problems.append(f"{who}: {name} is stored as binary data (a BLOB), not as text")
-        return None
-    if kind_of is str and value == "":
-        return None
-    if kind == "money" or kind == "quantity":
-        if kind_of is str and CANONICAL_TEXT[kind].fullmatch(value) and value[:3] != "-0.":
-            return value
-        try:
-            return money(value) if kind == "money" else quantity(value)
-        except BadAmount as exc:
-            problems.append(f"{who}: {name} {exc}")
-            return None
-    if kind == "date":
-        return _read_date(value, who, name, problems)
-    return value if kind_of is str else str(value)
-
-
-def _read_date(value: Any, who: str, name: str, problems: list[str]) -> str | None:
-    text = value if isinstance(value, str) else str(value)
-    if not DATE_TEXT.fullmatch(text):
-        problems.append(f"{who}: {name} {value!r} is not a date in the form YYYY-MM-DD")
-        return None
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"{who}: {name} {text!r} is not a date of the calendar (YYYY-MM-DD)")
-        return None
-    if not FIRST_DATE <= text <= LAST_DATE:
-        problems.append(f"{who}: {name} {text!r} is outside the years 1900 to 2100")
-        return None
-    return text
-
-
-# problems named in one reason; a row with hundreds of bad lines says how many more there are
-REASON_PROBLEMS = 5
-
-
-def _reason(problems: list[str]) -> str:
-    shown = "; ".join(problems[:REASON_PROBLEMS])
-    more = len(problems) - REASON_PROBLEMS
-    return f"{shown}; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else shown
-
-
-class RowError(ValueError):
-    """An ops row that cannot become a canonical record; its text is a sentence for people."""
 
 
 class SqliteOpsStore:
@@ -329,21 +91,15 @@ class SqliteOpsStore:
                  now: Any = utc_now_text, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        _check_folder(self.path)
-        _check_file(self.path)
-        try:
-            # autocommit mode: write() opens its own transaction with a savepoint per change
-            self.conn = sqlite3.connect(str(self.path), timeout=busy_timeout,
-                                        isolation_level=None)
-        except sqlite3.Error as exc:
-            raise _store_failure(self.path, exc, "opening it", busy_timeout) from None
+        # autocommit mode: write() opens its own transaction with a savepoint per change
+        self.conn = connect(self.path, busy_timeout, autocommit=True)
         self.conn.row_factory = sqlite3.Row
         try:
             with self._sqlite("opening it"):
                 # ids are random text, so a large import touches index pages all over the file:
                 # a page cache that holds them keeps each insert from rereading pages
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-                self._open_schema()
+                open_schema(self.conn, self.path)
         except BaseException:
             self.conn.close()
             raise
@@ -355,69 +111,11 @@ class SqliteOpsStore:
     def close(self) -> None:
         self.conn.close()
 
-    # -- the file and its schema ---------------------------------------------------------------
-
-    @contextmanager
-    def _sqlite(self, doing: str) -> Iterator[None]:
-        """Turn sqlite3's errors into ones that say what happened to the file."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == 1:
-                # a table or column dropped since the store was opened
-                with suppress(sqlite3.Error):
-                    self._check_schema()
-            raise _store_failure(self.path, exc, doing, self.busy_timeout) from None
-        except (sqlite3.DatabaseError, sqlite3.InterfaceError) as exc:
-            if isinstance(exc, sqlite3.ProgrammingError):
-                raise
-            raise _store_failure(self.path, exc, doing, self.busy_timeout) from None
-
-    def _open_schema(self) -> None:
-        """A new, empty file gets the whole schema; a used one must already hold the contract.
-
-        Creating a missing table in a file the platform already uses would show that entity as
-        empty, which reads as every record of it deleted."""
-        existing = self._columns()
-        if not set(existing) & set(contract_columns()):
-            for script in SCHEMA_SCRIPTS:
-                self.conn.executescript(script)
-            return
-        self._check_schema(existing)
-
-    def _columns(self) -> dict[str, set[str]]:
-        tables = [str(r[0]) for r in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
-        return {t: {str(r[0]) for r in self.conn.execute(
-            "SELECT name FROM pragma_table_info(?)", [t])} for t in tables}
-
-    def _check_schema(self, existing: dict[str, set[str]] | None = None,
-                      tables: Iterable[str] | None = None) -> None:
-        """Raise :class:`OpsSchemaError` naming the first contract table or column missing."""
-        have = existing if existing is not None else self._columns()
-        contract = contract_columns()
-        for table in tables if tables is not None else contract:
-            if table not in have:
-                raise OpsSchemaError(
-                    f"{self.path} has no table {table!r}, which the ops store contract needs "
-                    f"(columns: {', '.join(contract[table])}); nothing was read or pushed",
-                    table=table, column=None, path=str(self.path))
-            missing = [c for c in contract[table] if c not in have[table]]
-            if missing:
-                names = ", ".join(f"{table}.{c}" for c in missing)
-                raise OpsSchemaError(
-                    f"{self.path} has no column {names}, which the ops store contract needs; "
-                    "nothing was read or pushed", table=table, column=missing[0],
-                    path=str(self.path))
+    def _sqlite(self, doing: str) -> AbstractContextManager[None]:
+        return sqlite_errors(self.conn, self.path, doing, self.busy_timeout)
 
     def _check_entity_schema(self, entity: str) -> None:
-        table, line_table, _, _ = TABLES[entity]
-        wanted = [table] + ([line_table] if line_table else [])
-        if "contact_id" in spec(entity).refs:
-            wanted.append("contacts")
-        if spec(entity).has_lines:
-            wanted.append("accounts")
-        self._check_schema(tables=wanted)
+        check_schema(self.path, table_columns(self.conn), entity_tables(entity))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -441,13 +139,11 @@ class SqliteOpsStore:
         stamped = entity in STAMPED
         counts: dict[str, int] = {}
         for row in rows:
-            raw = row[key]
-            row_id = "" if raw is None else str(raw)
+            row_id = _id_text(row[key])
             counts[row_id] = counts.get(row_id, 0) + 1
         seen: set[str] = set()
         for row in rows:
-            raw = row[key]
-            row_id = "" if raw is None else str(raw)
+            row_id = _id_text(row[key])
             seen.add(row_id)
             if not row_id:
                 rejected.append((row_id, f"a row of {table} has no {key}: give it the "
@@ -458,11 +154,11 @@ class SqliteOpsStore:
                                          f"have the {key} {row_id!r}; each {noun} needs its own"))
                 continue
             problems: list[str] = []
-            record = self._to_record(entity, row, lines.get(row_id, []), problems)
+            record = self._read_row(entity, row, lines.get(row_id, []), problems)
             if not problems:
-                self._check_refs(record, known_accounts, known_contacts, problems)
+                check_refs(record, known_accounts, known_contacts, problems)
             if problems:
-                rejected.append((row_id, _reason(problems)))
+                rejected.append((row_id, reason_for(problems)))
                 continue
             records.append(record)
             stamp = row["updated_at"] if stamped else None
@@ -494,9 +190,7 @@ class SqliteOpsStore:
         wanted = list(dict.fromkeys(ids))
         with self._sqlite(f"reading {table}"):
             self._check_entity_schema(entity)
-            for start in range(0, len(wanted), FETCH_CHUNK):
-                chunk = wanted[start:start + FETCH_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk, marks in _chunks(wanted):
                 for row in self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
                                              chunk):
                     rows[str(row[key])] = row
@@ -508,7 +202,7 @@ class SqliteOpsStore:
         readable: dict[str, Record] = {}
         for record_id, row in rows.items():
             problems: list[str] = []
-            record = self._to_record(entity, row, lines.get(record_id, []), problems)
+            record = self._read_row(entity, row, lines.get(record_id, []), problems)
             if not problems:
                 readable[record_id] = record
         # the same references as a scan checks, so that fetch never returns what scan rejects
@@ -521,128 +215,29 @@ class SqliteOpsStore:
             if found is None:
                 continue
             problems = []
-            self._check_refs(found, accounts, contacts, problems)
+            check_refs(found, accounts, contacts, problems)
             if not problems:
                 out.append(found)
         return out
+
+    def _read_row(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
+                  problems: list[str]) -> Record:
+        return read_record(entity, row, line_rows, problems, self.categories,
+                           self.default_tax_types)
 
     def _existing_contacts(self, records: Iterable[Record]) -> set[str]:
         """Which of the contact ids these records name are rows of ``contacts``."""
         named = sorted({c for r in records if (c := r.fields.get("contact_id"))})
         found: set[str] = set()
-        for start in range(0, len(named), FETCH_CHUNK):
-            chunk = named[start:start + FETCH_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _chunks(named):
             found.update(str(r[0]) for r in self.conn.execute(
                 f"SELECT id FROM contacts WHERE id IN ({marks})", chunk))
         return found
 
-    def _to_record(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
-                   problems: list[str]) -> Record:
-        entity_spec = spec(entity)
-        record_id = str(row[TABLES[entity][3]])
-        who = f"{NOUN[entity]} {record_id}"
-        fields: Fields = {}
-        for name in entity_spec.fields:
-            fields[name] = _read(entity_spec.kind(name), row[name], who, name, problems)
-        for (of, name), allowed in ENUMS.items():
-            if of == entity:
-                self._check_enum(fields[name], row[name], allowed, who, name, problems)
-        start, due = fields.get("date"), fields.get("due_date")
-        if start and due and due < start:
-            problems.append(f"{who}: due_date {due!r} is before the date {start!r}")
-        currency = fields.get("currency")
-        if currency and not CURRENCY.fullmatch(currency):
-            problems.append(f"{who}: currency {currency!r} is not a three-letter currency code "
-                            "in capitals (such as AUD)")
-        if entity == "contacts":
-            if not (fields.get("name") or "").strip():
-                problems.append(f"{who}: name is empty; Xero needs a name for every contact")
-            email = fields.get("email")
-            if email and not EMAIL.fullmatch(email.strip()):
-                problems.append(f"{who}: email {email!r} is not an email address")
-        updated = None
-        if entity in STAMPED:
-            updated = self._read_stamp(row["updated_at"], who, problems)
-        lines = None
-        if entity_spec.has_lines:
-            lines = [self._to_line(entity_spec, lr, who, problems) for lr in line_rows]
-        return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
-
-    @staticmethod
-    def _check_enum(value: str | None, raw: Any, allowed: tuple[tuple[str, ...], bool], who: str,
-                    name: str, problems: list[str]) -> None:
-        values, may_be_empty = allowed
-        if value is None:
-            if not may_be_empty and not isinstance(raw, bytes):
-                problems.append(f"{who}: {name} is empty; allowed values: {', '.join(values)}")
-        elif value not in values:
-            problems.append(f"{who}: {name} {value!r} is not one of the allowed values: "
-                            f"{', '.join(values)}")
-
-    @staticmethod
-    def _read_stamp(value: Any, who: str, problems: list[str]) -> datetime | None:
-        if value is None or value == "":
-            problems.append(f"{who}: updated_at is empty; the platform must stamp every change "
-                            "with an ISO-8601 UTC time (such as 2026-11-02T09:30:00Z)")
-            return None
-        if not isinstance(value, str):
-            problems.append(f"{who}: updated_at {value!r} is not an ISO-8601 time (such as "
-                            "2026-11-02T09:30:00Z)")
-            return None
-        try:
-            return parse_updated_at(value)
-        except ValueError:
-            problems.append(f"{who}: updated_at {value!r} is not an ISO-8601 time (such as "
-                            "2026-11-02T09:30:00Z)")
-            return None
-
-    def _to_line(self, entity_spec: EntitySpec, row: sqlite3.Row, owner: str,
-                 problems: list[str]) -> Line:
-        line_id = row["id"]
-        who = f"line {line_id}"
-        if line_id is None or line_id == "":
-            problems.append(f"a line of {owner} has no id: give it the platform's line id")
-        fields: Fields = {}
-        for name in entity_spec.line_fields:
-            value = row[name]
-            if name == "account_code" and not value and row["category"]:
-                value = self.categories.get(row["category"])
-                if value is None:
-                    problems.append(f"{who}: category {row['category']!r} has no account "
-                                    "mapping in [mappings.categories]")
-            fields[name] = _read(entity_spec.line_kinds.get(name, "text"), value, who, name,
-                                 problems)
-        position = fields.get("position")
-        if position is not None and not WHOLE_NUMBER.fullmatch(position):
-            problems.append(f"{who}: position {row['position']!r} is not a whole number")
-        code = fields.get("account_code")
-        if "tax_type" in fields and not fields["tax_type"] and code:
-            fields["tax_type"] = self.default_tax_types.get(code)
-        return Line(id=None if line_id is None else str(line_id), fields=fields)
-
-    def _check_refs(self, record: Record, accounts: set[str], contacts: set[str],
-                    problems: list[str]) -> None:
-        who = f"{NOUN[record.entity]} {record.id}"
-        contact = record.fields.get("contact_id")
-        if "contact_id" in spec(record.entity).refs and record.entity != "credit_notes":
-            if not contact:
-                problems.append(f"{who}: contact_id is empty; every {NOUN[record.entity]} "
-                                "needs a contact")
-            elif contact not in contacts:
-                problems.append(f"{who}: contact_id {contact!r} names a contact that is not in "
-                                "the contacts table")
-        for line in record.lines or []:
-            code = line.fields.get("account_code")
-            if code and accounts and code not in accounts:
-                problems.append(f"line {line.id}: account_code {code!r} is not in the chart of "
-                                "accounts (pulled from Xero)")
-
     def _lines_by_owner(self, table: str, owner: str) -> dict[str, list[sqlite3.Row]]:
         grouped: dict[str, list[sqlite3.Row]] = {}
         for row in self.conn.execute(f"SELECT * FROM {table} ORDER BY {owner}, position, id"):
-            raw = row[owner]
-            grouped.setdefault("" if raw is None else str(raw), []).append(row)
+            grouped.setdefault(_id_text(row[owner]), []).append(row)
         return grouped
 
     def _known_accounts(self) -> set[str]:
@@ -713,9 +308,7 @@ class SqliteOpsStore:
                     counts[str(rid)] = counts.get(str(rid), 0) + 1
         once = [rid for rid, n in counts.items() if n == 1]
         found: dict[str, set[str]] = {rid: set() for rid in once}
-        for start in range(0, len(once), FETCH_CHUNK):
-            chunk = once[start:start + FETCH_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _chunks(once):
             for line_id, rid in self.conn.execute(
                     f"SELECT id, {owner} FROM {line_table} WHERE {owner} IN ({marks})", chunk):
                 found.setdefault(str(rid), set()).add(str(line_id))
@@ -724,13 +317,12 @@ class SqliteOpsStore:
     def _apply(self, entity: str, change: Change,
                known: dict[str, set[str]] | None = None) -> str:
         table, line_table, owner, key = TABLES[entity]
-        has_stamp = entity not in ("accounts", "tax_rates")
         values: dict[str, Any] = dict(change.fields)
         if change.action == "delete":
             values = {"status": "deleted"} if entity != "contacts" else {"status": "archived"}
         elif change.action == "void":
             values = {"status": "void"}
-        if has_stamp:
+        if entity in STAMPED:
             values["updated_at"] = self._now()
         record_id = change.id
         existing = (known or {}).get(str(record_id or values.get(key) or ""))
@@ -790,6 +382,18 @@ class SqliteOpsStore:
 
     def _new_id(self, entity: str) -> str:
         return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def _chunks(ids: list[str]) -> Iterator[tuple[list[str], str]]:
+    """``ids`` in slices of :data:`FETCH_CHUNK`, each with its ``?, ?, ...`` placeholders."""
+    for start in range(0, len(ids), FETCH_CHUNK):
+        chunk = ids[start:start + FETCH_CHUNK]
+        yield chunk, ", ".join("?" for _ in chunk)
+
+
+def _id_text(raw: Any) -> str:
+    """A stored id as text; a missing one as the empty text, which no record has."""
+    return "" if raw is None else str(raw)
 
 
 def _refused_by_table(exc: sqlite3.Error) -> bool:

@@ -1,0 +1,236 @@
+"""One `ops.db` row read and validated into canonical form, or refused with a sentence.
+
+Rows are validated here, at the edge: a malformed amount, date, status or stamp, an unknown
+account code or a missing contact adds a sentence to ``problems`` naming the record, the field
+and the value; the store reports a row with any problem as rejected and leaves it untouched, so
+it syncs once fixed.
+
+Invariants:
+- Every value comes out as canonical text or ``None``: money and quantities as plain decimal
+  text, dates as `YYYY-MM-DD` within 1900 to 2100, stamps as aware UTC datetimes.
+- Values stored as SQLite INTEGER are exact and read as their digits. Values stored as REAL
+  (binary floating point) are refused in money and quantity columns: ``0.1`` stored that way is
+  not 0.1, and pushing whatever it rounds to would change the books without anyone writing it.
+- Reading never raises for a bad value: it records a problem and carries on, so one reason
+  names every problem of a row (the first few, and how many more).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, date, datetime
+from typing import Any
+
+from xsync.model.entities import (
+    CONTACT_STATUSES,
+    DOC_STATUSES,
+    PAYMENT_STATUSES,
+    EntitySpec,
+    spec,
+)
+from xsync.model.money import BadAmount, money, quantity
+from xsync.model.records import Fields, Line, Record
+from xsync.sides.ops_schema import NOUN, TABLES
+
+AMOUNTS_ARE = ("exclusive", "inclusive", "no_tax")
+# (entity, field) -> (allowed values, whether an empty value is allowed too)
+ENUMS: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
+    ("contacts", "status"): (CONTACT_STATUSES, False),
+    ("invoices", "status"): (DOC_STATUSES, False),
+    ("bills", "status"): (DOC_STATUSES, False),
+    ("invoices", "amounts_are"): (AMOUNTS_ARE, True),
+    ("bills", "amounts_are"): (AMOUNTS_ARE, True),
+    ("payments", "status"): (PAYMENT_STATUSES, False),
+    ("credit_notes", "status"): (DOC_STATUSES, True),
+}
+# entities whose rows carry an updated_at stamp
+STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes"})
+
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+FIRST_DATE = "1900-01-01"
+LAST_DATE = "2100-12-31"
+CURRENCY = re.compile(r"[A-Z]{3}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+# text already in canonical form, as xsync writes it: returned as it is, without Decimal work
+CANONICAL_TEXT = {
+    "money": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}"),
+    "quantity": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}(?:[0-9]?[1-9])?"),
+}
+
+# problems named in one reason; a row with hundreds of bad lines says how many more there are
+REASON_PROBLEMS = 5
+
+
+class RowError(ValueError):
+    """An ops row that cannot become a canonical record; its text is a sentence for people."""
+
+
+def utc_now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_updated_at(value: str | None) -> datetime | None:
+    """An ISO-8601 time as aware UTC (a time without offset is taken as UTC). ValueError else."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def reason_for(problems: list[str]) -> str:
+    shown = "; ".join(problems[:REASON_PROBLEMS])
+    more = len(problems) - REASON_PROBLEMS
+    return f"{shown}; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else shown
+
+
+def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
+                problems: list[str], categories: dict[str, str],
+                default_tax_types: dict[str, str]) -> Record:
+    """The row (and its line rows) as a record; what cannot be read is added to ``problems``.
+
+    ``categories`` maps an ops category to an account code for a line that names none, and
+    ``default_tax_types`` an account code to the tax type of a line that names none."""
+    entity_spec = spec(entity)
+    record_id = str(row[TABLES[entity][3]])
+    who = f"{NOUN[entity]} {record_id}"
+    fields: Fields = {}
+    for name in entity_spec.fields:
+        fields[name] = read_value(entity_spec.kind(name), row[name], who, name, problems)
+    for (of, name), allowed in ENUMS.items():
+        if of == entity:
+            check_enum(fields[name], row[name], allowed, who, name, problems)
+    start, due = fields.get("date"), fields.get("due_date")
+    if start and due and due < start:
+        problems.append(f"{who}: due_date {due!r} is before the date {start!r}")
+    currency = fields.get("currency")
+    if currency and not CURRENCY.fullmatch(currency):
+        problems.append(f"{who}: currency {currency!r} is not a three-letter currency code "
+                        "in capitals (such as AUD)")
+    if entity == "contacts":
+        if not (fields.get("name") or "").strip():
+            problems.append(f"{who}: name is empty; Xero needs a name for every contact")
+        email = fields.get("email")
+        if email and not EMAIL.fullmatch(email.strip()):
+            problems.append(f"{who}: email {email!r} is not an email address")
+    updated = None
+    if entity in STAMPED:
+        updated = read_stamp(row["updated_at"], who, problems)
+    lines = None
+    if entity_spec.has_lines:
+        lines = [read_line(entity_spec, lr, who, problems, categories, default_tax_types)
+                 for lr in line_rows]
+    return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
+
+
+def read_line(entity_spec: EntitySpec, row: sqlite3.Row, owner: str, problems: list[str],
+              categories: dict[str, str], default_tax_types: dict[str, str]) -> Line:
+    line_id = row["id"]
+    who = f"line {line_id}"
+    if line_id is None or line_id == "":
+        problems.append(f"a line of {owner} has no id: give it the platform's line id")
+    fields: Fields = {}
+    for name in entity_spec.line_fields:
+        value = row[name]
+        if name == "account_code" and not value and row["category"]:
+            value = categories.get(row["category"])
+            if value is None:
+                problems.append(f"{who}: category {row['category']!r} has no account "
+                                "mapping in [mappings.categories]")
+        fields[name] = read_value(entity_spec.line_kinds.get(name, "text"), value, who, name,
+                                  problems)
+    position = fields.get("position")
+    if position is not None and not WHOLE_NUMBER.fullmatch(position):
+        problems.append(f"{who}: position {row['position']!r} is not a whole number")
+    code = fields.get("account_code")
+    if "tax_type" in fields and not fields["tax_type"] and code:
+        fields["tax_type"] = default_tax_types.get(code)
+    return Line(id=None if line_id is None else str(line_id), fields=fields)
+
+
+def read_value(kind: str, value: Any, who: str, name: str, problems: list[str]) -> str | None:
+    """One stored value as canonical text; a value that cannot be read adds a sentence."""
+    if value is None:
+        return None
+    kind_of = type(value)
+    if kind_of is bytes:
+        problems.append(f"{who}: {name} is stored as binary data (a BLOB), not as text")
+        return None
+    if kind_of is str and value == "":
+        return None
+    if kind == "money" or kind == "quantity":
+        if kind_of is str and CANONICAL_TEXT[kind].fullmatch(value) and value[:3] != "-0.":
+            return value
+        try:
+            return money(value) if kind == "money" else quantity(value)
+        except BadAmount as exc:
+            problems.append(f"{who}: {name} {exc}")
+            return None
+    if kind == "date":
+        return read_date(value, who, name, problems)
+    return value if kind_of is str else str(value)
+
+
+def read_date(value: Any, who: str, name: str, problems: list[str]) -> str | None:
+    text = value if isinstance(value, str) else str(value)
+    if not DATE_TEXT.fullmatch(text):
+        problems.append(f"{who}: {name} {value!r} is not a date in the form YYYY-MM-DD")
+        return None
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{who}: {name} {text!r} is not a date of the calendar (YYYY-MM-DD)")
+        return None
+    if not FIRST_DATE <= text <= LAST_DATE:
+        problems.append(f"{who}: {name} {text!r} is outside the years 1900 to 2100")
+        return None
+    return text
+
+
+def read_stamp(value: Any, who: str, problems: list[str]) -> datetime | None:
+    if value is None or value == "":
+        problems.append(f"{who}: updated_at is empty; the platform must stamp every change "
+                        "with an ISO-8601 UTC time (such as 2026-11-02T09:30:00Z)")
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_updated_at(value)
+        except ValueError:
+            pass
+    problems.append(f"{who}: updated_at {value!r} is not an ISO-8601 time (such as "
+                    "2026-11-02T09:30:00Z)")
+    return None
+
+
+def check_enum(value: str | None, raw: Any, allowed: tuple[tuple[str, ...], bool], who: str,
+               name: str, problems: list[str]) -> None:
+    values, may_be_empty = allowed
+    if value is None:
+        if not may_be_empty and not isinstance(raw, bytes):
+            problems.append(f"{who}: {name} is empty; allowed values: {', '.join(values)}")
+    elif value not in values:
+        problems.append(f"{who}: {name} {value!r} is not one of the allowed values: "
+                        f"{', '.join(values)}")
+
+
+def check_refs(record: Record, accounts: set[str], contacts: set[str],
+               problems: list[str]) -> None:
+    """Add a problem for a missing or unknown contact and for a line's unknown account code.
+
+    ``accounts`` empty means the chart is not pulled yet, so no code is refused for it."""
+    who = f"{NOUN[record.entity]} {record.id}"
+    contact = record.fields.get("contact_id")
+    if "contact_id" in spec(record.entity).refs and record.entity != "credit_notes":
+        if not contact:
+            problems.append(f"{who}: contact_id is empty; every {NOUN[record.entity]} "
+                            "needs a contact")
+        elif contact not in contacts:
+            problems.append(f"{who}: contact_id {contact!r} names a contact that is not in "
+                            "the contacts table")
+    for line in record.lines or []:
+        code = line.fields.get("account_code")
+        if code and accounts and code not in accounts:
+            problems.append(f"line {line.id}: account_code {code!r} is not in the chart of "
+                            "accounts (pulled from Xero)")

@@ -1,0 +1,281 @@
+"""The `ops.db` file and its schema contract: creating it, opening it, and checking it holds one.
+
+The schema is a public contract (documented in the README): the tables and columns declared in
+:data:`SCHEMA_SCRIPTS` are what the operations platform and xsync agree on; :data:`TABLES` names
+each entity's table, line table, line owner column and id column.
+
+Invariants:
+- Failures of the file itself never surface as sqlite3 exceptions: a lock held past the busy
+  timeout is :class:`OpsStoreBusy`, a corrupt, truncated or unreadable file
+  :class:`OpsStoreUnreadable`, a missing contract table or column :class:`OpsSchemaError`, and a
+  path in a folder that does not exist a :class:`ConfigError`.
+- A file that is not an SQLite database, or one cut short, is refused before SQLite reads it.
+- Only a new, empty file gets tables created; a file the platform already uses must hold the
+  whole contract, or nothing is read from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from xsync.errors import (
+    ConfigError,
+    OpsSchemaError,
+    OpsStoreBusy,
+    OpsStoreUnreadable,
+    XsyncError,
+)
+from xsync.model.entities import spec
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT, abn TEXT,
+    address_line1 TEXT, city TEXT, region TEXT, postal_code TEXT, country TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {doc} (
+    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, date TEXT, due_date TEXT,
+    reference TEXT, currency TEXT NOT NULL DEFAULT 'AUD',
+    amounts_are TEXT NOT NULL DEFAULT 'exclusive'
+        CHECK (amounts_are IN ('exclusive', 'inclusive', 'no_tax')),
+    status TEXT NOT NULL DEFAULT 'draft'
+        CHECK (status IN ('draft', 'approved', 'paid', 'void', 'deleted')),
+    subtotal TEXT, total_tax TEXT, total TEXT, amount_paid TEXT, amount_credited TEXT,
+    amount_due TEXT, paid_on TEXT, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {line} (
+    id TEXT PRIMARY KEY, {owner} TEXT NOT NULL REFERENCES {doc}(id), position INTEGER,
+    description TEXT, quantity TEXT, unit_price TEXT, account_code TEXT, category TEXT,
+    tax_type TEXT, tax_amount TEXT, line_amount TEXT, discount_rate TEXT
+);
+CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
+"""
+
+SCHEMA_REST = """
+CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
+    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_notes (
+    id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
+    total TEXT, remaining TEXT, status TEXT, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    code TEXT PRIMARY KEY, name TEXT, type TEXT, tax_type TEXT, status TEXT
+);
+CREATE TABLE IF NOT EXISTS tax_rates (
+    tax_type TEXT PRIMARY KEY, name TEXT, rate TEXT, status TEXT
+);
+"""
+
+SCHEMA_SCRIPTS = (
+    SCHEMA.format(doc="invoices", line="invoice_lines", owner="invoice_id"),
+    SCHEMA.format(doc="bills", line="bill_lines", owner="bill_id"),
+    SCHEMA_REST,
+)
+
+# entity -> (table, line table, line owner column, id column)
+TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
+    "contacts": ("contacts", None, None, "id"),
+    "invoices": ("invoices", "invoice_lines", "invoice_id", "id"),
+    "bills": ("bills", "bill_lines", "bill_id", "id"),
+    "payments": ("payments", None, None, "id"),
+    "credit_notes": ("credit_notes", None, None, "id"),
+    "accounts": ("accounts", None, None, "code"),
+    "tax_rates": ("tax_rates", None, None, "tax_type"),
+}
+# what a bookkeeper calls one record of each entity
+NOUN = {"contacts": "contact", "invoices": "invoice", "bills": "bill", "payments": "payment",
+        "credit_notes": "credit note", "accounts": "account", "tax_rates": "tax rate"}
+# seconds a statement waits for another program's lock before the store gives up
+BUSY_TIMEOUT = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# primary SQLite result code -> what it means for the file, as OpsStoreUnreadable says it
+UNREADABLE_BECAUSE = {
+    11: "{where} is corrupt or not an SQLite database (found while {doing})",  # SQLITE_CORRUPT
+    26: "{where} is corrupt or not an SQLite database (found while {doing})",  # SQLITE_NOTADB
+    14: "{where} cannot be opened (check that it is a file and that xsync may read and write "
+        "it)",  # SQLITE_CANTOPEN
+    13: "the disk holding {where} is full (while {doing}); nothing of this write was kept",
+    8: "{where} is read-only for xsync (while {doing}); allow it to write there",
+    10: "{where} could not be read from or written to disk (while {doing})",  # SQLITE_IOERR
+}
+UNREADABLE_OTHERWISE = "{where} could not be used while {doing} (SQLite refused the request)"
+
+
+def create_ops_db(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+    """Create (or complete) the ops schema in ``path``. Existing rows are left as they are."""
+    path = Path(path)
+    conn = connect(path, busy_timeout)
+    try:
+        apply_schema(conn)
+        conn.commit()
+    except sqlite3.Error as exc:
+        raise store_failure(path, exc, "creating its tables", busy_timeout) from None
+    finally:
+        conn.close()
+
+
+@functools.cache
+def contract_columns() -> dict[str, tuple[str, ...]]:
+    """Every table of the public schema and its columns, as the schema above declares them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        apply_schema(conn)
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+        return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
+    finally:
+        conn.close()
+
+
+def apply_schema(conn: sqlite3.Connection) -> None:
+    for script in SCHEMA_SCRIPTS:
+        conn.executescript(script)
+
+
+def connect(path: Path, busy_timeout: float, *, autocommit: bool = False) -> sqlite3.Connection:
+    """A connection to ``path`` once the folder and the file pass their checks.
+
+    ``autocommit``: no implicit transactions, for a caller that opens its own."""
+    check_folder(path)
+    check_file(path)
+    try:
+        if autocommit:
+            return sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+        return sqlite3.connect(str(path), timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise store_failure(path, exc, "opening it", busy_timeout) from None
+
+
+def check_folder(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"[ops] path {path} is in the folder {folder}, which does not exist: create the "
+            "folder, or point [ops] path in xsync.toml at the operations database",
+            path=str(path))
+
+
+def check_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database, or one cut short, before SQLite reads it.
+
+    SQLite itself reads the missing pages of a truncated file as zeros and may return fewer rows
+    without an error, which would look like deleted records; the header's page count tells."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    except OSError:
+        raise OpsStoreUnreadable(f"{path} cannot be read (check that it is a file xsync may "
+                                 "read)", side="ops", path=str(path)) from None
+    if size == 0 or not path.is_file():
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        raise OpsStoreUnreadable(f"{path} cannot be read (check that xsync may read it)",
+                                 side="ops", path=str(path)) from None
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise OpsStoreUnreadable(f"{path} is not an SQLite database (the operations store "
+                                 "must be one)", side="ops", path=str(path))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    header_size_valid = pages > 0 and header[24:28] == header[92:96]
+    # with a write-ahead log the main file may lag behind the pages the header counts
+    has_wal = Path(f"{path}-wal").exists()
+    if header_size_valid and not has_wal and size < pages * page_size:
+        raise OpsStoreUnreadable(
+            f"{path} is truncated: it holds {size} bytes of the {pages * page_size} its header "
+            "counts, so some rows are missing", side="ops", path=str(path))
+
+
+def store_failure(path: Path, exc: sqlite3.Error, doing: str,
+                  busy_timeout: float) -> XsyncError:
+    """The xsync error that tells a person what an sqlite3 error means for ``path``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else 0
+    where = str(path)
+    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        return OpsStoreBusy(
+            f"{where} stayed locked by another program for more than {busy_timeout:g} seconds "
+            f"while {doing}", side="ops", path=where)
+    because = UNREADABLE_BECAUSE.get(primary, UNREADABLE_OTHERWISE)
+    return OpsStoreUnreadable(because.format(where=where, doing=doing), side="ops", path=where)
+
+
+@contextmanager
+def sqlite_errors(conn: sqlite3.Connection, path: Path, doing: str,
+                  busy_timeout: float) -> Iterator[None]:
+    """Turn sqlite3's errors into ones that say what happened to the file."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == 1:
+            # a table or column dropped since the store was opened
+            with suppress(sqlite3.Error):
+                check_schema(path, table_columns(conn))
+        raise store_failure(path, exc, doing, busy_timeout) from None
+    except (sqlite3.DatabaseError, sqlite3.InterfaceError) as exc:
+        if isinstance(exc, sqlite3.ProgrammingError):
+            raise
+        raise store_failure(path, exc, doing, busy_timeout) from None
+
+
+def open_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """A new, empty file gets the whole schema; a used one must already hold the contract.
+
+    Creating a missing table in a file the platform already uses would show that entity as
+    empty, which reads as every record of it deleted."""
+    existing = table_columns(conn)
+    if not set(existing) & set(contract_columns()):
+        apply_schema(conn)
+        return
+    check_schema(path, existing)
+
+
+def table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Every table and view the file holds, with its columns."""
+    tables = [str(r[0]) for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    return {t: {str(r[0]) for r in conn.execute(
+        "SELECT name FROM pragma_table_info(?)", [t])} for t in tables}
+
+
+def check_schema(path: Path, have: dict[str, set[str]],
+                 tables: Iterable[str] | None = None) -> None:
+    """Raise :class:`OpsSchemaError` naming the first contract table or column missing."""
+    contract = contract_columns()
+    for table in tables if tables is not None else contract:
+        if table not in have:
+            raise OpsSchemaError(
+                f"{path} has no table {table!r}, which the ops store contract needs "
+                f"(columns: {', '.join(contract[table])}); nothing was read or pushed",
+                table=table, column=None, path=str(path))
+        missing = [c for c in contract[table] if c not in have[table]]
+        if missing:
+            names = ", ".join(f"{table}.{c}" for c in missing)
+            raise OpsSchemaError(
+                f"{path} has no column {names}, which the ops store contract needs; "
+                "nothing was read or pushed", table=table, column=missing[0],
+                path=str(path))
+
+
+def entity_tables(entity: str) -> list[str]:
+    """The tables reading or writing ``entity`` touches: its own, its lines', and those it
+    checks references against."""
+    table, line_table, _, _ = TABLES[entity]
+    wanted = [table] + ([line_table] if line_table else [])
+    if "contact_id" in spec(entity).refs:
+        wanted.append("contacts")
+    if spec(entity).has_lines:
+        wanted.append("accounts")
+    return wanted
