@@ -44,6 +44,9 @@ def race(world: World, work: Work, round_no: int, *, wait: bool) -> None:
         assert a.code in (0, 8) and b.code == 0, (a, b)
         if a.code == 0:
             assert b.ended > a.ended, "the waiting run finished before the one it waited for"
+    elif outcomes == [0, 0]:
+        # a run may be over before the other reaches its first read: then they never met
+        assert min(a.ended, b.ended) < max(a.started, b.started) + 5, (a, b)
     else:
         assert outcomes == [0, 8], (a, b)
         loser, winner = (a, b) if a.code == 8 else (b, a)
@@ -63,6 +66,39 @@ def run_rounds(world: World, rounds: int) -> None:
 
 def test_two_runs_at_once_never_duplicate(world: World) -> None:
     run_rounds(world, 5)
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["refused", "waits"])
+def test_a_run_while_another_holds_the_workspace(world: World, wait: bool) -> None:
+    """The first run is held inside Xero mid-plan, lock in hand: the second exits 8 at once
+    naming it, or with --wait runs once the first is done. No duplicate either way."""
+    world.sandbox.set_limits(minute_limit=10_000)
+    first_sync(world)
+    work = Work(world, seed=7)
+    log_in_again(world)
+    work.ops_invoices("H", 3)
+    work.xero_payments(3)
+    world.advance(61)
+    world.sandbox.set_faults(hold=True, match="GET /Payments")
+    first_at = time.monotonic()
+    first = spawn(world, "sync")
+    assert world.sandbox.faults.wait_held(1, timeout=60), "the first run never read payments"
+    second_at = time.monotonic()
+    second = spawn(world, "sync", *(["--wait", "60"] if wait else []))
+    if wait:
+        time.sleep(1.0)
+        assert second.poll() is None, "the waiting run did not wait"
+    else:
+        assert second.wait(timeout=60) == 8
+    world.sandbox.faults.release()
+    a, b = finish((first, first_at), (second, second_at))
+    world.sandbox.clear_faults()
+    assert a.code == 0, a
+    if wait:
+        assert b.code == 0 and b.ended > a.ended, (a, b)
+    else:
+        assert b.code == 8 and re.search(LOCK_MESSAGE, b.err), b
+    check_books(world)
 
 
 @pytest.mark.slow
