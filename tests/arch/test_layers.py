@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md hold: each package imports only the layers under it.
+"""The layers hold: each package imports only the layers under it (the README's layout).
 
 The sandbox in particular shares no code with xsync's client, so that a bug in one cannot hide
 its twin in the other.
