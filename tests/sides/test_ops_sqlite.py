@@ -125,3 +125,37 @@ def test_a_line_without_tax_type_takes_its_accounts_default(tmp_path):
     assert plain.lines[0].fields["tax_type"] is None
     mapped = SqliteOpsStore(path, default_tax_types={"200": "OUTPUT"}).scan("invoices", None)
     assert mapped.records[0].lines[0].fields["tax_type"] == "OUTPUT"
+
+
+def test_fetch_and_write_of_more_ids_than_one_query_takes(tmp_path):
+    """Ids go to SQLite a chunk at a time; every one asked for comes back, in the order asked."""
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO contacts (id, name, status, updated_at) VALUES (?, ?, 'active', ?)",
+        [(f"C{n:04d}", f"Customer {n}", "2026-11-01T00:00:00Z") for n in range(1_100)])
+    conn.executemany(
+        "INSERT INTO invoices (id, number, contact_id, date, status, updated_at) "
+        "VALUES (?, ?, 'C0000', '2026-11-02', 'approved', '2026-11-02T00:00:00Z')",
+        [(f"I{n:04d}", f"INV-{n}") for n in range(1_100)])
+    conn.executemany(
+        "INSERT INTO invoice_lines (id, invoice_id, position, quantity, unit_price) "
+        "VALUES (?, ?, 1, '1', '10')", [(f"L{n:04d}", f"I{n:04d}") for n in range(1_100)])
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path)
+    wanted = [f"C{n:04d}" for n in reversed(range(1_100))]
+    assert [r.id for r in store.fetch("contacts", wanted)] == wanted
+    changes = [Change(key=f"I{n:04d}", action="update", id=f"I{n:04d}",
+                      fields={"reference": f"ref {n}"},
+                      lines=[Line(f"L{n:04d}", {"description": f"line {n}", "quantity": "2.00",
+                                                "unit_price": "10.00"})])
+               for n in range(1_100)]
+    results = store.write("invoices", changes)
+    assert all(r.ok for r in results)
+    invoices = {r.id: r for r in store.scan("invoices", None).records}
+    assert len(invoices) == 1_100
+    assert invoices["I1099"].fields["reference"] == "ref 1099"
+    assert [ln.id for ln in invoices["I1099"].lines or []] == ["L1099"]
+    store.close()
