@@ -17,13 +17,16 @@ its own, so its CPU seconds exclude the server and its peak RSS is its own:
   checked to have arrived.
 
 Each measurement runs ``--repeat`` times; the lower CPU figure is shown (the machine may be busy).
-Xero's pacing (60 calls a minute) is counted, not slept.
+CPU is the work's, from connecting to closing the files; "process" adds the interpreter's start
+and the imports, as a command a user runs costs. Peak RSS is the whole process's. Xero's pacing
+(60 calls a minute) is counted, not slept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -52,13 +55,18 @@ class ChildFailed(RuntimeError):
 
 def child(script: str, args: list[str], secrets: dict[str, Any]) -> dict[str, Any]:
     """Run ``benchmarks/<script>`` in a fresh interpreter; its last stdout line is its figures."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, str(HERE / script), *args], input=json.dumps(secrets),
                           capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise ChildFailed(f"{script} {' '.join(args[:1])} exited {done.returncode}:\n"
                           f"{done.stderr[-3000:]}")
     figures: dict[str, Any] = json.loads(lines[-1])
+    # the whole process, interpreter start and imports included, as a user's command costs
+    figures["process_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime
+                                                                    + before.ru_stime)
     return figures
 
 
@@ -122,6 +130,7 @@ class Bench:
         best = dict(min(runs, key=lambda r: r["cpu_s"]))
         best["cpu_runs"] = [r["cpu_s"] for r in runs]
         best["peak_rss"] = min(r["peak_rss"] for r in runs)
+        best["process_cpu_s"] = min(r["process_cpu_s"] for r in runs)
         return best
 
     # -- the measurements ----------------------------------------------------------------------
@@ -202,6 +211,8 @@ class Bench:
             self.figures["changed"] = self.lowest(runs)
             self.figures["changed"]["xero_runs"] = [r["xero"] for r in runs]
             self.figures["changed"]["arrived"] = all(r["arrived"] for r in runs)
+            self.figures["changed"]["ratios"] = [r["xero"]["bytes"] / max(r["own_bytes"], 1)
+                                                 for r in runs]
 
     def _arrived(self, workspace: Path, attempt: int, in_xero: list[tuple[str, str]],
                  in_ops: list[tuple[str, str]]) -> tuple[int, bool]:
@@ -284,7 +295,7 @@ def traffic(run: dict[str, Any]) -> str:
 
 def cpu(run: dict[str, Any]) -> str:
     tries = " / ".join(f"{c:.2f}" for c in run["cpu_runs"])
-    return f"{run['cpu_s']:.2f} s (runs: {tries})"
+    return f"{run['cpu_s']:.2f} s (runs: {tries}; process {run['process_cpu_s']:.2f} s)"
 
 
 def quiet_rows(n: dict[str, Any], title: str) -> list[tuple[str, str, str, str]]:
@@ -318,12 +329,12 @@ def render(f: dict[str, Any]) -> str:
     rows += quiet_rows(f["no_change"], "no-change sync after the pull")
     c = f.get("changed")
     if c:
-        ratio = c["xero"]["bytes"] / max(c["own_bytes"], 1)
+        ratios = " / ".join(f"{r:.2f}x" for r in c["ratios"])
         rows += [
             (f"{CHANGES} changed on each side, Xero",
              traffic(c), "-",
              f"those {2 * CHANGES} records' own JSON: {kib(c['own_bytes'])}; "
-             f"{ratio:.2f}x (goal <= 1.2x)"),
+             f"{ratios} (goal <= 1.2x)"),
             (f"{CHANGES} changed on each side, CPU", cpu(c), "-", ""),
             (f"{CHANGES} changed on each side, peak RSS", mib(c["peak_rss"]), "-", ""),
             (f"{CHANGES} changed on each side, outcome",
@@ -334,8 +345,8 @@ def render(f: dict[str, Any]) -> str:
     rows += quiet_rows(f["steady"], "no-change sync after a sync")
     width = max(len(r[0]) for r in rows)
     head = (f"\n== {f['invoices']:,} invoices (generated in {f['generate_s']:.1f} s) ==\n"
-            f"{'':<{width}}  {'xsync':<44}  {'SDK script':<30}  against the goal\n")
-    body = "\n".join(f"{a:<{width}}  {b:<44}  {c_:<30}  {d}".rstrip() for a, b, c_, d in rows)
+            f"{'':<{width}}  {'xsync':<50}  {'SDK script':<44}  against the goal\n")
+    body = "\n".join(f"{a:<{width}}  {b:<50}  {c_:<44}  {d}".rstrip() for a, b, c_, d in rows)
     return head + body
 
 
