@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Cli
+from cli_helpers import Cli
 
 from xsync.sandbox.app import Sandbox
 from xsync.sandbox.clock import Clock

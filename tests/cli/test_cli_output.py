@@ -7,7 +7,7 @@ import io
 from types import SimpleNamespace
 
 import pytest
-from conftest import Cli
+from cli_helpers import Cli
 
 from xsync.cli.console import XsyncConsole
 from xsync.cli.render import plan_tables, result_summary

@@ -6,7 +6,7 @@ import os
 import sqlite3
 
 import pytest
-from conftest import Cli
+from cli_helpers import Cli
 
 
 def _fill(cli: Cli) -> None:

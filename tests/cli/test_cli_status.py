@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Cli
+from cli_helpers import Cli
 
 READ_FAILURE = "Xero could not be reached (503 after 4 tries); nothing of invoices was changed"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Client
+from api_helpers import Client
 
 GOOD = {
     "Type": "ACCREC",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Client
+from api_helpers import Client
 
 
 def line(unit: str, quantity: str = "3", account: str = "200") -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Client
+from api_helpers import Client
 
 
 def test_duplicate_active_name_refused(client: Client) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from conftest import Client, Result
+from api_helpers import Client, Result
 
 
 def _err(res: Result) -> list[str]:

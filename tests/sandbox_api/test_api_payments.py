@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import Client
+from api_helpers import Client
 
 
 def _pay(client: Client, invoice_id: str, amount: str, **extra: object):  # type: ignore[no-untyped-def]

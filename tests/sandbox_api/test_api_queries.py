@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import Client
+from api_helpers import Client
 
 
 def _three(client: Client, clock) -> list[dict]:  # type: ignore[no-untyped-def]

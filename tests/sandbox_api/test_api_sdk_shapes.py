@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Client
+from api_helpers import Client
 
 xero_models = pytest.importorskip("xero_python.accounting.models")
 from xero_python.api_client import ModelFinder  # noqa: E402

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
-from conftest import START, Client
+from api_helpers import START, Client
 
 from xsync.sandbox.api import AccountingApi
 from xsync.sandbox.clock import Clock

@@ -7,7 +7,7 @@ A client finds a contact named `O"Brien & Co` with `Name=="O""Brien & Co"`, and 
 from __future__ import annotations
 
 import pytest
-from conftest import Client
+from api_helpers import Client
 
 from xsync.sandbox.query import QuerySyntaxError, where_predicate
 
