@@ -184,3 +184,26 @@ def test_find_by_a_name_with_a_quote_or_a_backslash(org: Org, name: str) -> None
     wanted = reply.json()["Contacts"][0]["ContactID"]
     found = org.side().find("contacts", "name", [name, "Plain Pty"])
     assert [r.id for r in found] == [wanted]
+
+
+def test_records_sharing_one_stamp_are_not_read_again_once_the_cursor_settles(org: Org) -> None:
+    """A bulk import stamps a thousand records in one second: the overlap would read them all
+    on every cycle. Once Xero's clock is well past the cursor, the next scan starts after it."""
+    org.create_invoices(1_050)  # the sandbox's clock stands still: one stamp for all
+    side = org.side()
+    first = side.scan("invoices", None)
+    assert len(first.records) == 1_050
+    org.sandbox.advance_clock(120)
+    org.sandbox.reset_counters()
+    second = side.scan("invoices", first.cursor)
+    # the overlap still covers the stamp: read once more, and the cursor is now settled
+    assert len(second.records) == 1_050
+    org.sandbox.advance_clock(120)
+    org.sandbox.reset_counters()
+    third = side.scan("invoices", second.cursor)
+    assert org.invoice_reads() == 1
+    assert third.records == []
+    late = org.create_invoices(1, prefix="LATE")
+    org.sandbox.reset_counters()
+    fourth = side.scan("invoices", third.cursor)
+    assert [r.id for r in fourth.records] == late

@@ -3,6 +3,9 @@
 Invariants:
 - a scan's cursor is the highest ``UpdatedDateUTC`` actually received (ISO UTC); the next scan
   asks from a little before it (the overlap), and the engine recognises what it has already seen;
+  once Xero's own clock is well past that stamp (``SETTLED``), no write can still land at or
+  before it, so the cursor is marked settled and the next scan asks from the second after it:
+  records sharing one stamp are not read again and again;
 - invoices and bills are one endpoint told apart by ``Type``; only sales payments and sales
   credit notes are read (the ops store holds no bill payments);
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
@@ -49,6 +52,11 @@ def _equals(name: str, value: str, any_case: bool) -> str:
     return f'({name}!=null AND {name}.ToLower()=="{_quote(value.lower())}")'
 
 
+# how long after a stamp no write can still land at or before it (far above Xero's commit lag)
+SETTLED = timedelta(seconds=60)
+SETTLED_MARK = "|settled"
+
+
 class XeroSide:
     """The engine's view of one Xero organisation, through a :class:`XeroClient`."""
 
@@ -61,8 +69,12 @@ class XeroSide:
     # -- reading -------------------------------------------------------------------------------
 
     def scan(self, entity: str, cursor: str | None) -> ScanResult:
-        newest = parse_datetime(cursor) if cursor else None
-        since = newest - self.overlap if newest else None
+        settled = bool(cursor and cursor.endswith(SETTLED_MARK))
+        stamp = cursor.removesuffix(SETTLED_MARK) if cursor else None
+        newest = parse_datetime(stamp) if stamp else None
+        since = None
+        if newest is not None:
+            since = newest + timedelta(seconds=1) if settled else newest - self.overlap
         records: list[Record] = []
         rejected: list[tuple[str, str]] = []
         for element in self._elements(entity, since):
@@ -77,7 +89,12 @@ class XeroSide:
             records.append(record)
             if record.updated_at and (newest is None or record.updated_at > newest):
                 newest = record.updated_at
-        new_cursor = to_utc(newest).isoformat() if newest else cursor
+        new_cursor = cursor
+        if newest is not None:
+            new_cursor = to_utc(newest).isoformat()
+            server = self.client.server_time
+            if server is not None and server - newest > SETTLED:
+                new_cursor += SETTLED_MARK
         return ScanResult(records=records, cursor=new_cursor, complete=since is None,
                           rejected=rejected)
 

@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -130,6 +131,8 @@ class XeroClient:
             base_url=self.api_url + "/", transport=transport, timeout=timeout, headers=headers
         )
         self.calls = 0  # requests sent, including retries
+        # Xero's own clock, from the last envelope's DateTimeUTC (aware UTC), if any
+        self.server_time: datetime | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -359,6 +362,9 @@ class XeroClient:
                 token = self._tokens.refresh_after_rejection(token)
                 response = self._once(method, url, query, content, headers, token, request)
         body = _parse(response)
+        if response.is_success and isinstance(body, dict) and body.get("DateTimeUTC"):
+            with contextlib.suppress(ValueError):
+                self.server_time = xjson.parse_datetime(str(body["DateTimeUTC"]))
         if response.is_success:
             return body if isinstance(body, dict) else {}
         error = error_for(response.status_code, response.headers, body, request, id_list=id_list)
