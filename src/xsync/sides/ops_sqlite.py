@@ -260,8 +260,11 @@ class SqliteOpsStore:
             # the write lock is taken first, so a locked file fails before any change is tried
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                known = self._existing_lines(entity, changes)
-                for change in changes:
+                created = self._create_all(entity, changes)
+                if created is not None:
+                    outcomes = [(c, rid, None) for c, rid in zip(changes, created, strict=True)]
+                known = self._existing_lines(entity, changes) if created is None else {}
+                for change in changes if created is None else ():
                     self.conn.execute("SAVEPOINT change")
                     try:
                         record_id = self._apply(entity, change, known)
@@ -291,6 +294,46 @@ class SqliteOpsStore:
             else ChangeResult(key=c.key, ok=False, id=c.id, errors=[err or "not written"])
             for c, rid, err in outcomes
         ]
+
+    def _create_all(self, entity: str, changes: Sequence[Change]) -> list[str] | None:
+        """A batch of creates only (a first import) in a few statements: each table's rows go in
+        with one executemany. ``None`` when the batch is not all creates, or the table refused
+        one of them: the caller then writes them one by one, so each keeps its own fate."""
+        if not changes or any(c.action != "create" for c in changes):
+            return None
+        table, line_table, owner, key = TABLES[entity]
+        heads: dict[tuple[str, ...], list[list[Any]]] = {}
+        lines: dict[tuple[str, ...], list[list[Any]]] = {}
+        ids: list[str] = []
+        for change in changes:
+            values: dict[str, Any] = dict(change.fields)
+            if entity in STAMPED:
+                values["updated_at"] = self._now()
+            record_id = str(change.id or values.get(key) or self._new_id(entity))
+            values[key] = record_id
+            heads.setdefault(tuple(values), []).append(list(values.values()))
+            for position, line in enumerate(change.lines or [], start=1):
+                row: dict[str, Any] = dict(line.fields)
+                row.setdefault("position", str(position))
+                row["id"] = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
+                row[owner or ""] = record_id
+                lines.setdefault(tuple(row), []).append(list(row.values()))
+            ids.append(record_id)
+        self.conn.execute("SAVEPOINT bulk")
+        try:
+            for target, groups in ((table, heads), (line_table, lines)):
+                for cols, rows in groups.items():
+                    marks = ", ".join("?" for _ in cols)
+                    self.conn.executemany(
+                        f"INSERT INTO {target} ({', '.join(cols)}) VALUES ({marks})", rows)
+        except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
+            if not _refused_by_table(exc):
+                raise
+            self.conn.execute("ROLLBACK TO bulk")
+            self.conn.execute("RELEASE bulk")
+            return None
+        self.conn.execute("RELEASE bulk")
+        return ids
 
     def _existing_lines(self, entity: str, changes: Sequence[Change]) -> dict[str, set[str]]:
         """The stored line ids of every record written once in this batch, read in chunks.
