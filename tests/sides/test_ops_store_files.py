@@ -238,3 +238,20 @@ def test_a_change_the_table_refuses_keeps_its_own_result_with_a_sentence(tmp_pat
     # the refused changes left nothing; the good one is there
     names = {r.fields["name"] for r in store.scan("contacts", None).records}
     assert names == {"Acme", "Fine Co"}
+
+
+def test_one_refused_create_in_a_batch_of_creates_is_refused_alone(tmp_path):
+    """A first import writes its creates in bulk; a row the table refuses sends the batch
+    back to one-by-one, so only that record fails."""
+    path = tmp_path / "ops.db"
+    _seeded(path)
+    store = SqliteOpsStore(path)
+    changes = [Change(f"k{n}", "create", None, {"name": f"Customer {n}", "status": "active"})
+               for n in range(5)]
+    changes[2] = Change("k2", "create", None, {"name": None, "status": "active"})
+    results = store.write("contacts", changes)
+    assert [r.ok for r in results] == [True, True, False, True, True]
+    assert "name is empty" in results[2].errors[0]
+    names = {r.fields["name"] for r in store.scan("contacts", None).records}
+    assert {f"Customer {n}" for n in (0, 1, 3, 4)} <= names
+    assert all(r.record is not None for r in results if r.ok)
