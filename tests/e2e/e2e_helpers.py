@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,24 @@ def assert_plain_words(text: str) -> None:
     """A reason meant for people carries no Python exception text."""
     for word in PYTHON_TEXT:
         assert word not in text, f"{word!r} in {text!r}"
+
+
+def live_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+               capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    """A sandbox on loopback with the demo organisation on a pinned clock, and a workspace
+    connected to it, with no keyring and no stray xsync variables from the environment."""
+    from datetime import UTC, datetime
+
+    from xsync.sandbox.clock import Clock
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in ("XSYNC_WORKSPACE", "XSYNC_CLIENT_ID", "XSYNC_CLIENT_SECRET",
+                 "XSYNC_ACCESS_TOKEN", "XSYNC_REFRESH_TOKEN", "XSYNC_TENANT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with Sandbox(seed="demo", clock=Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))) as sandbox:
+        url = sandbox.start("127.0.0.1", 0)
+        world = World(sandbox, url, tmp_path / "books", capsys)
+        world.setup()
+        yield world
+        world.close()
