@@ -128,3 +128,45 @@ def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books
     # and the next cycle is quiet again
     assert books.cycle() == 0
     assert max(books.reads().values()) == 1
+
+
+def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row whose content proved it unchanged, with a change time well in the past, is not
+    hashed again while its change time stays; an edit, which moves the change time, is seen."""
+    import xsync.sync.planner as planner
+    from syncworld import World
+
+    world = World()
+    world.ops.incremental = False  # lists every row, as the SQLite ops store does
+    ids = [world.contact("ops", f"Customer {n}") for n in range(3)]
+    assert world.sync().exit_code == 0  # stored with the change times of the same instant
+    hashed: list[str] = []
+    real = planner.record_hash
+    from_ops: set[int] = set()
+    scan = world.ops.scan
+
+    def tagged(entity, cursor):  # type: ignore[no-untyped-def]
+        result = scan(entity, cursor)
+        from_ops.update(id(r) for r in result.records)
+        return result
+
+    def counting(record):  # type: ignore[no-untyped-def]
+        if id(record) in from_ops:
+            hashed.append(record.id)
+        return real(record)
+
+    monkeypatch.setattr(world.ops, "scan", tagged)
+    monkeypatch.setattr(planner, "record_hash", counting)
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    assert sorted(set(hashed) & set(ids)) == sorted(ids)  # proved by content, once
+    hashed.clear()
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    assert not set(hashed) & set(ids)  # trusted by their change time
+    world.ops.edit("contacts", ids[1], email="new@customer.test")
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    assert [c.fields["email"] for c in world.xero.all("contacts")
+            if c.fields["name"] == "Customer 1"] == ["new@customer.test"]

@@ -84,6 +84,10 @@ class Applier:
                             self.ledger.set_cursor(side, entity, cursor, self.at())
             self.heartbeat()
         with transaction(self.ledger.db):
+            # rows a write of this run touched got a new base already; the rest are as they were
+            written = {(j.entity, j.ops_id) for j in plan.steps}
+            self.ledger.confirm_bases([c for c in plan.confirmed
+                                       if (c[0], c[1]) not in written], self.at())
             for r in plan.skipped:
                 # a Xero record held back now may not be listed by the next incremental scan
                 if r.xero_id:

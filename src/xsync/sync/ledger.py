@@ -158,6 +158,13 @@ class Ledger:
             "xero_updated_at, synced_at FROM bases WHERE entity = ?", [entity])
         return {r[0]: Base(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
 
+    def confirm_bases(self, rows: Sequence[tuple[str, str, str | None]], at: str) -> None:
+        """(entity, ops id, change time): the ops row was found, by its content, to be as its
+        base holds it; from now on that change time alone proves it unchanged."""
+        self.db.conn.executemany(
+            "UPDATE bases SET ops_updated_at = ?, synced_at = ? WHERE entity = ? AND ops_id = ?",
+            [(stamp, at, entity, ops_id) for entity, ops_id, stamp in rows])
+
     def save_base(self, entity: str, base: Base, at: str) -> None:
         self.save_bases(entity, [base.with_synced_at(at)], at)
 

@@ -211,6 +211,9 @@ class Plan:
     empty_sides: list[tuple[str, str]] = field(default_factory=list)
     # entities a side could not read: nothing of them (nor of what depends on them) is planned
     read_errors: list[ReadError] = field(default_factory=list)
+    # (entity, ops id, change time) of ops rows found by content to be as their base holds them:
+    # their change time is trusted from now on
+    confirmed: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     @property
     def actions(self) -> list[Action]:

@@ -80,18 +80,14 @@ def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
                      f"({type(exc).__name__}: {exc})", code)
 
 
-def changed(record: Record, seen_hash: str | None, seen_at: str | None,
-            synced_at: str | None, margin: timedelta) -> bool:
-    """Cheap check first: an unchanged change time proves nothing changed only when the base was
+def trusted(record: Record, seen_at: str | None, synced_at: str | None,
+            margin: timedelta) -> bool:
+    """The cheap check: an unchanged change time proves nothing changed only when the base was
     stored well after that time (an edit in the same clock tick would keep the same time)."""
-    if seen_hash is None:
-        return True
     stamp = record.updated_at
-    if (stamp is not None and seen_at is not None and synced_at is not None
+    return (stamp is not None and seen_at is not None and synced_at is not None
             and iso(stamp) == seen_at
-            and datetime.fromisoformat(synced_at) - stamp > margin):
-        return False
-    return record_hash(record) != seen_hash
+            and datetime.fromisoformat(synced_at) - stamp > margin)
 
 
 class Planner:
@@ -226,6 +222,7 @@ class EntityPlanner:
         whole.skipped += mine.skipped
         whole.cursors += mine.cursors
         whole.empty_sides += mine.empty_sides
+        whole.confirmed += mine.confirmed
 
     def run(self) -> None:
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
@@ -297,8 +294,7 @@ class EntityPlanner:
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             look = (
                 base is None
-                or (o is not None and changed(o, base.ops_hash, base.ops_updated_at,
-                                              base.synced_at, self.margin))
+                or (o is not None and self._ops_changed(o, base))
                 # a Xero record listed again is always hashed: Xero may change a record within
                 # the second of its stamp (a payment applied as the invoice was written), and
                 # its stamps are on Xero's clock, not on the one that timed the base
@@ -330,6 +326,19 @@ class EntityPlanner:
             self.ops_recs[record.id] = record
         for ops_id in sorted(todo):
             self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
+
+    def _ops_changed(self, record: Record, base: Base) -> bool:
+        """Whether an ops row differs from its base. A row found by its content to be as the
+        base has it, with a change time well in the past, is noted (``Plan.confirmed``), so the
+        next run trusts that change time and does not hash the row again."""
+        if trusted(record, base.ops_updated_at, base.synced_at, self.margin):
+            return False
+        if base.ops_hash is None or record_hash(record) != base.ops_hash:
+            return True
+        stamp = record.updated_at
+        if stamp is not None and self.p.now() - stamp > self.margin:
+            self.plan.confirmed.append((self.entity, record.id, iso(stamp)))
+        return False
 
     def _xero_as_based(self, ops_id: str, xero_id: str) -> Record | None:
         """The Xero record as its base holds it, when that is known to be what Xero holds: an
