@@ -14,7 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from syncworld import World
 
+import xsync.sync.planner as planner
 from xsync.sandbox.app import Sandbox
 from xsync.sandbox.clock import Clock
 from xsync.sandbox.generate import generate_organisation
@@ -134,9 +136,6 @@ def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A row whose content proved it unchanged, with a change time well in the past, is not
     hashed again while its change time stays; an edit, which moves the change time, is seen."""
-    import xsync.sync.planner as planner
-    from syncworld import World
-
     world = World()
     world.ops.incremental = False  # lists every row, as the SQLite ops store does
     ids = [world.contact("ops", f"Customer {n}") for n in range(3)]
