@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,3 +231,33 @@ def live_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         world.setup()
         yield world
         world.close()
+
+
+def spawn(world: World, *args: str) -> subprocess.Popen[str]:
+    """`xsync ARGS` as its own process on the world's workspace."""
+    env = {**os.environ, "XSYNC_WORKSPACE": str(world.root)}
+    return subprocess.Popen([sys.executable, "-m", "xsync", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL: no handler runs, no lock is released, nothing is flushed."""
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def kill_while_held(world: World, match: str, *args: str) -> None:
+    """Run `xsync ARGS` as a process, hold its first call matching ``match`` inside Xero, kill
+    it there (SIGKILL), then let Xero carry the held call out: its reply is lost."""
+    world.sandbox.set_faults(hold=True, match=match)
+    proc = spawn(world, *args)
+    try:
+        assert world.sandbox.faults.wait_held(1, timeout=60), f"the run never made {match}"
+    finally:
+        kill(proc)
+    world.sandbox.clear_faults()

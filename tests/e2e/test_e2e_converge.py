@@ -8,13 +8,9 @@ killed run left unsettled is settled by the next run and no longer counted as pe
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from decimal import Decimal
 
-from e2e_helpers import World
+from e2e_helpers import World, kill_while_held
 
 NEW_INVOICES = """
 INSERT INTO contacts (id, name, status, updated_at)
@@ -111,19 +107,7 @@ def test_an_update_left_pending_by_a_killed_run_is_settled_by_the_next(world: Wo
     world.ops.execute("UPDATE invoices SET reference = 'Changed in ops', updated_at = "
                       "'2026-11-24T10:10:00Z' WHERE id = ?", [row["id"]])
     # The update reaches Xero and is held there; the run dies before it hears back.
-    world.sandbox.set_faults(hold=True, match="POST /Invoices")
-    env = {**os.environ, "XSYNC_WORKSPACE": str(world.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "xsync", "sync", "--quiet"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert world.sandbox.faults.wait_held(1, timeout=60), "the update never reached Xero"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    world.sandbox.clear_faults()
+    kill_while_held(world, "POST /Invoices", "sync", "--quiet")
     left = json.loads(world.run("status", "--json").out)
     assert left["pending_writes"] >= 1, left     # the killed run's write is still unsettled
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
-from e2e_helpers import World
+from e2e_helpers import World, kill_while_held
 
 
 def first_sync(world: World) -> None:
@@ -41,20 +37,8 @@ def test_killing_a_push_midway_and_running_it_again_loses_nothing_duplicates_not
     first_sync(world)
     _approved_invoices(world, 120)
     # The first invoice batch reaches Xero but is held there; the process dies meanwhile.
-    world.sandbox.set_faults(hold=True, match="POST /Invoices")
-    env = {**os.environ, "XSYNC_WORKSPACE": str(world.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "xsync", "push", "--quiet"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert world.sandbox.faults.wait_held(1, timeout=60), "push never reached Xero"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
     # Xero carries out the held batch after the client is gone: its reply is lost.
-    world.sandbox.clear_faults()
+    kill_while_held(world, "POST /Invoices", "push", "--quiet")
 
     result = world.run("push")
     assert result.code == 0, result.out + result.err

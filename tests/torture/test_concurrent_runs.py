@@ -12,8 +12,8 @@ import re
 import time
 
 import pytest
-from e2e_helpers import World
-from torture_helpers import LOCK_MESSAGE, Work, check_books, finish, log_in_again, spawn
+from e2e_helpers import World, spawn
+from torture_helpers import LOCK_MESSAGE, Work, check_books, finish, log_in_again
 
 GAP = 0.3
 

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from e2e_helpers import World
-from torture_helpers import Work, check_books, kill, spawn
+from e2e_helpers import World, kill, kill_while_held, spawn
+from torture_helpers import Work, check_books
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,7 @@ def _pending_ops_writes(world: World) -> int:
 
 def kill_at(world: World, point: KillPoint) -> None:
     if point.kind == "hold":
-        world.sandbox.set_faults(hold=True, match=str(point.arg))
-        proc = spawn(world, "sync")
-        try:
-            assert world.sandbox.faults.wait_held(1, timeout=60), f"the run never made {point}"
-        finally:
-            kill(proc)
-        # Xero carries the held call out after the client is gone: its reply is lost.
-        world.sandbox.clear_faults()
+        kill_while_held(world, str(point.arg), "sync")
     elif point.kind == "ops_locked":
         blocker = sqlite3.connect(world.root / "ops.db", timeout=0)
         blocker.execute("BEGIN IMMEDIATE")

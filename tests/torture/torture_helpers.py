@@ -7,11 +7,8 @@ ops, nothing the other side holds missing, both sides agreeing, and nothing left
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,13 +30,6 @@ class Finished:
     ended: float
 
 
-def spawn(world: World, *args: str) -> subprocess.Popen[str]:
-    """`xsync ARGS` as its own process on the world's workspace."""
-    env = {**os.environ, "XSYNC_WORKSPACE": str(world.root)}
-    return subprocess.Popen([sys.executable, "-m", "xsync", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 def finish(*procs: tuple[subprocess.Popen[str], float], timeout: float = 120) -> list[Finished]:
     """Wait for each (process, start time); each ``ended`` is when that process exited."""
     done: dict[int, Finished] = {}
@@ -59,17 +49,6 @@ def finish(*procs: tuple[subprocess.Popen[str], float], timeout: float = 120) ->
     for thread in threads:
         thread.join()
     return [done[n] for n in range(len(procs))]
-
-
-def kill(proc: subprocess.Popen[str]) -> None:
-    """SIGKILL: no handler runs, no lock is released, nothing is flushed."""
-    try:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
 
 
 def log_in_again(world: World) -> None:
