@@ -246,6 +246,8 @@ class EntityPlanner:
         self._orphaned_lines(os_)
         self.ops_recs = {r.id: r for r in os_.records}
         self.xero_recs = {r.id: r for r in xs.records}
+        # Xero ids whose record stands in from its base (not read from Xero this run)
+        self.based: set[str] = set()
         self._load_retries()
         self._load_conflicts()
         self._linked()
@@ -307,8 +309,6 @@ class EntityPlanner:
             if look:
                 todo.append(ops_id)
         need_x = []
-        # Xero ids whose record stands in from its base (not read from Xero this run)
-        self.based: set[str] = set()
         for ops_id in todo:
             xero_id = self.links[ops_id]
             if xero_id in self.xero_recs:
@@ -402,7 +402,7 @@ class EntityPlanner:
                     self.held.get(ops_id, {}))
         step = self.builder.pair(pair)
         step.recovers = list(recovers or [])
-        if xero_id in getattr(self, "based", ()) and base is not None and step.to_xero is None:
+        if xero_id in self.based and base is not None and step.to_xero is None:
             # Xero was not read: what is known of it is still what the base saw
             step.xero_seen = Seen(base.xero_hash, base.xero_updated_at)
         self.plan.steps.append(step)
