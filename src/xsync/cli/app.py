@@ -26,6 +26,9 @@ COMMAND_MODULES = (
     "resolve",
     "status",
     "log",
+    "bas",
+    "doctor",
+    "watch",
     "sandbox",
 )
 
