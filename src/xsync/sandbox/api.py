@@ -12,7 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xsync.sandbox import allocations, batch, contacts, documents, idempotency, payments, xjson
+from xsync.sandbox import (
+    accounts,
+    allocations,
+    batch,
+    contacts,
+    documents,
+    idempotency,
+    payments,
+    xjson,
+)
 from xsync.sandbox.clock import Clock
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import CREDIT_NOTE, INVOICE, Flavour
@@ -137,15 +146,26 @@ def _organisation(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
 
 
 def _accounts(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
-    if method != "GET":
-        raise _method_not_allowed()
     if len(rest) > 1:
         raise not_found()
     if rest:
         doc = ctx.store.get("accounts", ctx.tenant, rest[0].lower())
         if doc is None:
             raise not_found()
+        if method == "POST":
+            item = accounts.one_element(batch.elements(batch.parse_body(body), "Accounts"))
+            account_id = doc["AccountID"]
+            return batch.single(ctx, "Accounts", "HasValidationErrors", item,
+                                lambda raw: accounts.update(ctx, account_id, raw))
+        if method != "GET":
+            raise _method_not_allowed()
         return ok(ctx, "Accounts", [doc])
+    if method == "PUT":
+        item = accounts.one_element(batch.elements(batch.parse_body(body), "Accounts"))
+        return batch.single(ctx, "Accounts", "HasValidationErrors", item,
+                            lambda raw: accounts.create(ctx, raw))
+    if method != "GET":
+        raise _method_not_allowed()
     return list_documents(ctx, ListSpec("accounts", "Accounts", pageable=False))
 
 
