@@ -146,16 +146,19 @@ class Admin:
         tenant = parts[1]
         if tenant not in self.sandbox.tenant_ids:
             raise AdminError(404, f"no organisation {tenant}")
-        unknown = sorted(set(body) - {"PeriodLockDate"})
+        fields = ("PeriodLockDate", "EndOfYearLockDate")
+        unknown = sorted(set(body) - set(fields))
         if unknown:
             raise AdminError(400, f"unsupported setting(s): {', '.join(unknown)}")
-        if "PeriodLockDate" in body:
-            raw = body["PeriodLockDate"]
+        for field in fields:
+            if field not in body:
+                continue
+            raw = body[field]
             try:
                 day = None if raw is None else date.fromisoformat(str(raw)[:10])
             except ValueError:
-                raise AdminError(400, "PeriodLockDate must be YYYY-MM-DD or null") from None
-            self.sandbox.set_period_lock_date(tenant, day)
+                raise AdminError(400, f"{field} must be YYYY-MM-DD or null") from None
+            self.sandbox.set_period_lock_date(tenant, day, field)
         return 200, {"tenant_id": tenant, "settings": body}
 
     def _tokens(self, *_: Any) -> Result:

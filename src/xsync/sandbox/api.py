@@ -15,10 +15,12 @@ from typing import Any
 from xsync.sandbox import (
     accounts,
     allocations,
+    bank_transactions,
     batch,
     contacts,
     documents,
     idempotency,
+    manual_journals,
     payments,
     xjson,
 )
@@ -383,4 +385,6 @@ _ROUTES: dict[str, Callable[[Ctx, str, list[str], bytes], Reply]] = {
     "invoices": _documents(INVOICE),
     "creditnotes": _documents(CREDIT_NOTE),
     "payments": _payments,
+    "banktransactions": bank_transactions.route,
+    "manualjournals": manual_journals.route,
 }

@@ -171,8 +171,11 @@ class Sandbox:
             self.identity.connect(tenant)
         return tenant
 
-    def set_period_lock_date(self, tenant_id: str, day: date | None) -> None:
-        self.store.set_period_lock_date(tenant_id, day)
+    def set_period_lock_date(
+        self, tenant_id: str, day: date | None, field: str = "PeriodLockDate"
+    ) -> None:
+        """``field``: ``PeriodLockDate`` or ``EndOfYearLockDate``."""
+        self.store.set_period_lock_date(tenant_id, day, field)
 
     def client_credentials_token(self, tenant_id: str | None = None) -> str:
         """An access token of a custom connection to ``tenant_id`` (default: the first org)."""

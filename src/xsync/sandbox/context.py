@@ -58,4 +58,10 @@ class Ctx:
         return next((a for a in self.accounts.values() if a["AccountID"] == lowered), None)
 
     def period_lock(self) -> date | None:
-        return xjson.stored_date(self.organisation.get("PeriodLockDate"))
+        """The later of ``PeriodLockDate`` and ``EndOfYearLockDate``: the API writes as a user
+        who is bound by both."""
+        days = [
+            xjson.stored_date(self.organisation.get(name))
+            for name in ("PeriodLockDate", "EndOfYearLockDate")
+        ]
+        return max((d for d in days if d is not None), default=None)

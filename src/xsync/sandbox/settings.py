@@ -72,7 +72,7 @@ AU_ACCOUNTS: tuple[tuple[str, str, str, str, str, bool], ...] = (
 AU_TAX_RATES: tuple[tuple[str, str, str, str, tuple[bool, bool, bool, bool, bool]], ...] = (
     ("OUTPUT", "GST on Income", "10", "OUTPUT", (True, True, False, True, True)),
     ("INPUT", "GST on Expenses", "10", "INPUT", (True, True, True, True, False)),
-    ("CAPEXINPUT", "GST on Capital", "10", "CAPEXINPUT", (True, True, True, True, False)),
+    ("CAPEXINPUT", "GST on Capital", "10", "CAPITALEXINPUT", (True, True, True, True, False)),
     ("EXEMPTOUTPUT", "GST Free Income", "0", "EXEMPTOUTPUT", (True, True, False, True, True)),
     ("EXEMPTEXPENSES", "GST Free Expenses", "0", "EXEMPTEXPENSES", (True, True, True, True, False)),
     ("EXEMPTCAPITAL", "GST Free Capital", "0", "EXEMPTCAPITAL", (True, True, True, True, False)),

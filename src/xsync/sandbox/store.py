@@ -26,6 +26,8 @@ KINDS: dict[str, str] = {
     "invoices": "InvoiceID",
     "creditnotes": "CreditNoteID",
     "payments": "PaymentID",
+    "banktransactions": "BankTransactionID",
+    "manualjournals": "ManualJournalID",
 }
 
 _DOC_COLUMNS = "tenant_id, id, updated_ms, number, name_key, status, type, contact_id, flags, json"
@@ -170,15 +172,17 @@ class Store:
                 (xjson.dumps(doc), doc["Name"], tenant_id),
             )
 
-    def set_period_lock_date(self, tenant_id: str, day: date | None) -> None:
-        """Set or clear the organisation's ``PeriodLockDate``; documents dated on or before it
-        can no longer be created or edited."""
+    def set_period_lock_date(
+        self, tenant_id: str, day: date | None, field: str = "PeriodLockDate"
+    ) -> None:
+        """Set or clear the organisation's ``PeriodLockDate`` (or ``EndOfYearLockDate``);
+        documents dated on or before it can no longer be created or edited."""
         with self.lock:
             doc = self.organisation(tenant_id)
             if day is None:
-                doc.pop("PeriodLockDate", None)
+                doc.pop(field, None)
             else:
-                doc["PeriodLockDate"] = xjson.ms_date(day)
+                doc[field] = xjson.ms_date(day)
             self.save_organisation(tenant_id, doc)
 
     def delete_organisation(self, tenant_id: str) -> None:
