@@ -254,3 +254,10 @@ def m105_aliases(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m106_line_pairs_in_bases(db: Database) -> None:
+    # each base already keeps its lines' ops and Xero ids: a table of the same pairs was a
+    # second copy of them, rewritten on every sync of every record
+    db.execute("DROP TABLE IF EXISTS line_links")
