@@ -114,4 +114,7 @@ def generate(
 
 
 def register(app: typer.Typer) -> None:
+    from xsync.cli import sandbox_xero
+
+    sandbox_xero.register(sandbox_app)
     app.add_typer(sandbox_app, name="sandbox")

@@ -186,6 +186,8 @@ def _tax_rates(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
 
 
 def _contacts(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
+    if len(rest) == 2 and rest[1].lower() == "merge":
+        return _merge_contacts(ctx, method, rest[0], body)
     if len(rest) > 1:
         raise not_found()
     if rest:
@@ -219,6 +221,22 @@ def _contacts(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
             lambda raw: contacts.save(ctx, raw, upsert=upsert),
         )
     raise _method_not_allowed()
+
+
+def _merge_contacts(ctx: Ctx, method: str, ref: str, body: bytes) -> Reply:
+    """``POST /Contacts/{id}/Merge`` with ``{"MergedToContactID": ...}``: sandbox only, for what
+    Xero's screens do."""
+    if method != "POST":
+        raise _method_not_allowed()
+    source = contacts.get(ctx, ref)
+    if source is None:
+        raise not_found()
+    raw = batch.parse_body(body)
+    echo = raw if isinstance(raw, dict) else {}
+    target = str(echo.get("MergedToContactID") or "")
+    with ctx.store.transaction():
+        merged = _single_invalid(lambda: contacts.merge(ctx, source["ContactID"], target), echo)
+    return ok(ctx, "Contacts", [merged])
 
 
 def _contact_list_spec(ctx: Ctx) -> ListSpec:

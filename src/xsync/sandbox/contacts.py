@@ -265,3 +265,54 @@ def resolve_for_document(ctx: Ctx, ref: Any) -> dict[str, Any]:
             "document. Restore the contact or choose another."
         )
     return contact
+
+
+def merge(ctx: Ctx, source_id: str, target_id: str) -> dict[str, Any]:
+    """Merge one contact into another, as Xero's screens do (its API has no merge).
+
+    The merged contact is archived with ``MergedToContactID`` naming the one kept, and its
+    invoices and credit notes move to the kept contact (each a change, so ``UpdatedDateUTC``
+    moves); payments show the kept contact. Returns the merged contact. Raises ``Invalid``.
+    """
+    source = ctx.store.get("contacts", ctx.tenant, source_id.lower())
+    if source is None:
+        raise Invalid(f"The contact with ContactID {source_id} could not be found.")
+    if not target_id:
+        raise Invalid("MergedToContactID must name the contact to keep.")
+    target = get(ctx, target_id)
+    if target is None:
+        raise Invalid(f"The contact with ContactID {target_id} could not be found.")
+    if target["ContactID"] == source["ContactID"]:
+        raise Invalid("A contact cannot be merged into itself.")
+    for contact in (source, target):
+        if contact["ContactStatus"] != "ACTIVE":
+            raise Invalid(f"The contact {contact['Name']} is archived and cannot be merged.")
+    now = ctx.now_ms()
+    kept = summary(target)
+    conn = ctx.store.conn
+    for kind in ("invoices", "creditnotes", "payments"):
+        rows = conn.execute(
+            f"SELECT json, updated_ms FROM {kind} WHERE tenant_id = ? AND contact_id = ?",
+            (ctx.tenant, source["ContactID"]),
+        ).fetchall()
+        for text, updated in rows:
+            doc = xjson.loads(text)
+            if kind == "payments":
+                holder = doc.get("Invoice") or doc.get("CreditNote") or doc
+                holder["Contact"] = dict(kept)
+                ctx.store.put(kind, ctx.tenant, doc, updated)
+                continue
+            doc["Contact"] = dict(kept)
+            doc["UpdatedDateUTC"] = xjson.ms_timestamp(now)
+            if "UpdatedDateUTCString" in doc:
+                doc["UpdatedDateUTCString"] = xjson.iso_timestamp(now)
+            ctx.store.put(kind, ctx.tenant, doc, now)
+    for flag in ("IsCustomer", "IsSupplier"):
+        if source.get(flag):
+            mark_role(ctx, target["ContactID"], customer=flag == "IsCustomer")
+    merged = dict(source)
+    merged["ContactStatus"] = "ARCHIVED"
+    merged["MergedToContactID"] = target["ContactID"]
+    merged["UpdatedDateUTC"] = xjson.ms_timestamp(now)
+    ctx.store.put("contacts", ctx.tenant, merged, now)
+    return merged
