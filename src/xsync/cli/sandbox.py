@@ -31,6 +31,11 @@ def serve(
     ),
     minute_limit: int = typer.Option(60, "--minute-limit", help="Calls per minute per org."),
     day_limit: int = typer.Option(5000, "--day-limit", help="Calls per day per org."),
+    webhook_url: str | None = typer.Option(
+        None, "--webhook-url", metavar="URL",
+        help="Deliver the first organisation's webhooks to URL (key: $XSYNC_WEBHOOK_KEY, else "
+             "one is made and printed); the intent to receive is retried until it passes.",
+    ),
 ) -> None:
     """Run the Xero sandbox until Ctrl-C; prints its base URL, organisations and credentials."""
     from xsync.errors import UsageError
@@ -56,6 +61,8 @@ def serve(
         ) from None
     sandbox.base_url = server.base_url
     _print_banner(sandbox, client_secret or DEFAULT_CLIENT_SECRET)
+    if webhook_url:
+        _register_webhook(sandbox, webhook_url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -82,6 +89,30 @@ def _print_banner(sandbox: object, secret: str) -> None:
     console.print(f"  state          {where}", markup=False)
     console.print(f"Connect with: xsync connect --sandbox {info['base_url']}", markup=False)
     console.print("Admin: GET /sandbox/info, /sandbox/counters, /sandbox/faults; Ctrl-C stops.")
+
+
+def _register_webhook(sandbox: object, url: str) -> None:
+    import os
+    import secrets
+
+    from xsync.errors import UsageError
+    from xsync.sandbox.app import Sandbox
+
+    assert isinstance(sandbox, Sandbox)
+    key = os.environ.get("XSYNC_WEBHOOK_KEY") or secrets.token_urlsafe(48)
+    try:
+        webhook_id = sandbox.webhooks_out.add(url, key, sandbox.tenant_ids[0], retry_intent=True)
+    except ValueError as exc:
+        sandbox.close()
+        raise UsageError(f"--webhook-url {url}: {exc}", option="--webhook-url") from None
+    (hook,) = [w for w in sandbox.webhooks() if w["webhook_id"] == webhook_id]
+    console.print(f"  webhook        {url}  {hook['status']}", markup=False)
+    if hook["status"] != "OK":
+        console.print(f"                 ({hook['reason']}; tried again before each delivery)",
+                      markup=False)
+    if not os.environ.get("XSYNC_WEBHOOK_KEY"):
+        console.print(f"  webhook key    {key}  (give it to xsync watch as XSYNC_WEBHOOK_KEY)",
+                      markup=False)
 
 
 @sandbox_app.command("generate")

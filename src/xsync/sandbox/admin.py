@@ -1,4 +1,5 @@
-"""Admin endpoints under ``/sandbox/``: counters, faults, clock, limits, organisations, tokens.
+"""Admin endpoints under ``/sandbox/``: counters, faults, clock, limits, organisations, tokens,
+webhooks (``/sandbox/webhooks``, ``/sandbox/webhooks/{id}[/verify]``, ``/sandbox/webhooks/faults``).
 
 They need no Xero token but answer loopback callers only. Each maps onto a ``Sandbox`` method so
 that tests can do in-process what scripts do over HTTP. Bodies are JSON; errors are
@@ -83,12 +84,22 @@ class Admin:
             ("webhooks", "GET"): lambda *_: (200, {"webhooks": self.sandbox.webhooks()}),
             ("webhooks", "POST"): self._add_webhook,
             ("webhooks", "DELETE"): self._clear_webhooks,
+            ("webhooks/id", "DELETE"): self._remove_webhook,
+            ("webhooks/id", "GET"): self._one_webhook,
+            ("webhooks/verify", "POST"): self._verify_webhook,
+            ("webhooks/faults", "GET"): lambda *_: (200, self.sandbox.webhooks_out.faults()),
+            ("webhooks/faults", "POST"): self._set_webhook_faults,
+            ("webhooks/faults", "DELETE"): lambda *_: (
+                200, self.sandbox.webhooks_out.clear_faults()
+            ),
         }
         if not parts:
             raise AdminError(404, "not found")
         name = parts[0]
         if name == "organisations" and len(parts) == 3 and parts[2] == "settings":
             name = "settings"
+        elif name == "webhooks" and len(parts) > 1:
+            name = _webhook_route(parts)
         elif (name == "tokens" and parts[1:] != ["expire"]) or (
             name not in ("organisations", "tokens") and len(parts) > 1
         ):
@@ -165,14 +176,55 @@ class Admin:
         return 200, {"expired": self.sandbox.expire_tokens()}
 
     def _add_webhook(self, _parts: list[str], body: dict[str, Any], _r: Request) -> Result:
+        """Register a URL for one organisation's events (default: the first one); the intent to
+        receive runs before this answers, and ``status`` says how it went."""
         url, key = body.get("url"), body.get("key")
         if not isinstance(url, str) or not isinstance(key, str) or not url or not key:
             raise AdminError(400, "url and key are required")
-        return 201, {"webhook_id": self.sandbox.add_webhook(url, key)}
+        tenants = self.sandbox.tenant_ids
+        tenant = body.get("tenant_id", tenants[0] if tenants else None)
+        if tenant not in tenants:
+            raise AdminError(404, f"no organisation {tenant}")
+        webhooks = self.sandbox.webhooks_out
+        webhook_id = webhooks.add(url, key, tenant,
+                                  retry_intent=bool(body.get("retry_intent", False)))
+        return 201, self._webhook(webhook_id)
+
+    def _webhook(self, webhook_id: str) -> dict[str, Any]:
+        found = [w for w in self.sandbox.webhooks() if w["webhook_id"] == webhook_id]
+        if not found:
+            raise AdminError(404, f"no webhook {webhook_id}")
+        return found[0]
+
+    def _one_webhook(self, parts: list[str], *_: Any) -> Result:
+        return 200, self._webhook(parts[1])
+
+    def _verify_webhook(self, parts: list[str], *_: Any) -> Result:
+        self._webhook(parts[1])
+        return 200, self.sandbox.webhooks_out.verify(parts[1])
+
+    def _remove_webhook(self, parts: list[str], *_: Any) -> Result:
+        self._webhook(parts[1])
+        self.sandbox.webhooks_out.remove(parts[1])
+        return 200, {"webhooks": self.sandbox.webhooks()}
+
+    def _set_webhook_faults(self, _parts: list[str], body: dict[str, Any], _r: Request) -> Result:
+        return 200, self.sandbox.webhooks_out.set_faults(**body)
 
     def _clear_webhooks(self, *_: Any) -> Result:
         self.sandbox.clear_webhooks()
         return 200, {"webhooks": []}
+
+
+def _webhook_route(parts: list[str]) -> str:
+    """The table name of a path under ``/sandbox/webhooks/``."""
+    if parts[1:] == ["faults"]:
+        return "webhooks/faults"
+    if len(parts) == 2:
+        return "webhooks/id"
+    if len(parts) == 3 and parts[2] == "verify":
+        return "webhooks/verify"
+    raise AdminError(404, "not found")
 
 
 Result = tuple[int, Any]
