@@ -114,8 +114,10 @@ def _connect(
             tokens = oauth.client_credentials()
             mode = session.CLIENT_CREDENTIALS
         else:
-            opener = None if follow else (_print_url if no_browser else _open_browser)
-            tokens = login.pkce_login(oauth, scopes=scopes, port=port, open_url=opener)
+            # --no-browser wins over following a sandbox's page: the user pastes the answer
+            opener = _print_url if no_browser else (None if follow else _open_browser)
+            tokens = login.pkce_login(oauth, scopes=scopes, port=port, open_url=opener,
+                                      pasted=_read_pasted if no_browser else None)
             mode = session.PKCE
         tokens = replace(tokens, client_secret=secret)
         chosen = _pick_tenant(oauth, tokens.access_token, tenant, client_credentials)
@@ -170,7 +172,17 @@ def _open_browser(url: str) -> None:
 
 def _print_url(url: str) -> None:
     err_console.print("Visit this URL to let xsync use your Xero organisation:")
-    err_console.print(url, soft_wrap=True)
+    err_console.print(url, soft_wrap=True, markup=False)
+    err_console.print("After you allow access, your browser is sent to "
+                      "http://localhost:.../callback (on another machine that page does not "
+                      "load: that is fine). Paste that address from the browser's address bar "
+                      "here, or just its code, and press Enter:", markup=False)
+
+
+def _read_pasted() -> str | None:
+    """One line from stdin, or None at its end (nothing will be pasted)."""
+    line = sys.stdin.readline()
+    return line if line else None
 
 
 def _warn(message: str) -> None:
@@ -237,14 +249,35 @@ def disconnect(
 
 
 def _revoke(conn: Any, manager: Any) -> None:
+    """Remove the organisation's connection, then revoke the grant.
+
+    An access token Xero says has expired (its clock, not ours, decides) is refreshed once and
+    the removal sent again; a removal that still fails does not stop the revocation, which
+    removes the user's connections as well.
+    """
+    from xsync.errors import XeroNotFound, XeroUnauthorized, XsyncError
+
     tokens = manager.current()
     if tokens is None:
         return
+    failed: XsyncError | None = None
     if conn.connection_id and conn.auth_mode != "client_credentials":
-        manager.oauth.delete_connection(manager.access_token(), conn.connection_id)
+        token = manager.access_token()
+        try:
+            try:
+                manager.oauth.delete_connection(token, conn.connection_id)
+            except XeroUnauthorized:
+                manager.oauth.delete_connection(manager.refresh_after_rejection(token),
+                                                conn.connection_id)
+        except XeroNotFound:
+            pass  # already removed (in Xero's screens, or by an earlier disconnect)
+        except XsyncError as exc:
+            failed = exc
     current = manager.current()
     if current is not None and current.refresh_token:
         manager.oauth.revoke(current.refresh_token)
+    if failed is not None:
+        raise failed
 
 
 def register(app: typer.Typer) -> None:

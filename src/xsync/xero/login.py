@@ -1,16 +1,19 @@
 """Signing a workspace in to Xero: the PKCE loopback flow, client credentials, picking a tenant.
 
 Invariants: the `state` sent to the authorisation page must come back unchanged, or nothing is
-exchanged; a tenant is picked explicitly (flag, a single organisation, or the user's answer),
-never by guessing among several.
+exchanged (a pasted bare code carries no state: the PKCE verifier, known only to this process,
+binds it to this sign-in); a tenant is picked explicitly (flag, a single organisation, or the
+user's answer), never by guessing among several.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from xsync.errors import OAuthError, TenantChoiceNeeded, UsageError
 from xsync.xero.loopback import LoopbackServer
@@ -46,11 +49,14 @@ def pkce_login(
     port: int,
     open_url: Callable[[str], None] | None,
     timeout: float = 300.0,
+    pasted: Callable[[], str | None] | None = None,
 ) -> TokenSet:
     """Run the authorisation-code flow with PKCE through a loopback redirect.
 
     ``open_url`` shows the authorisation page to the user (browser or printed URL); ``None``
     means xsync visits the page itself and follows the redirect (the sandbox consents at once).
+    ``pasted``, when given, reads the answer the user pastes (the address the browser was sent
+    to, or the bare code) while the loopback keeps listening: the first of the two counts.
     """
     verifier, challenge = make_pkce()
     state = secrets.token_urlsafe(24)
@@ -62,7 +68,12 @@ def pkce_login(
             oauth.follow_authorize(url)
         else:
             open_url(url)
+        if pasted is not None:
+            _read_pasted(server, pasted, state)
         params = server.wait(timeout)
+    if params.get("error") == "unreadable_paste":
+        raise OAuthError(params.get("_message", "the pasted text could not be read"),
+                         error="no_code")
     if not secrets.compare_digest(params.get("state", ""), state):
         raise OAuthError("the authorisation answer did not carry our state; nothing was exchanged",
                          error="state_mismatch")
@@ -73,6 +84,38 @@ def pkce_login(
     if not code:
         raise OAuthError("the authorisation answer carried no code", error="no_code")
     return oauth.exchange_code(code, redirect_uri=server.redirect_uri, code_verifier=verifier)
+
+
+def parse_pasted(text: str, state: str) -> dict[str, str]:
+    """The answer in what the user pasted: a redirect URL or its query (``code`` and ``state``,
+    or ``error``), else a bare code, which carries no state and so is given ours."""
+    text = text.strip()
+    if not text:
+        raise OAuthError("nothing was pasted; nothing was exchanged", error="no_code")
+    query = urlsplit(text).query if "://" in text or text.startswith("/") else text
+    if "=" in query:
+        return dict(parse_qsl(query.lstrip("?")))
+    if any(ch.isspace() for ch in text) or "/" in text:
+        raise OAuthError("the pasted text is neither the address Xero sent the browser to nor a "
+                         "code; nothing was exchanged", error="no_code")
+    return {"code": text, "state": state}
+
+
+def _read_pasted(server: LoopbackServer, pasted: Callable[[], str | None], state: str) -> None:
+    """Read one pasted line beside the loopback; a line that cannot be used is the answer too,
+    so that the login fails at once, naming it, instead of waiting out the timeout."""
+
+    def read() -> None:
+        line = pasted()
+        if line is None:  # no input at all: the loopback alone may still answer
+            return
+        try:
+            params = parse_pasted(line, state)
+        except OAuthError as exc:
+            params = {"error": "unreadable_paste", "_message": exc.message}
+        server.offer(params)
+
+    threading.Thread(target=read, daemon=True, name="xsync-paste").start()
 
 
 def list_tenants(oauth: OAuthClient, access_token: str) -> list[Tenant]:

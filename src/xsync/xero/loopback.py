@@ -2,7 +2,8 @@
 
 Invariants: it listens on the loopback interface only, answers exactly one `/callback` request
 (other paths get 404), never logs the query (it holds the authorisation code), and stops after the
-callback or on close.
+callback or on close. An answer pasted by the user (:meth:`LoopbackServer.offer`) counts as the
+callback: whichever comes first is the one answer.
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path != CALLBACK_PATH or self.server.received.is_set():
+        if parts.path != CALLBACK_PATH or not self.server.answer(dict(parse_qsl(parts.query))):
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        self.server.params = dict(parse_qsl(parts.query))
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(_PAGE)))
         self.end_headers()
         self.wfile.write(_PAGE)
-        self.server.received.set()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request line carries the authorisation code."""
@@ -48,6 +47,16 @@ class _Server(HTTPServer):
         super().__init__(("localhost", port), _Handler)
         self.params: dict[str, str] = {}
         self.received = threading.Event()
+        self._first = threading.Lock()
+
+    def answer(self, params: dict[str, str]) -> bool:
+        """Take ``params`` as the answer unless one came already; whether it was taken."""
+        with self._first:
+            if self.received.is_set():
+                return False
+            self.params = params
+            self.received.set()
+            return True
 
 
 class LoopbackServer:
@@ -70,6 +79,10 @@ class LoopbackServer:
     @property
     def redirect_uri(self) -> str:
         return f"http://localhost:{self.port}{CALLBACK_PATH}"
+
+    def offer(self, params: dict[str, str]) -> bool:
+        """An answer that reached xsync another way (pasted); False if one came already."""
+        return self._server.answer(params)
 
     def wait(self, timeout: float | None) -> dict[str, str]:
         """The callback's query parameters; OAuthError if none came within ``timeout``."""
