@@ -158,6 +158,9 @@ class Report:
     changed_after_lodging: list[Difference]
     lodged: Lodged | None = None
     warnings: list[str] = field(default_factory=list)
+    # "entity:xero_id" -> (fingerprint, labels) of every Xero document the period holds: what
+    # lodging the period records
+    xero_documents: dict[str, tuple[str, dict[str, Decimal]]] = field(default_factory=dict)
 
     def difference(self, label: str) -> Decimal:
         return self.xero[label] - self.ops[label]
@@ -259,9 +262,11 @@ def reconcile(pairs: Iterable[Pair], *, period: Period, basis: Basis,
     changed_rows = _changed_after_lodging(lodged, now_docs, labels) if lodged else []
     differences.sort(key=lambda d: (CAUSES.index(d.cause), d.entity, d.number or "",
                                     d.xero_id or d.ops_id or ""))
+    documents = {key: (doc.fingerprint, {k: v for k, v in values.items() if v})
+                 for key, (doc, values) in now_docs.items()}
     return Report(period, basis, labels, {k: xero_total[k] for k in labels},
                   {k: ops_total[k] for k in labels}, differences, xero_only, changed_rows,
-                  lodged, warnings)
+                  lodged, warnings, documents)
 
 
 def _row(pair: Pair, cause: str, reason: str,

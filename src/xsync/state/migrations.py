@@ -261,3 +261,53 @@ def m106_line_pairs_in_bases(db: Database) -> None:
     # each base already keeps its lines' ops and Xero ids: a table of the same pairs was a
     # second copy of them, rewritten on every sync of every record
     db.execute("DROP TABLE IF EXISTS line_links")
+
+
+# -- BAS reconciliation: what `xsync bas` read of each side, and the periods lodged -------------
+
+
+@migrations()
+def m200_bas(db: Database) -> None:
+    # each side's GST documents as `xsync bas` last read them (a packed Doc), found by their date
+    # and by the last day money settled them (the cash basis), so a period is one indexed query
+    db.execute(
+        """
+        CREATE TABLE bas_documents (
+            side TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            id TEXT NOT NULL,
+            date TEXT,
+            settled_from TEXT,
+            settled_to TEXT,
+            fingerprint TEXT NOT NULL,
+            doc BLOB NOT NULL,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (side, entity, id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX bas_documents_date ON bas_documents (date)")
+    db.execute("CREATE INDEX bas_documents_settled ON bas_documents (settled_to)")
+    # per Xero endpoint: the highest UpdatedDateUTC read, so the next run asks only for changes
+    db.execute(
+        """
+        CREATE TABLE bas_reads (
+            source TEXT PRIMARY KEY,
+            cursor TEXT,
+            read_at TEXT NOT NULL
+        )
+        """
+    )
+    # a lodged period: its labels then and every Xero document's fingerprint and labels
+    db.execute(
+        """
+        CREATE TABLE bas_lodged (
+            period TEXT NOT NULL,
+            basis TEXT NOT NULL,
+            lodged_at TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            documents BLOB NOT NULL,
+            PRIMARY KEY (period, basis)
+        )
+        """
+    )
