@@ -116,3 +116,105 @@ def test_json_is_valid_and_money_is_text(world: World) -> None:
     assert list(data["labels"]) == ["G1", "1A", "1B"]
     assert all(isinstance(v["xero"], str) for v in data["labels"].values())
     json.dumps(data)
+
+
+def xero_sale(world: World, number: str, day: str, *lines: tuple[str, str]) -> dict[str, Any]:
+    """A sales invoice entered in Xero: lines of (unit amount, tax type), one each."""
+    items = [{"Description": "Work", "Quantity": 1, "UnitAmount": unit, "AccountCode": "200",
+              "TaxType": tax} for unit, tax in lines]
+    return sale(world, day, "0", InvoiceNumber=number, LineItems=items)
+
+
+def ops_invoice(world: World, number: str) -> dict[str, Any]:
+    return world.ops.one("SELECT * FROM invoices WHERE number = ?", [number])
+
+
+def test_each_cause_through_the_cli(world: World) -> None:
+    """2026-Q2 holds nothing of the demo company: each document here makes one cause."""
+    world.configure('[sync.invoices]\ndirection = "both"\nmin_total = "50.00"\n')
+    for number in ("Q2-AMOUNT", "Q2-TAX", "Q2-DATE", "Q2-DRAFT", "Q2-VOID"):
+        xero_sale(world, number, "2026-05-11", ("100.00", "OUTPUT"))
+    xero_sale(world, "Q2-ROUND", "2026-05-12", *[("10.05", "OUTPUT")] * 3)
+    supplier = world.xero.contact("PC Complete")["ContactID"]
+    world.xero.call("PUT", "/BankTransactions", {"BankTransactions": [{
+        "Type": "SPEND", "Contact": {"ContactID": supplier}, "BankAccount": {"Code": "090"},
+        "Date": "2026-05-05", "Reference": "Fuel",
+        "LineItems": [{"Description": "Fuel", "Quantity": 1, "UnitAmount": "55.00",
+                       "AccountCode": "449"}]}]})
+    world.xero.call("PUT", "/ManualJournals", {"ManualJournals": [{
+        "Narration": "Accrued sales", "Date": "2026-06-30", "Status": "POSTED",
+        "LineAmountTypes": "Exclusive", "JournalLines": [
+            {"LineAmount": "-300.00", "AccountCode": "200", "TaxType": "OUTPUT"},
+            {"LineAmount": "330.00", "AccountCode": "610"}]}]})
+    first_sync(world)
+    # the team edits ops.db after the sync; nothing is pushed before the report
+    for number, sql in (
+        ("Q2-AMOUNT", "UPDATE invoice_lines SET line_amount = '90.00', tax_amount = '9.00', "
+                      "unit_price = '90.00' WHERE invoice_id = ?"),
+        ("Q2-TAX", "UPDATE invoice_lines SET tax_type = 'EXEMPTOUTPUT', tax_amount = '0.00', "
+                   "line_amount = '110.00' WHERE invoice_id = ?"),
+        ("Q2-DATE", "UPDATE invoices SET date = '2026-07-02', due_date = '2026-08-01' "
+                     "WHERE id = ?"),
+        ("Q2-DRAFT", "UPDATE invoices SET status = 'draft' WHERE id = ?"),
+        ("Q2-ROUND", "UPDATE invoice_lines SET tax_amount = NULL WHERE invoice_id = ?"),
+    ):
+        world.ops.execute(sql, [ops_invoice(world, number)["id"]])
+    world.ops.execute("UPDATE invoices SET total = '99.00', total_tax = '9.00' WHERE number = ?",
+                      ["Q2-AMOUNT"])
+    world.ops.execute("UPDATE invoices SET total_tax = '3.02' WHERE number = 'Q2-ROUND'")
+    customer = ops_invoice(world, "Q2-TAX")["contact_id"]
+    world.ops.script(f"""
+        INSERT INTO invoices (id, number, contact_id, date, status, total, updated_at) VALUES
+          ('S-1', 'OPS-SMALL', '{customer}', '2026-05-20', 'approved', '44.00',
+           '2026-11-24T10:00:00Z'),
+          ('S-2', 'OPS-BIG', '{customer}', '2026-05-21', 'approved', '1100.00',
+           '2026-11-24T10:00:00Z');
+        INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                                   account_code, tax_type) VALUES
+            ('S-1-1', 'S-1', 1, 'Call-out', '1', '40.00', '200', 'OUTPUT'),
+            ('S-2-1', 'S-2', 1, 'Install', '1', '1000.00', '200', 'OUTPUT');
+    """)
+    world.xero.update_invoice(world.xero.invoice("Q2-VOID"), Status="VOIDED")
+    code, data = run_json(world, "bas", "--quarter", "2026-Q2")
+    assert code == 3 and data["warnings"] == []
+    causes = {d["number"]: (d["cause"], d["reason"]) for d in data["differences"]}
+    assert causes["Q2-AMOUNT"][0] == "amount"
+    assert causes["Q2-TAX"][0] == "tax-type"
+    assert causes["Q2-DATE"] == ("date", "dated 2026-05-11 in Xero, 2026-07-02 in ops")
+    assert causes["Q2-DRAFT"][0] == "not-posted"
+    assert causes["Q2-VOID"] == ("status", "void in Xero, approved in ops")
+    assert causes["Q2-ROUND"][0] == "rounding"
+    assert causes["OPS-SMALL"] == ("not-in-xero", "held back: total 44.00 is below min_total "
+                                                  "50.00")
+    assert causes["OPS-BIG"] == ("not-in-xero", "not pushed yet (run `xsync push`)")
+    assert causes["Fuel"] == ("not-in-ops", "a bank transaction only Xero holds")
+    assert causes["Accrued sales"][0] == "not-in-ops"
+    assert [d["entity"] for d in data["xero_only"]] == ["bank_transactions", "manual_journals"]
+    rounding = next(d for d in data["differences"] if d["cause"] == "rounding")
+    assert rounding["labels"]["1A"] == {"xero": "3.03", "ops": "3.02"}
+    for label, values in data["labels"].items():
+        assert label_sum(data["differences"], label) == Decimal(values["difference"]), label
+    assert data["labels"]["1B"]["xero"] == "5.50"  # the fuel: 55.00 at INPUT, GST on top
+    assert world.run("bas", "--quarter", "2026-Q2").code == 3
+
+
+def test_a_lodged_quarter_then_a_back_dated_edit_in_xero(world: World) -> None:
+    xero_sale(world, "Q2-LODGED", "2026-05-11", ("100.00", "OUTPUT"))
+    first_sync(world)
+    code, lodged = run_json(world, "bas", "--quarter", "2026-Q2", "--lodge")
+    assert code == 0 and lodged["lodged_now"] is True and lodged["reconciled"] is True
+    assert lodged["labels"]["1A"]["xero"] == "10.00"
+    # the accountant enters a sale back-dated into the lodged quarter, and edits the lodged one
+    world.xero.edit_first_line(world.xero.invoice("Q2-LODGED"), UnitAmount="150.00")
+    xero_sale(world, "Q2-LATE", "2026-06-30", ("20.00", "OUTPUT"))
+    code, data = run_json(world, "bas", "--quarter", "2026-Q2")
+    assert code == 3
+    changed = {d["number"]: d for d in data["changed_after_lodging"]}
+    assert changed["Q2-LODGED"]["reason"] == "edited after lodging"
+    assert changed["Q2-LODGED"]["labels"]["1A"] == {"xero": "15.00", "ops": "10.00"}
+    assert changed["Q2-LATE"]["reason"] == "entered into the period after lodging"
+    assert data["lodged"]["labels"]["1A"] == "10.00"
+    causes = {d["number"]: d["cause"] for d in data["differences"]}
+    assert causes["Q2-LODGED"] == "changed-after-lodging"
+    text = world.run("bas", "--quarter", "2026-Q2").out
+    assert "changed after lodging" in text and "Q2-LATE" in text
