@@ -21,6 +21,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "xero": ({"model", "errors", "xero", "config", "state", "__version__"}, {"typer", "rich"}),
     "sandbox": ({"sandbox"}, {"typer", "rich", "keyring", "tenacity"}),
     "state": ({"state", "model", "errors"}, {"httpx", "typer", "rich"}),
+    "watch": ({"watch", "sync", "model", "errors"}, {"httpx", "typer", "rich"}),
 }
 
 

@@ -137,6 +137,21 @@ def test_credit_note_events_carry_type_and_status(api: httpx.Client, sandbox: Sa
     assert event["data"] == {"Type": "ACCRECCREDIT", "Status": "DRAFT"}
 
 
+def test_a_payment_is_an_update_of_its_invoice(api: httpx.Client, sandbox: Sandbox,
+                                               receiver: Receiver) -> None:
+    invoices = api.get("/api.xro/2.0/Invoices", params={"Statuses": "AUTHORISED"}).json()
+    invoice = next(i for i in invoices["Invoices"] if i["Type"] == "ACCREC")
+    sandbox.add_webhook(receiver.url, KEY)
+    reply = api.put("/api.xro/2.0/Payments", json={"Payments": [{
+        "Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"},
+        "Date": "2026-11-24", "Amount": 1}]})
+    assert reply.status_code == 200, reply.text
+    assert sandbox.webhooks_out.flush(5)
+    (event,) = receiver.events()
+    assert event["eventCategory"] == "INVOICE" and event["eventType"] == "UPDATE"
+    assert event["resourceId"] == invoice["InvoiceID"]
+
+
 def test_failed_calls_and_dead_receivers_do_not_disturb_the_api(
     api: httpx.Client, sandbox: Sandbox
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,33 @@ def status(
     console.print(f"Pending writes: {data['pending_writes']}")
     left = data["calls_left_today"]
     console.print(f"Xero calls left today: {'unknown' if left is None else left}")
+    if data["watcher"] is not None:
+        console.print(watcher_line(data["watcher"]), markup=False)
+
+
+def watcher_line(w: dict[str, Any]) -> str:
+    """`xsync watch` as status shows it: running or not, since, last event, queue, last error."""
+    if w["running"]:
+        line = (f"Watcher: {'retrying' if w['state'] == 'retrying' else 'running'}, pid "
+                f"{w['pid']} since {w['started_at'][:19]}")
+    elif w["state"] == "stopped":
+        line = f"Watcher: stopped at {(w['stopped_at'] or '')[:19]} (exit {w['exit_code']})"
+    else:
+        line = (f"Watcher: not running (pid {w['pid']} last seen {w['heartbeat_at'][:19]}, "
+                "it did not stop cleanly)")
+    line += (f"; last event {(w['last_event_at'] or 'none')[:19]}; "
+             f"queue {w['queue_depth']}")
+    if w["last_error"] and (w["state"] == "retrying" or not w["running"]):
+        line += f"; last error at {w['last_error_at'][:19]}: {w['last_error']}"
+        if w["next_try_at"] and w["running"]:
+            line += f" (next try {w['next_try_at'][11:19]})"
+    return line
 
 
 def _gather(workspace: Any) -> dict[str, Any]:
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
+    from xsync.sync.watch_store import watcher_view
     from xsync.xero.session import endpoints_for, load_connection, load_limits
 
     connection = load_connection(workspace)
@@ -75,6 +98,7 @@ def _gather(workspace: Any) -> dict[str, Any]:
             "pending_writes": sum(n for state, n in ledger.outbox_counts().items()
                                   if state in ("pending", "sent")),
             "calls_left_today": (limits or {}).get("day_remaining"),
+            "watcher": watcher_view(db, datetime.now(UTC)),
         }
     finally:
         db.close()

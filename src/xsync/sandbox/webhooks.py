@@ -11,7 +11,8 @@ again by itself before each delivery until it passes (for a sandbox started befo
 
 A change is seen from a successful PUT or POST on ``/Contacts``, ``/Invoices`` or
 ``/CreditNotes`` of that organisation: each returned element without validation errors becomes
-one event, CREATE for a PUT or for a POST element sent without its id, UPDATE otherwise; one
+one event, CREATE for a PUT or for a POST element sent without its id, UPDATE otherwise (a
+payment, which has no webhook, is an UPDATE of the invoice it was made on); one
 payload per call, ``x-xero-signature`` = base64(HMAC-SHA256(key, raw body)), sequence numbers per
 registration. A delivery that fails (no answer, or not 2xx) is tried again after 10 s, then 20 s,
 40 s ... (at most an hour apart), on the sandbox's clock, so a test moves the clock instead of
@@ -57,7 +58,9 @@ CATEGORIES = {
     "Invoices": ("INVOICE", "InvoiceID"),
     "CreditNotes": ("CREDITNOTE", "CreditNoteID"),
 }
-_BY_LOWER = {name.lower(): name for name in CATEGORIES}
+# a payment has no webhook of its own, but it changes its invoice (status, amounts due)
+PAYMENTS = "Payments"
+_BY_LOWER = {name.lower(): name for name in (*CATEGORIES, PAYMENTS)}
 
 # the wait before the first retry of a failed delivery, its growth cap, and when to give up
 RETRY_FIRST = 10.0
@@ -246,6 +249,8 @@ class Webhooks:
     def _events(
         self, collection: str, by_id: bool, request: Request, reply: Reply
     ) -> list[dict[str, Any]]:
+        if collection == PAYMENTS:
+            return self._payment_events(request, reply)
         category, id_field = CATEGORIES[collection]
         try:
             returned = json.loads(reply.body).get(collection) or []
@@ -278,6 +283,27 @@ class Webhooks:
             if category == "CREDITNOTE":
                 event["data"] = {"Type": doc.get("Type"), "Status": doc.get("Status")}
             events.append(event)
+        return events
+
+    def _payment_events(self, request: Request, reply: Reply) -> list[dict[str, Any]]:
+        """An UPDATE of each invoice a payment was made (or deleted) on."""
+        try:
+            returned = json.loads(reply.body).get(PAYMENTS) or []
+        except (ValueError, AttributeError):
+            return []
+        stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        events = []
+        for payment in returned:
+            invoice = payment.get("Invoice") if isinstance(payment, dict) else None
+            invoice_id = invoice.get("InvoiceID") if isinstance(invoice, dict) else None
+            if not invoice_id or payment.get("HasErrors") or payment.get("ValidationErrors"):
+                continue
+            events.append({
+                "resourceUrl": f"{request.base_url}{API_ROOT}/Invoices/{invoice_id}",
+                "resourceId": invoice_id, "eventDateUtc": stamp, "eventType": "UPDATE",
+                "eventCategory": "INVOICE", "tenantId": reply.tenant,
+                "tenantType": "ORGANISATION",
+            })
         return events
 
     def _enqueue(self, receiver: _Receiver, payload: bytes, now: datetime) -> None:

@@ -311,3 +311,53 @@ def m200_bas(db: Database) -> None:
         )
         """
     )
+
+
+# -- xsync watch: webhook events as received, and the running watcher ---------------------------
+
+
+@migrations()
+def m300_watch(db: Database) -> None:
+    # every webhook event, stored before it is acknowledged: ``dedupe_key`` (a digest of the
+    # event's own fields) makes a second delivery of it a no-op; ``state`` is new until a sync
+    # that started after it came in has finished, then done (or ignored: another organisation's)
+    db.execute(
+        """
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            tenant_id TEXT,
+            category TEXT NOT NULL,
+            event_type TEXT,
+            resource_id TEXT,
+            event_date TEXT,
+            received_at TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('new', 'done', 'ignored')),
+            processed_at TEXT,
+            run_id INTEGER,
+            reason TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_events_state ON webhook_events (state, id)")
+    # one row: the watcher that runs (or last ran) on this workspace, for `xsync status`
+    db.execute(
+        """
+        CREATE TABLE watcher (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL,
+            stopped_at TEXT,
+            exit_code INTEGER,
+            listen TEXT,
+            state TEXT NOT NULL,
+            last_step TEXT,
+            last_step_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            next_try_at TEXT
+        )
+        """
+    )
