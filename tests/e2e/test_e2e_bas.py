@@ -200,20 +200,31 @@ def test_each_cause_through_the_cli(world: World) -> None:
 
 def test_a_lodged_quarter_then_a_back_dated_edit_in_xero(world: World) -> None:
     xero_sale(world, "Q2-LODGED", "2026-05-11", ("100.00", "OUTPUT"))
+    xero_sale(world, "Q2-TEAM", "2026-05-12", ("200.00", "OUTPUT"))
     first_sync(world)
     code, lodged = run_json(world, "bas", "--quarter", "2026-Q2", "--lodge")
     assert code == 0 and lodged["lodged_now"] is True and lodged["reconciled"] is True
-    assert lodged["labels"]["1A"]["xero"] == "10.00"
+    assert lodged["labels"]["1A"]["xero"] == "30.00"
     # the accountant enters a sale back-dated into the lodged quarter, and edits the lodged one
     world.xero.edit_first_line(world.xero.invoice("Q2-LODGED"), UnitAmount="150.00")
     xero_sale(world, "Q2-LATE", "2026-06-30", ("20.00", "OUTPUT"))
+    # and the team changes a lodged invoice in ops, which xsync pushes into Xero
+    team = ops_invoice(world, "Q2-TEAM")["id"]
+    world.ops.execute("UPDATE invoice_lines SET unit_price = '250.00' WHERE invoice_id = ?",
+                      [team])
+    world.ops.execute("UPDATE invoices SET updated_at = '2026-11-24T11:00:00Z' WHERE id = ?",
+                      [team])
+    assert world.run("push").code == 0
     code, data = run_json(world, "bas", "--quarter", "2026-Q2")
     assert code == 3
     changed = {d["number"]: d for d in data["changed_after_lodging"]}
     assert changed["Q2-LODGED"]["reason"] == "edited after lodging"
     assert changed["Q2-LODGED"]["labels"]["1A"] == {"xero": "15.00", "ops": "10.00"}
     assert changed["Q2-LATE"]["reason"] == "entered into the period after lodging"
-    assert data["lodged"]["labels"]["1A"] == "10.00"
+    assert "xsync wrote it from ops: " in changed["Q2-TEAM"]["reason"]
+    assert "unit_price 200.00 → 250.00" in changed["Q2-TEAM"]["reason"]
+    assert "xsync wrote" not in changed["Q2-LODGED"]["reason"]
+    assert data["lodged"]["labels"]["1A"] == "30.00"
     causes = {d["number"]: d["cause"] for d in data["differences"]}
     assert causes["Q2-LODGED"] == "changed-after-lodging"
     text = world.run("bas", "--quarter", "2026-Q2").out

@@ -150,3 +150,26 @@ def test_lock_dates_refuse_writes_on_or_before_them(client: Client, store) -> No
     assert org["EndOfYearLockDate"] == "/Date(1772409600000+0000)/"
     assert _spend(client, cid, Date="2026-03-01").status == 400
     assert _spend(client, cid, Date="2026-03-03").status == 200
+
+
+def test_generated_quarter_holds_spend_receive_money_and_journals(store, clock) -> None:  # type: ignore[no-untyped-def]
+    from xsync.sandbox.api import AccountingApi
+    from xsync.sandbox.generate import generate_organisation
+
+    tenant = generate_organisation(store, "Big Co", invoices=20, bank_transactions=30,
+                                   manual_journals=5, clock=clock)
+    client = Client(AccountingApi(store, clock), tenant)
+    txns = client.get("/BankTransactions", page=1).json["BankTransactions"]
+    assert len(txns) == 30 and {t["Type"] for t in txns} == {"SPEND", "RECEIVE"}
+    for txn in txns:
+        line = txn["LineItems"][0]
+        assert txn["Total"] == txn["SubTotal"] + txn["TotalTax"]
+        assert line["TaxAmount"] == (line["LineAmount"] / 10).quantize(Decimal("0.01"))
+    journals = client.get("/ManualJournals").json["ManualJournals"]
+    assert len(journals) == 5
+    for journal in journals:
+        credit, debit = journal["JournalLines"]
+        assert credit["LineAmount"] + credit["TaxAmount"] + debit["LineAmount"] == 0
+    # the API keeps working on generated data: a generated transaction can be deleted
+    tid = txns[0]["BankTransactionID"]
+    assert client.post(f"/BankTransactions/{tid}", {"Status": "DELETED"}).status == 200

@@ -113,6 +113,8 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
             report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
                                report_types=rates.report, simpler=simpler, lodged=lodged)
             report.warnings[:0] = warnings + _lock_warnings(org, period)
+            if lodged is not None:
+                bas_data.name_changes(report.changed_after_lodging, ledger, lodged.at)
             if lodge:
                 bas_data.lodge(bas, period, chosen, at, report.xero, report.xero_documents)
             read_at = bas.read_at()

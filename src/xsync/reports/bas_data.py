@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from xsync.model.side import Side
-from xsync.reports.bas import Doc, Lodged, Pair, TaxLine
+from xsync.reports.bas import Difference, Doc, Lodged, Pair, TaxLine
 from xsync.reports.bas_docs import Rates, from_ops, from_xero, ops_credit_note, xero_stamp
 from xsync.reports.period import Period
 from xsync.sync.bas_ledger import BasLedger, StoredDoc
@@ -256,6 +256,20 @@ def reason_finder(ledger: Ledger, bas: BasLedger, rules: Rules) -> Callable[[Doc
         return "not pushed yet (run `xsync push`)"
 
     return reason
+
+
+def name_changes(rows: list[Difference], ledger: Ledger, since: str) -> None:
+    """Add to each changed-after-lodging row what xsync itself wrote to that Xero record since
+    the period was lodged (from the audit log); changes made in Xero directly have no entry."""
+    for row in rows:
+        if not row.xero_id:
+            continue
+        entries = [e for e in ledger.audit(since=since, record=row.xero_id)
+                   if e.direction == "ops->xero" and e.field]
+        if entries:
+            wrote = "; ".join(f"{e.field} {e.old or '∅'} → {e.new or '∅'} (run {e.run_id}, "
+                              f"{e.at[:16]})" for e in entries[-5:])
+            row.reason += f"; xsync wrote it from ops: {wrote}"
 
 
 def lodged_for(bas: BasLedger, period: Period, basis: str) -> Lodged | None:

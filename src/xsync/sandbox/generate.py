@@ -44,10 +44,13 @@ def generate_organisation(
     clock: Clock | None = None,
     seed: int = 1,
     tenant_id: str | None = None,
+    bank_transactions: int = 0,
+    manual_journals: int = 0,
 ) -> str:
     """Create an organisation with ``invoices`` invoices of ``lines_per_invoice`` lines each
-    across ``contacts`` contacts (default: one per 20 invoices, at least 10). Returns its
-    tenant id."""
+    across ``contacts`` contacts (default: one per 20 invoices, at least 10), and, for a
+    realistic BAS quarter, ``bank_transactions`` spend and receive money transactions and
+    ``manual_journals`` posted journals with GST lines. Returns its tenant id."""
     clock = clock or Clock()
     rng = random.Random(seed)
     opts = {"tenant_id": tenant_id} if tenant_id else {}
@@ -61,7 +64,126 @@ def generate_organisation(
         rows = _invoice_rows(tenant, rng, invoices, lines_per_invoice, people, accounts, now, today)
         store.put_many("invoices", rows)
         store.set_counter(tenant, "invoices", rows.sales_count)
+        if bank_transactions:
+            store.put_many(
+                "banktransactions",
+                _bank_rows(tenant, rng, bank_transactions, people, accounts, now, today),
+            )
+        if manual_journals:
+            store.put_many(
+                "manualjournals", _journal_rows(tenant, rng, manual_journals, accounts, now, today)
+            )
     return tenant
+
+
+def _bank_rows(
+    tenant: str,
+    rng: random.Random,
+    count: int,
+    people: list[tuple[str, str]],
+    accounts: dict[str, dict[str, Any]],
+    now: int,
+    today: Any,
+) -> list[tuple[Any, ...]]:
+    """Spend money at GST on expenses and receive money at GST on income, one line each."""
+    bank = accounts["090"]
+    rows = []
+    for index in range(count):
+        spend = rng.random() < 0.7
+        code = "429" if spend else "260"
+        tax_type = "INPUT" if spend else "OUTPUT"
+        amount = _PRICES[rng.randrange(len(_PRICES))]
+        tax = (amount + 5) // 10
+        contact_id, contact_name = people[rng.randrange(len(people))]
+        day = today - timedelta(days=rng.randrange(0, 720))
+        updated = now - (count - index) * 1000
+        doc = {
+            "BankTransactionID": _uuid(rng),
+            "Type": "SPEND" if spend else "RECEIVE",
+            "Contact": {"ContactID": contact_id, "Name": contact_name},
+            "BankAccount": {"AccountID": bank["AccountID"], "Code": "090", "Name": bank["Name"]},
+            "IsReconciled": False,
+            "Date": xjson.ms_date(day),
+            "DateString": xjson.iso_date(day),
+            "Reference": f"BANK-{index + 1:06d}",
+            "CurrencyCode": "AUD",
+            "CurrencyRate": xjson.Decimal("1.000000"),
+            "Status": "AUTHORISED",
+            "LineAmountTypes": "Exclusive",
+            "LineItems": [
+                {
+                    "LineItemID": _uuid(rng),
+                    "Description": "Card purchase" if spend else "Cash sale",
+                    "Quantity": xjson.Decimal("1.0000"),
+                    "UnitAmount": xjson.Decimal(_cents(amount)),
+                    "AccountCode": code,
+                    "AccountID": accounts[code]["AccountID"],
+                    "TaxType": tax_type,
+                    "TaxAmount": xjson.Decimal(_cents(tax)),
+                    "LineAmount": xjson.Decimal(_cents(amount)),
+                    "Tracking": [],
+                }
+            ],
+            "SubTotal": xjson.Decimal(_cents(amount)),
+            "TotalTax": xjson.Decimal(_cents(tax)),
+            "Total": xjson.Decimal(_cents(amount + tax)),
+            "HasAttachments": False,
+            "UpdatedDateUTC": xjson.ms_timestamp(updated),
+        }
+        rows.append(
+            (tenant, doc["BankTransactionID"], updated, None, None, "AUTHORISED", doc["Type"],
+             contact_id, 0, xjson.dumps(doc))
+        )
+    return rows
+
+
+def _journal_rows(
+    tenant: str,
+    rng: random.Random,
+    count: int,
+    accounts: dict[str, dict[str, Any]],
+    now: int,
+    today: Any,
+) -> list[tuple[Any, ...]]:
+    """Posted journals accruing sales: a credit at GST on income, its debit BAS excluded."""
+    rows = []
+    for index in range(count):
+        amount = _PRICES[rng.randrange(len(_PRICES))]
+        tax = (amount + 5) // 10
+        day = today - timedelta(days=rng.randrange(0, 720))
+        updated = now - (count - index) * 1000
+        lines = [
+            ("200", -amount, -tax, "OUTPUT"),
+            ("610", amount + tax, 0, "BASEXCLUDED"),
+        ]
+        doc = {
+            "ManualJournalID": _uuid(rng),
+            "Narration": f"Accrued sales {index + 1}",
+            "Date": xjson.ms_date(day),
+            "Status": "POSTED",
+            "LineAmountTypes": "Exclusive",
+            "ShowOnCashBasisReports": True,
+            "HasAttachments": False,
+            "JournalLines": [
+                {
+                    "LineAmount": xjson.Decimal(_cents(line)),
+                    "AccountCode": code,
+                    "AccountID": accounts[code]["AccountID"],
+                    "TaxType": tax_type,
+                    "TaxAmount": xjson.Decimal(_cents(gst)),
+                    "Description": "",
+                    "Tracking": [],
+                    "IsBlank": False,
+                }
+                for code, line, gst, tax_type in lines
+            ],
+            "UpdatedDateUTC": xjson.ms_timestamp(updated),
+        }
+        rows.append(
+            (tenant, doc["ManualJournalID"], updated, None, None, "POSTED", None, None, 0,
+             xjson.dumps(doc))
+        )
+    return rows
 
 
 def _contacts(
