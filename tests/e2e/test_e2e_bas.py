@@ -229,3 +229,19 @@ def test_a_lodged_quarter_then_a_back_dated_edit_in_xero(world: World) -> None:
     assert causes["Q2-LODGED"] == "changed-after-lodging"
     text = world.run("bas", "--quarter", "2026-Q2").out
     assert "changed after lodging" in text and "Q2-LATE" in text
+
+
+def test_warns_when_a_sync_would_write_into_a_locked_or_lodged_period(world: World) -> None:
+    from datetime import date
+
+    xero_sale(world, "Q2-LOCKED", "2026-05-11", ("100.00", "OUTPUT"))
+    first_sync(world)
+    assert run_json(world, "bas", "--quarter", "2026-Q2", "--lodge")[0] == 0
+    world.sandbox.set_period_lock_date(world.sandbox.tenant_ids[0], date(2026, 6, 30))
+    world.ops.execute("UPDATE invoices SET status = 'void' WHERE number = 'Q2-LOCKED'")
+    code, data = run_json(world, "bas", "--quarter", "2026-Q2")
+    assert code == 3 and data["lock_date"] == "2026-06-30"
+    assert any("will be refused, Xero is locked up to 2026-06-30" in w and "Q2-LOCKED" in w
+               for w in data["warnings"])
+    assert any("would write it into 2026-Q2, lodged" in w for w in data["warnings"])
+    assert [d["cause"] for d in data["differences"]] == ["status"]

@@ -112,7 +112,7 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
             lodged = bas_data.lodged_for(bas, period, chosen)
             report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
                                report_types=rates.report, simpler=simpler, lodged=lodged)
-            report.warnings[:0] = warnings + _lock_warnings(org, period)
+            report.warnings[:0] = warnings + _lock_warnings(org, period, report, lodged)
             if lodged is not None:
                 bas_data.name_changes(report.changed_after_lodging, ledger, lodged.at)
             if lodge:
@@ -147,12 +147,23 @@ def _read_online(runtime: Any, bas: Any, ledger: Any, at: str) -> tuple[Any, Any
     return org, rates, warnings
 
 
-def _lock_warnings(org: Any, period: Any) -> list[str]:
+def _lock_warnings(org: Any, period: Any, report: Any, lodged: Any) -> list[str]:
+    """What a sync is about to write into a locked or lodged period."""
+    out = []
     lock = org.lock_date
+    pending = [d for d in report.differences if d.ops_id and d.date]
     if lock and lock >= period.start.isoformat():
-        return [f"Xero is locked up to {lock}: nothing dated on or before it can be written, so "
-                "a difference there is settled in ops or by the accountant"]
-    return []
+        out.append(f"Xero is locked up to {lock}: nothing dated on or before it can be written, "
+                   "so a difference there is settled in ops or by the accountant")
+        for d in pending:
+            if d.date.isoformat() <= lock:
+                out.append(f"{d.entity.rstrip('s')} {d.number or d.ops_id} ({d.date}): a sync "
+                           f"writing it to Xero will be refused, Xero is locked up to {lock}")
+    if lodged is not None:
+        for d in pending:
+            out.append(f"{d.entity.rstrip('s')} {d.number or d.ops_id} ({d.date}): a sync "
+                       f"would write it into {period.name}, lodged {lodged.at[:10]}")
+    return out
 
 
 def _age(read_at: str | None, now: str) -> str:
