@@ -242,6 +242,13 @@ def test_warns_when_a_sync_would_write_into_a_locked_or_lodged_period(world: Wor
     code, data = run_json(world, "bas", "--quarter", "2026-Q2")
     assert code == 3 and data["lock_date"] == "2026-06-30"
     assert any("will be refused, Xero is locked up to 2026-06-30" in w and "Q2-LOCKED" in w
-               for w in data["warnings"])
-    assert any("would write it into 2026-Q2, lodged" in w for w in data["warnings"])
-    assert [d["cause"] for d in data["differences"]] == ["status"]
+               for w in data["notices"])
+    assert any("would write it into 2026-Q2, lodged" in w for w in data["notices"])
+    assert [d["cause"] for d in data["differences"]] == ["status"] and data["warnings"] == []
+    # a locked, lodged period that still agrees is reconciled: the lock is only a note
+    world.ops.execute("UPDATE invoices SET status = 'approved' WHERE number = 'Q2-LOCKED'")
+    code, data = run_json(world, "bas", "--quarter", "2026-Q2")
+    assert code == 0 and data["reconciled"] is True
+    assert data["notices"] == ["Xero is locked up to 2026-06-30: nothing dated on or before it "
+                               "can be written, so a difference there is settled in ops or by "
+                               "the accountant"]

@@ -112,7 +112,7 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
             lodged = bas_data.lodged_for(bas, period, chosen)
             report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
                                report_types=rates.report, simpler=simpler, lodged=lodged)
-            report.warnings[:0] = warnings + _lock_warnings(org, period, report, lodged)
+            report.warnings[:0] = warnings
             if lodged is not None:
                 bas_data.name_changes(report.changed_after_lodging, ledger, lodged.at)
             if lodge:
@@ -120,6 +120,8 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
             read_at = bas.read_at()
             data = bas_output.to_json(report, org, read_at=read_at, offline=offline,
                                       lodged_now=lodge)
+            # what a sync would run into: worth knowing, never itself a difference
+            data["notices"] = _lock_notices(org, period, report, lodged)
             if offline:
                 data["state_age"] = _age(read_at, at)
             return data
@@ -147,7 +149,7 @@ def _read_online(runtime: Any, bas: Any, ledger: Any, at: str) -> tuple[Any, Any
     return org, rates, warnings
 
 
-def _lock_warnings(org: Any, period: Any, report: Any, lodged: Any) -> list[str]:
+def _lock_notices(org: Any, period: Any, report: Any, lodged: Any) -> list[str]:
     """What a sync is about to write into a locked or lodged period."""
     out = []
     lock = org.lock_date
@@ -199,6 +201,8 @@ def _print(data: dict[str, Any]) -> None:
     _rows("changed after lodging", data["changed_after_lodging"])
     for warning in data["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    for notice in data["notices"]:
+        console.print(f"note: {escape(notice)}", highlight=False)
     if data["lodged_now"]:
         console.print(f"Lodged: {period['name']} ({data['basis']}) is recorded as lodged.")
     console.print(summary(data), highlight=False)

@@ -135,7 +135,7 @@ def to_html(data: dict[str, Any]) -> str:
         f"<tr><td>{_e(k)}</td><td class='n'>{_e(v['xero'])}</td><td class='n'>{_e(v['ops'])}"
         f"</td><td class='n'>{_e(v['difference'])}</td><td class='n'>{v['xero_dollars']}</td>"
         f"<td class='n'>{v['ops_dollars']}</td></tr>" for k, v in data["labels"].items())
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in data["warnings"])
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in data["warnings"] + data.get("notices", []))
     source = ("the state database, as read " if data["offline"] else "read ") + \
         _e(data["read_at"] or "never")
     return f"""<!DOCTYPE html>
