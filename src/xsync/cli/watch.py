@@ -143,7 +143,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
         try:
             receiver = Receiver(host, port, key,
                                 sink=lambda: StateSink(open_state(state_path), watcher.health),
-                                on_events=lambda _n: watcher.wake.set())
+                                on_events=watcher.arrived)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
                              "pick another --listen", option="--listen") from None

@@ -125,6 +125,22 @@ class _Seen:
     error: str | None = None
 
 
+def unread_reason(result: RunResult) -> str:
+    """What could not be read, in one sentence per cause: "Xero could not be read (...):
+    accounts, contacts"; entities left out only because they refer to those are not repeated."""
+    causes: dict[tuple[str, str], list[str]] = {}
+    for error in result.read_errors:
+        if error.cause:
+            continue
+        causes.setdefault((error.side, error.reason), []).append(error.entity)
+    if not causes:
+        first = result.read_errors[0]
+        causes[(first.side, first.reason)] = [first.entity]
+    where = {"xero": "Xero", "ops": "the ops store"}
+    return "; ".join(f"{where.get(side, side)} could not be read ({reason}): {', '.join(names)}"
+                     for (side, reason), names in causes.items())
+
+
 class Watcher:
     """The loop over one engine; ``run`` until :meth:`request_stop`, or ``tick`` step by step.
 
@@ -170,6 +186,13 @@ class Watcher:
         self.stopping.set()
         self.wake.set()
 
+    def arrived(self, count: int = 1) -> None:
+        """New events were stored (called from the receiver's thread): the burst's gathering
+        starts now, if it has not already, and the loop wakes."""
+        if self._pending_since is None:
+            self._pending_since = self.clock()
+        self.wake.set()
+
     def start(self) -> None:
         """Record the watcher and take the starting points of the checks."""
         since = self.wall()
@@ -179,6 +202,9 @@ class Watcher:
         if self.probe is not None:
             self._ops_token, _ = self.probe.changed_since(None)
         self.events.prune((self.wall() - KEEP_EVENTS).isoformat())
+        if self.events.pending() is not None:
+            # left by an earlier watcher: their burst is long over
+            self._pending_since = self.clock() - self.options.settle
         self._publish(state="running")
 
     def run(self) -> int:
@@ -321,8 +347,7 @@ class Watcher:
         self._after_ops_writes(result)
         self._report(kind, result)
         if result.read_errors:
-            reasons = "; ".join(f"{e.entity} ({e.side}): {e.reason}" for e in result.read_errors)
-            return self._failed(kind, result.exit_code, reasons, result)
+            return self._failed(kind, result.exit_code, unread_reason(result), result)
         self._retry[kind] = _Retry()
         self._seen.error = None
         self._publish(state="running", last_step=kind, last_step_at=self.wall().isoformat(),
