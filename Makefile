@@ -4,36 +4,67 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test lint bench clean torture contract
 
+# uv installs in seconds what pip takes 30 to 90 s over: the uv on PATH when there is one, else
+# one that pip puts in .venv/uv (3 s); pip alone when neither works. Both compile the packages'
+# bytecode at install, so that no run compiles them again (with PYTHONDONTWRITEBYTECODE set, as
+# on some machines, every process otherwise would). The demo needs only xsync's own
+# dependencies; the tests add the test tools (`.[test]`).
+define install
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	@uv="$$(command -v uv || true)"; \
+	if [ -z "$$uv" ] && $(PYTHON) -m pip install --quiet --target $(VENV)/uv uv 2>/dev/null; then \
+		uv=$(VENV)/uv/bin/uv; fi; \
+	if [ -n "$$uv" ] && "$$uv" pip install --quiet --compile-bytecode \
+			--python $(BIN)/python -e '$(1)'; then \
+		echo "installed $(1) with $$uv"; \
+	else \
+		echo "installing $(1) with pip"; \
+		$(BIN)/python -m ensurepip --upgrade >/dev/null && \
+		$(BIN)/python -m pip install --quiet -e '$(1)'; \
+	fi
+	touch $@
+endef
+
 $(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(call install,.)
+
+$(TEST_STAMP): pyproject.toml
+	$(call install,.[test])
 	touch $(STAMP)
 
+# xsync's own bytecode, brought up to date (a no-op when it is)
+BYTECODE := $(BIN)/python -m compileall -q src
+
 demo: $(STAMP)
+	@$(BYTECODE)
 	$(BIN)/python examples/demo.py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
+	@$(BYTECODE)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/mypy
 
+# the fast suite; the tests marked slow (tests/conftest.py says which) run under `make torture`
 test: lint
 	$(BIN)/pytest -q -m "not slow"
 
-# the long sweeps: kill -9 at many points, fault mixes, repeated concurrent runs
-torture: $(STAMP)
+# the long sweeps and the slowest tests: kill -9 at many points, fault mixes, repeated
+# concurrent runs, the demo, the whole bad-row sweep
+torture: $(TEST_STAMP)
+	@$(BYTECODE)
 	$(BIN)/pytest -q -m slow
 
 # every kind of request xsync sends, validated by Prism serving Xero's OpenAPI document
 # (XSYNC_XERO_SPEC: the path of xero_accounting.yaml; needs node and npm)
-contract: $(STAMP)
+contract: $(TEST_STAMP)
 	.ci/prism.sh
 	XSYNC_XERO_SPEC=$${XSYNC_XERO_SPEC:?set it to the path of xero_accounting.yaml} $(BIN)/pytest -q tests/contract
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -1,0 +1,63 @@
+"""Which tests are slow: `make test` runs the rest, `make torture` these (`pytest -m slow`);
+CI runs both.
+
+A test is slow when it is in `tests/torture/`, in one of SLOW_FILES or SLOW_TESTS, marked
+`@pytest.mark.slow` itself, or a case of a sweep in SWEEPS other than the sample kept fast (every
+Nth case, the first included, so that each kind of case still runs on every `make test` somewhere
+along the sweep)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+SLOW_FOLDERS = ("torture",)
+
+# the demo is `make demo` itself, run again as a test
+SLOW_FILES = ("e2e/test_e2e_demo.py", "sync/test_sync_state_machine.py")
+
+SLOW_TESTS = (
+    "e2e/test_e2e_safety.py::test_killing_a_push_midway_and_running_it_again_loses_nothing_"
+    "duplicates_nothing",
+    "sync/test_sync_incremental.py::test_a_cycle_with_nothing_changed_reads_one_page_per_entity",
+    "sync/test_sync_incremental.py::test_k_changes_on_each_side_fetch_no_record_xero_did_not_"
+    "change",
+    "xero/test_xero_connect_cli.py::test_two_processes_refresh_at_once",
+    "xero/test_xero_sandbox.py::test_300_pages_at_60_a_minute_meet_no_429",
+)
+
+# parametrized sweeps: test -> every how many cases one stays in the fast suite
+SWEEPS = {
+    "sync/test_sync_bad_inputs.py::test_a_bad_row_is_named_the_rest_syncs_and_it_syncs_once_"
+    "fixed": 4,
+    "e2e/test_e2e_trust_records.py::test_a_linked_draft_whose_line_cannot_be_read_is_left_"
+    "alone_and_syncs_once_fixed": 3,
+}
+
+
+def _name(item: pytest.Item) -> tuple[str, str]:
+    """The test's id relative to tests/, without and with its parameters."""
+    path = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+    function = item.name.split("[", 1)[0]
+    return f"{path}::{function}", path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen: dict[str, int] = defaultdict(int)
+    for item in items:
+        try:
+            test, path = _name(item)
+        except ValueError:  # a test outside this folder (pytest given another path)
+            continue
+        slow = (path.split("/", 1)[0] in SLOW_FOLDERS or path in SLOW_FILES
+                or test in SLOW_TESTS)
+        if test in SWEEPS:
+            slow = slow or seen[test] % SWEEPS[test] != 0
+            seen[test] += 1
+        if slow and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
