@@ -1,6 +1,7 @@
--- A small operations store for the demo, in the public ops.db schema (see README).
--- Three contacts already exist in the sandbox's demo company under other spellings:
--- C-100 has the same ABN, C-101 the same email, C-102 the same name in other case.
+-- The example operations store that `xsync init --example` writes into ops.db, in the public
+-- ops.db schema (see README). Three contacts already exist in the sandbox's demo company under
+-- other spellings: C-100 has the same ABN, C-101 the same email, C-102 the same name in other case.
+-- JOB-1002 (44.00) is below the example's min_total and JOB-1003 is a draft: neither is pushed.
 INSERT INTO contacts (id, name, email, phone, abn, address_line1, city, region, postal_code,
                       country, status, updated_at) VALUES
  ('C-100', 'ABC Furniture Pty Ltd', 'accounts@abcfurniture.com.au', '02 9271 5561',
