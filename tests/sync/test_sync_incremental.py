@@ -8,77 +8,11 @@ base. The engine runs over the real ops store and the Xero side over the in-proc
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
-from pathlib import Path
-
-import httpx
 import pytest
+from bookworld import Books
 from syncworld import World
 
 import xsync.sync.planner as planner
-from xsync.sandbox.app import Sandbox
-from xsync.sandbox.clock import Clock
-from xsync.sandbox.generate import generate_organisation
-from xsync.sides.ops_sqlite import SqliteOpsStore
-from xsync.sides.xero import XeroSide
-from xsync.state.db import open_state
-from xsync.sync import Engine, default_rules
-from xsync.xero.client import StaticTokens, XeroClient
-
-START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-BASE = "http://sandbox.test"
-
-
-class Recording(httpx.BaseTransport):
-    """Every request the Xero client sends, as (method, path, query)."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.sent: list[tuple[str, str, dict[str, str]]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append((request.method, request.url.path.rsplit("/", 1)[-1],
-                          dict(request.url.params)))
-        return self.inner.handle_request(request)
-
-
-class Books:
-    def __init__(self, folder: Path, invoices: int) -> None:
-        self.sandbox = Sandbox(seed="empty", clock=Clock(START), minute_limit=100_000,
-                               day_limit=1_000_000)
-        self.tenant = generate_organisation(self.sandbox.store, "Large Pty Ltd",
-                                            invoices=invoices, clock=self.sandbox.clock)
-        self.sandbox.identity.connect(self.tenant)
-        token = self.sandbox.client_credentials_token(self.tenant)
-        self.wire = Recording(httpx.WSGITransport(app=self.sandbox.app))
-        self.http = httpx.Client(transport=httpx.WSGITransport(app=self.sandbox.app),
-                                 base_url=BASE + "/api.xro/2.0",
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "xero-tenant-id": self.tenant})
-        client = XeroClient(api_url=BASE + "/api.xro/2.0", tenant_id=self.tenant,
-                            tokens=StaticTokens(token), transport=self.wire,
-                            sleep=self.sandbox.advance_clock,
-                            clock=lambda: self.sandbox.now().timestamp())
-        self.ops = SqliteOpsStore(folder / "ops.db")
-        self.engine = Engine(open_state(folder / "state.db"), self.ops, XeroSide(client),
-                             default_rules(), now=self.sandbox.now)
-
-    def cycle(self, mode: str = "sync") -> int:
-        # two minutes pass between cycles, well past the If-Modified-Since overlap (and well
-        # within the access token's half hour)
-        self.sandbox.advance_clock(120)
-        self.wire.sent.clear()
-        return self.engine.run(mode).exit_code
-
-    def reads(self) -> Counter[str]:
-        """GETs per entity read (invoices and bills share /Invoices, told apart by Type)."""
-        return Counter(f"{path} {query.get('where', '')}".strip()
-                       for method, path, query in self.wire.sent if method == "GET")
-
-    def by_id(self) -> list[str]:
-        return [i for method, _, query in self.wire.sent if method == "GET"
-                for i in query.get("IDs", "").split(",") if i]
 
 
 @pytest.fixture(scope="module")

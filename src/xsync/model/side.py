@@ -6,15 +6,18 @@ Glossary:
 - cursor: opaque text a side returns from ``scan`` and gets back next time (Xero: the highest
   ``UpdatedDateUTC`` received, ISO UTC; ops: whatever the store finds cheapest).
 - complete: a scan that lists every record of the entity, so a record absent from it is gone.
-  Incremental scans (Xero's If-Modified-Since) are not complete: absence means "unchanged".
+  Incremental scans (Xero's If-Modified-Since, the ops store's ``updated_at``) are not complete:
+  absence means "unchanged". An incremental scan may still give ``ids``, every id the side
+  holds, so that a record gone from it is known to be gone.
 - change: one write the engine asks a side to make; ``key`` ties its result back to the plan.
 - base: the last synced values of a record, kept by the engine, never by a side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 from xsync.model.records import Fields, Line, Record
@@ -32,6 +35,8 @@ class ScanResult:
     # ids of lines the side lists under no readable record (their record is missing): the
     # record a line belonged to before is unknown too, not one line shorter
     rejected_lines: list[str] = field(default_factory=list)
+    # an incremental scan's list of every id the side holds now (None: not given)
+    ids: set[str] | None = None
 
 
 @dataclass(slots=True)
@@ -83,3 +88,17 @@ class SupportsFind(Protocol):
     """
 
     def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]: ...
+
+
+@runtime_checkable
+class SupportsChangedScan(Protocol):
+    """Optional: a side that can leave out of a scan what the engine already knows unchanged.
+
+    ``known`` maps ids to the change time the engine last saw each record at, at a moment that
+    proves nothing changed since (so a side that bumps a record's change time on every change
+    may skip it while that time is the same). The answer lists every other record, is not
+    complete, and gives ``ids``, every id the side holds, so that a record gone is known to be
+    gone.
+    """
+
+    def scan_changed(self, entity: str, known: Mapping[str, datetime]) -> ScanResult: ...

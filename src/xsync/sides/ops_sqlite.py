@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,19 +130,64 @@ class SqliteOpsStore:
             self._check_entity_schema(entity)
             rows = self.conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
             lines = self._lines_by_owner(line_table, owner) if line_table and owner else {}
+        scan = self._read_rows(entity, rows, lines, None)
+        scan.cursor = _newest(scan.records, cursor) if entity in STAMPED else cursor
+        return scan
+
+    def scan_changed(self, entity: str, known: Mapping[str, datetime]) -> ScanResult:
+        """Every row but those whose ``updated_at`` is the one ``known`` gives for their id (the
+        engine vouches that those are as it last saw them), and ``ids``: every id in the table,
+        so that a deleted row is still known to be gone. Not complete. Rows that cannot be read
+        are listed, and rejected with their reasons, as a full scan would."""
+        table, line_table, owner, key = TABLES[entity]
+        if entity not in STAMPED:
+            return self.scan(entity, None)
+        with self._sqlite(f"reading {table}"):
+            self._check_entity_schema(entity)
+            everyone: set[str] = set()
+            counts: dict[str, int] = {}
+            wanted: list[str] = []
+            for raw_id, stamp in self.conn.execute(f"SELECT {key}, updated_at FROM {table}"):
+                row_id = _id_text(raw_id)
+                everyone.add(row_id)
+                counts[row_id] = counts.get(row_id, 0) + 1
+                seen = known.get(row_id)
+                if seen is None or not isinstance(stamp, str) or _stamp(stamp) != seen:
+                    wanted.append(row_id)
+            wanted += [i for i, n in counts.items() if n > 1]
+            wanted = list(dict.fromkeys(wanted))
+            rows: list[sqlite3.Row] = []
+            if "" in wanted:
+                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IS NULL "
+                                          f"OR {key} = ''").fetchall()
+            for chunk, marks in _chunks([i for i in wanted if i]):
+                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
+                                          chunk).fetchall()
+            rows.sort(key=lambda r: _id_text(r[key]))
+            lines = (self._lines_of(line_table, owner, table, key, wanted)
+                     if line_table and owner else {})
+        scan = self._read_rows(entity, rows, lines, everyone)
+        scan.cursor = _newest(scan.records, None)
+        return scan
+
+    def _read_rows(self, entity: str, rows: list[sqlite3.Row],
+                   lines: dict[str, list[sqlite3.Row]], everyone: set[str] | None) -> ScanResult:
+        """Rows and their lines as records, each row that cannot be read rejected with why,
+        and each line whose document row is missing (``everyone``: every id in the table, for
+        a listing of only some rows)."""
+        table, line_table, owner, key = TABLES[entity]
+        with self._sqlite(f"reading {table}"):
             known_accounts = self._known_accounts() if line_table else set()
             known_contacts = (self._ids("contacts") if "contact_id" in spec(entity).refs
                               else set())
         noun = NOUN[entity]
         records: list[Record] = []
         rejected: list[tuple[str, str]] = []
-        newest = cursor
-        stamped = entity in STAMPED
         counts: dict[str, int] = {}
         for row in rows:
             row_id = _id_text(row[key])
             counts[row_id] = counts.get(row_id, 0) + 1
-        seen: set[str] = set()
+        seen: set[str] = set(everyone) if everyone is not None else set()
         for row in rows:
             row_id = _id_text(row[key])
             seen.add(row_id)
@@ -161,9 +207,6 @@ class SqliteOpsStore:
                 rejected.append((row_id, reason_for(problems)))
                 continue
             records.append(record)
-            stamp = row["updated_at"] if stamped else None
-            if stamp and (newest is None or stamp > newest):
-                newest = stamp
         orphan_ids: list[str] = []
         for owner_id, orphans in lines.items():
             if owner_id in seen:
@@ -176,8 +219,8 @@ class SqliteOpsStore:
                 else:
                     reason = f"line {line['id']} has no {owner}: it belongs to no {noun}"
                 rejected.append((owner_id, reason))
-        return ScanResult(records=records, cursor=newest, complete=True, rejected=rejected,
-                          rejected_lines=orphan_ids)
+        return ScanResult(records=records, cursor=None, complete=everyone is None,
+                          rejected=rejected, rejected_lines=orphan_ids, ids=everyone)
 
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         """The records with these ids, in the order asked (read in chunks, not one by one).
@@ -237,6 +280,21 @@ class SqliteOpsStore:
     def _lines_by_owner(self, table: str, owner: str) -> dict[str, list[sqlite3.Row]]:
         grouped: dict[str, list[sqlite3.Row]] = {}
         for row in self.conn.execute(f"SELECT * FROM {table} ORDER BY {owner}, position, id"):
+            grouped.setdefault(_id_text(row[owner]), []).append(row)
+        return grouped
+
+    def _lines_of(self, table: str, owner: str, doc_table: str, key: str,
+                  owners: list[str]) -> dict[str, list[sqlite3.Row]]:
+        """The lines of these documents, and every line whose document row does not exist."""
+        grouped: dict[str, list[sqlite3.Row]] = {}
+        for chunk, marks in _chunks([o for o in owners if o]):
+            for row in self.conn.execute(f"SELECT * FROM {table} WHERE {owner} IN ({marks}) "
+                                         f"ORDER BY {owner}, position, id", chunk):
+                grouped.setdefault(_id_text(row[owner]), []).append(row)
+        for row in self.conn.execute(
+                f"SELECT * FROM {table} WHERE {owner} IS NULL OR {owner} NOT IN "
+                f"(SELECT {key} FROM {doc_table} WHERE {key} IS NOT NULL) "
+                f"ORDER BY {owner}, position, id"):
             grouped.setdefault(_id_text(row[owner]), []).append(row)
         return grouped
 
@@ -425,6 +483,19 @@ class SqliteOpsStore:
 
     def _new_id(self, entity: str) -> str:
         return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def _stamp(text: str) -> datetime | None:
+    try:
+        return parse_updated_at(text)
+    except ValueError:
+        return None
+
+
+def _newest(records: list[Record], cursor: str | None) -> str | None:
+    """The newest change time among the records (the text of the stamp), else ``cursor``."""
+    stamps = [r.updated_at for r in records if r.updated_at is not None]
+    return max(stamps).isoformat() if stamps else cursor
 
 
 def _chunks(ids: list[str]) -> Iterator[tuple[list[str], str]]:

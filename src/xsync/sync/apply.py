@@ -288,7 +288,9 @@ class Applier:
                                             and write.action in ("delete", "void")):
             return
         if write is None:
-            if job.step.ops_record is None and not job.ops_id:
+            if job.step.ops_record is None:
+                # nothing on the ops side to give it to: gone there (what Xero settled on is
+                # still the base), or not created there
                 return
             job.step.to_ops = Write("ops", "update", diff, lines)
         else:

@@ -23,7 +23,7 @@ from typing import Any
 from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncError
 from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
-from xsync.model.side import ScanResult, Side, SupportsFind
+from xsync.model.side import ScanResult, Side, SupportsChangedScan, SupportsFind
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.ledger import Base, Ledger, record_hash
 from xsync.sync.match import key_of, lookup_fields, match, normalise
@@ -48,6 +48,10 @@ FATAL = (DailyLimitReached,)
 # (Xero keeps sales invoice numbers unique; a bill's number is its supplier's, so only the same
 # supplier, number and date make two bills one)
 CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number", "date")}
+
+
+class RescanOps(Exception):
+    """An entity's plan needs the ops side read in full (raised before anything is planned)."""
 
 
 class Unread(Exception):
@@ -225,20 +229,30 @@ class EntityPlanner:
         whole.confirmed += mine.confirmed
 
     def run(self) -> None:
+        """Plan the entity; from a complete ops scan when the changes alone do not tell."""
+        try:
+            self._run(full=False)
+        except RescanOps:
+            self.plan = Plan(self.whole.mode, [self.entity], self.whole.created_at)
+            self._run(full=True)
+
+    def _run(self, full: bool) -> None:
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         self.links = self.ledger.links(self.entity)
         self.rev = {x: o for o, x in self.links.items()}
         self.aliases = self.ledger.aliases(self.entity)
         self.bases = self.ledger.bases(self.entity)
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
-        os_ = self._scan(self.p.ops, self.ledger.cursor("ops", self.entity))
+        os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.xs, self.os = xs, os_
         for side, scan in (("xero", xs), ("ops", os_)):
             for record_id, reason in scan.rejected:
                 self.plan.rejected.append(Rejection(
                     self.entity, record_id if side == "ops" else None,
                     record_id if side == "xero" else None, record_id, reason))
-            if self.links and scan.complete and not scan.records and not scan.rejected:
+            listed_nothing = (not scan.records if scan.complete
+                              else scan.ids is not None and not scan.ids)
+            if self.links and listed_nothing and not scan.rejected:
                 self.plan.empty_sides.append((self.entity, side))
         # listed but unreadable: unknown, so neither planned as gone nor matched nor created
         self.ops_unknown = {rid for rid, _ in os_.rejected}
@@ -258,6 +272,44 @@ class EntityPlanner:
         self.plan.cursors.append(("xero", self.entity, xs.cursor))
         if self.flows.to_xero:
             self.plan.cursors.append(("ops", self.entity, os_.cursor))
+
+    def _scan_ops(self) -> ScanResult:
+        """The ops side's changes: every row but those its base vouches for (a change time
+        that proves the row unchanged), where the side can list them so; else a full scan.
+        What waits on a record (a retry, a conflict) has its row listed whatever its time.
+        A new record is checked against the linked ones it might clash with (a number, a
+        contact's keys) on the Xero side, which is looked up for it (``_widen_xero``)."""
+        side = self.p.ops
+        if not isinstance(side, SupportsChangedScan):
+            return self._scan(side, self.ledger.cursor("ops", self.entity))
+        waiting = (self.ledger.retries(self.entity, "ops")
+                   | {c.ops_id for c in self.ledger.conflicts(open_only=False, entity=self.entity,
+                                                              unapplied=True) if c.ops_id}
+                   | {c.ops_id for c in self.ledger.conflicts(open_only=True, entity=self.entity)
+                      if c.ops_id})
+        known: dict[str, datetime] = {}
+        for ops_id, base in self.bases.items():
+            seen, synced = base.ops_updated_at, base.synced_at
+            if seen is None or synced is None or ops_id in waiting:
+                continue
+            stamp = datetime.fromisoformat(seen)
+            if datetime.fromisoformat(synced) - stamp > self.margin:
+                known[ops_id] = stamp
+        if not known:
+            return self._scan(side, self.ledger.cursor("ops", self.entity))
+        try:
+            scan = side.scan_changed(self.entity, known)
+        except FATAL:
+            raise
+        except Exception as exc:
+            raise unread(self.entity, side.name, exc) from exc
+        return scan
+
+    def _ops_gone(self, ops_id: str) -> bool:
+        """Whether the ops scan shows, positively, that the record is not there."""
+        if self.os.complete:
+            return True
+        return self.os.ids is not None and ops_id not in self.os.ids
 
     def _load_retries(self) -> None:
         for side, recs in ((self.p.ops, self.ops_recs), (self.p.xero, self.xero_recs)):
@@ -302,7 +354,7 @@ class EntityPlanner:
                 # its stamps are on Xero's clock, not on the one that timed the base
                 or (x is not None and (base.xero_hash is None
                                        or record_hash(x) != base.xero_hash))
-                or (o is None and self.os.complete) or (x is None and self.xs.complete)
+                or (o is None and self._ops_gone(ops_id)) or (x is None and self.xs.complete)
                 or ops_id in self.resolved or ops_id in self.open
                 or ops_id in self.retry_ops or xero_id in self.retry_xero
             )
@@ -321,9 +373,13 @@ class EntityPlanner:
                 need_x.append(xero_id)
         for record in self._fetch(self.p.xero, need_x):
             self.xero_recs[record.id] = record
-        need_o = [o for o in todo if o not in self.ops_recs and not self.os.complete]
+        need_o = [o for o in todo if o not in self.ops_recs and not self._ops_gone(o)]
         for record in self._fetch(self.p.ops, need_o):
             self.ops_recs[record.id] = record
+        if not self.os.complete and any(o not in self.ops_recs for o in need_o):
+            # a row there but unreadable, that its change time kept out of the scan: only a
+            # full scan says why (and nothing has been planned yet)
+            raise RescanOps
         for ops_id in sorted(todo):
             self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
 
@@ -382,7 +438,7 @@ class EntityPlanner:
         o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
         ops_gone = o is None
         xero_gone = x is None
-        if o is None and not self.os.complete:
+        if o is None and not self._ops_gone(ops_id):
             return self._reject(ops_id, xero_id, ops_id, "could not be read from the ops store")
         if x is None and not self.xs.complete:
             return self._reject(ops_id, xero_id, ops_id, "could not be read from Xero")
