@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from e2e_helpers import World, run_json
 
 Q3 = ("bas", "--quarter", "2026-Q3")
@@ -65,7 +66,8 @@ def test_after_a_sync_only_xero_bills_differ_and_every_label_adds_up(world: Worl
     assert data["reconciled"] is False
 
 
-def test_terminal_csv_and_html(world: World, tmp_path: Path) -> None:
+def test_terminal_csv_and_html(world: World, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
     first_sync(world)
     csv_path, html_path = tmp_path / "q3.csv", tmp_path / "q3.html"
     result = world.run(*Q3, "--csv", str(csv_path), "--html", str(html_path))
@@ -80,6 +82,10 @@ def test_terminal_csv_and_html(world: World, tmp_path: Path) -> None:
     page = html_path.read_text()
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")
     assert "@media print" in page and "Demo Company (AU)" in page and "53004085616" in page
+    # a long list is cut short on the terminal, never in the files
+    monkeypatch.setattr("xsync.cli.bas.SHOWN", 3)
+    short = world.run(*Q3).out
+    assert "… and 4 more (4 not-in-ops): every one is in --csv FILE and --json" in short
     assert "2026-07-01 to 2026-09-30" in page and "accrual" in page
     assert "<td>G1</td>" in page and "not-in-ops" in page and "7 differences" in page
 

@@ -3,6 +3,7 @@ difference."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from xsync.cli.console import console
-from xsync.cli.render import add_row, print_json
+from xsync.cli.render import add_row
 from xsync.cli.runner import WORKSPACE_HELP
 from xsync.errors import ExitCode, UsageError
 
@@ -73,7 +74,9 @@ def bas(
     if html_file is not None:
         html_file.write_text(bas_output.to_html(data), encoding="utf-8")
     if as_json:
-        print_json(console, data)
+        # written as it is: a report of thousands of documents is for a program to read, and
+        # rich's highlighting of it would cost more than the whole reconciliation
+        console.file.write(json.dumps(data, indent=1) + "\n")
     else:
         _print(data)
     raise typer.Exit(ExitCode.OK if data["reconciled"] else ExitCode.CONFLICTS)
@@ -108,7 +111,7 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
                 org, rates, warnings = _read_online(runtime, bas, ledger, at)
             chosen = basis or org.basis or "accrual"
             reason = bas_data.reason_finder(ledger, bas, runtime.rules)
-            pairs = bas_data.pairs_for(period, chosen == "cash", bas, ledger, reason)
+            pairs = bas_data.pairs_for(period, chosen == "cash", bas, reason)
             lodged = bas_data.lodged_for(bas, period, chosen)
             report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
                                report_types=rates.report, simpler=simpler, lodged=lodged)
@@ -208,17 +211,28 @@ def _print(data: dict[str, Any]) -> None:
     console.print(summary(data), highlight=False)
 
 
+# rows a table shows; the rest are counted, and all are in --csv and --json
+SHOWN = 40
+
+
 def _rows(title: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left")
+    table = Table(title=f"{title} ({len(rows)})", title_justify="left")
     for column in ("cause", "document", "contact", "date", "labels (Xero / ops)", "reason"):
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for row in rows[:SHOWN]:
         labels = ", ".join(f"{k} {v['xero']} / {v['ops']}" for k, v in row["labels"].items())
         add_row(table, row["cause"], f"{row['entity']} {row['number'] or row['xero_id']}",
                 row["contact"] or "", row["date"] or "", labels, row["reason"])
     console.print(table)
+    if len(rows) > SHOWN:
+        causes: dict[str, int] = {}
+        for row in rows[SHOWN:]:
+            causes[row["cause"]] = causes.get(row["cause"], 0) + 1
+        counted = ", ".join(f"{n} {cause}" for cause, n in causes.items())
+        console.print(f"… and {len(rows) - SHOWN} more ({counted}): every one is in "
+                      "--csv FILE and --json", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -200,27 +200,30 @@ def cached_settings(bas: BasLedger) -> tuple[Organisation, Rates] | None:
 # -- pairing ---------------------------------------------------------------------------------------
 
 
-def pairs_for(period: Period, cash: bool, bas: BasLedger, ledger: Ledger,
+def pairs_for(period: Period, cash: bool, bas: BasLedger,
               reason: Callable[[Doc], str]) -> list[Pair]:
-    found = [unpack_doc(s) for s in bas.in_period(period.start.isoformat(),
-                                                  period.end.isoformat(), cash)]
+    found = bas.in_period(period.start.isoformat(), period.end.isoformat(), cash)
     by_side: dict[tuple[str, str], dict[str, Doc]] = {}
-    for doc in found:
-        by_side.setdefault((doc.side, doc.entity), {})[doc.id] = doc
+    twins: dict[tuple[str, str, str], str] = {}
+    for stored in found:
+        by_side.setdefault((stored.side, stored.entity), {})[stored.id] = unpack_doc(stored)
+        if stored.twin:
+            other = "xero" if stored.side == "ops" else "ops"
+            twins[(stored.side, stored.entity, stored.id)] = stored.twin
+            twins[(other, stored.entity, stored.twin)] = stored.id
     pairs: list[Pair] = []
     for entity in LINKED:
         ops = by_side.get(("ops", entity), {})
         xero = by_side.get(("xero", entity), {})
-        links = ledger.links(entity)
-        rev = {x: o for o, x in links.items()}
-        want_x = [links[o] for o in ops if o in links and links[o] not in xero]
-        want_o = [rev[x] for x in xero if x in rev and rev[x] not in ops]
+        want_x = [t for o in ops if (t := twins.get(("ops", entity, o))) and t not in xero]
+        want_o = [t for x in xero if (t := twins.get(("xero", entity, x))) and t not in ops]
         for stored in bas.by_ids("xero", entity, want_x):
             xero[stored.id] = unpack_doc(stored)
         for stored in bas.by_ids("ops", entity, want_o):
             ops[stored.id] = unpack_doc(stored)
         for ops_id, doc in sorted(ops.items()):
-            twin = xero.pop(links[ops_id], None) if ops_id in links else None
+            twin_id = twins.get(("ops", entity, ops_id))
+            twin = xero.pop(twin_id, None) if twin_id else None
             pairs.append(Pair(doc, twin, None if twin else reason(doc)))
         pairs += [Pair(None, doc) for _, doc in sorted(xero.items())]
     for entity in ("bank_transactions", "manual_journals"):

@@ -1,8 +1,9 @@
 """The BAS tables of the state database (``bas_documents``, ``bas_reads``, ``bas_lodged``) and
 the engine facts a reconciliation names (why an ops record has not reached Xero).
 
-Documents are kept as opaque packed payloads: what they hold is the reports layer's business;
-here they are found by side, entity, id, their date and the days money settled them.
+Documents are kept as opaque payloads (compact JSON: a few hundred bytes each, read back by the
+thousand, so not deflated): what they hold is the reports layer's business; here they are found
+by side, entity, id, their date and the days money settled them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class StoredDoc:
     settled_to: str | None
     fingerprint: str
     payload: dict[str, Any]
+    # the linked record's id on the other side (the engine's links), where there is one
+    twin: str | None = None
 
 
 class BasLedger:
@@ -56,15 +59,18 @@ class BasLedger:
             "INSERT OR REPLACE INTO bas_documents (side, entity, id, date, settled_from, "
             "settled_to, fingerprint, doc, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(d.side, d.entity, d.id, d.date, d.settled_from, d.settled_to, d.fingerprint,
-              pack(d.payload), at) for d in docs])
+              json.dumps(d.payload, separators=(",", ":")), at) for d in docs])
 
     def in_period(self, start: str, end: str, cash: bool) -> list[StoredDoc]:
-        """Documents dated in the period, and (``cash``) those money settled in it."""
-        sql = ("SELECT side, entity, id, date, settled_from, settled_to, fingerprint, doc "
-               "FROM bas_documents WHERE date BETWEEN ? AND ?")
+        """Documents dated in the period, and (``cash``) those money settled in it, each with
+        its twin's id through the engine's links."""
+        sql = (f"SELECT {_COLUMNS}, CASE d.side WHEN 'ops' THEN (SELECT l.xero_id FROM links l "
+               "WHERE l.entity = d.entity AND l.ops_id = d.id) ELSE (SELECT l.ops_id FROM "
+               "links l WHERE l.entity = d.entity AND l.xero_id = d.id) END "
+               "FROM bas_documents d WHERE d.date BETWEEN ? AND ?")
         params = [start, end]
         if cash:
-            sql += " OR (settled_to >= ? AND settled_from <= ?)"
+            sql += " OR (d.settled_to >= ? AND d.settled_from <= ?)"
             params += [start, end]
         return [_doc(row) for row in self.conn.execute(sql, params)]
 
@@ -75,9 +81,8 @@ class BasLedger:
             chunk = wanted[start:start + CHUNK]
             marks = ", ".join("?" for _ in chunk)
             out += [_doc(row) for row in self.conn.execute(
-                "SELECT side, entity, id, date, settled_from, settled_to, fingerprint, doc "
-                f"FROM bas_documents WHERE side = ? AND entity = ? AND id IN ({marks})",
-                [side, entity, *chunk])]
+                f"SELECT {_COLUMNS} FROM bas_documents d WHERE d.side = ? AND d.entity = ? "
+                f"AND d.id IN ({marks})", [side, entity, *chunk])]
         return out
 
     def count(self) -> int:
@@ -133,5 +138,10 @@ class BasLedger:
             "SELECT id, reason FROM retries WHERE entity = ? AND side = ?", [entity, side])}
 
 
+_COLUMNS = ("d.side, d.entity, d.id, d.date, d.settled_from, d.settled_to, d.fingerprint, "
+            "d.doc")
+
+
 def _doc(row: Sequence[Any]) -> StoredDoc:
-    return StoredDoc(row[0], row[1], row[2], row[3], row[4], row[5], row[6], unpack(row[7]))
+    return StoredDoc(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
+                     row[8] if len(row) > 8 else None)
