@@ -16,7 +16,7 @@ from watch_helpers import KEY
 from xsync.cli.runtime import load_runtime, open_engine
 from xsync.sides.ops_changes import SqliteChangeProbe
 from xsync.state.db import open_state
-from xsync.watch.loop import UNHOOKED, StepOutcome, Watcher, WatchOptions
+from xsync.watch.loop import STOP_CODES, UNHOOKED, StepOutcome, Watcher, WatchOptions
 from xsync.watch.notify import run_notify
 from xsync.watch.receiver import Receiver
 from xsync.watch.sink import StateSink
@@ -66,6 +66,8 @@ class Loop:
             if outcome is None:
                 return done
             done.append(outcome)
+            if not outcome.ok and outcome.exit_code in STOP_CODES:
+                return done  # the watcher stops here
         raise AssertionError(f"still stepping after {limit} steps: {done}")
 
     def reads(self) -> int:
@@ -289,8 +291,38 @@ def test_a_guard_stops_the_watcher_with_exit_5(world: World,
                      "DELETE FROM credit_notes; DELETE FROM invoices;")
     with contextlib.ExitStack() as stack:
         loop = Loop(world, stack)
+        (stopped,) = loop.steps()
+        assert (stopped.exit_code, stopped.ok, stopped.retry_in) == (5, False, None)
         assert loop.watcher.run() == 5
     code, status = run_json(world, "status")
     assert code == 0
     assert status["watcher"]["state"] == "stopped" and status["watcher"]["exit_code"] == 5
     assert len(world.xero.invoices()) > 0
+
+
+def test_a_new_rejection_is_told_once_and_the_watcher_goes_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast_retries(monkeypatch)
+    world.sandbox.set_limits(minute_limit=100_000, reset=True)
+    assert world.run("sync").code == 0
+    told: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        loop = Loop(world, stack, notify=told.append)
+        loop.steps()
+        row = world.ops.one("SELECT id FROM invoices WHERE status = 'draft' ORDER BY number "
+                            "LIMIT 1")
+        world.ops.execute("UPDATE invoices SET total = '12,50', updated_at = "
+                          "'2026-11-24T10:05:00Z' WHERE id = ?", [row["id"]])
+        loop.advance(2)
+        (push,) = loop.steps()
+        assert push.ok and push.exit_code == 4
+        world.ops.execute("UPDATE invoices SET reference = 'another change', updated_at = "
+                          "'2026-11-24T10:06:00Z' WHERE id != ? AND status = 'draft'",
+                          [row["id"]])
+        loop.advance(2)
+        (again,) = loop.steps()  # the row is rejected again: nothing new to tell
+        assert again.kind == "push" and again.exit_code == 4
+    assert [s["outcome"] for s in told] == ["rejected"]
+    (rejected,) = told[0]["rejected"]
+    assert rejected["ops_id"] == row["id"] and "12,50" in rejected["reason"]
