@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     os.environ.setdefault("COLUMNS", "160")
-    import xsync.xero.session as session
+    import xsync.cli.session as session
 
     waited: list[float] = []
     session.open_client = functools.partial(  # type: ignore[assignment]

@@ -36,7 +36,7 @@ class _Strict(BaseModel):
 
 
 class XeroSettings(_Strict):
-    """`[xero]`. The URLs are read on every run (see :func:`xsync.xero.session.endpoints_for`)."""
+    """`[xero]`. The URLs are read on every run (see :func:`xsync.cli.session.endpoints_for`)."""
 
     api_url: str = "https://api.xero.com/api.xro/2.0"
     authorize_url: str = "https://login.xero.com/identity/connect/authorize"

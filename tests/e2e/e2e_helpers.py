@@ -184,7 +184,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Xero client retries and backoff run as in production, without their real waits."""
     import functools
 
-    import xsync.xero.session as session
+    import xsync.cli.session as session
 
     monkeypatch.setattr(session, "open_client",
                         functools.partial(session.open_client, sleep=lambda _s: None))

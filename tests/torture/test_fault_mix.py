@@ -17,7 +17,7 @@ import pytest
 from e2e_helpers import World
 from torture_helpers import Work, check_books, log_in_again
 
-import xsync.xero.session
+import xsync.cli.session
 
 MILD = {"server_error_rate": 0.15, "rate_limit_rate": 0.1, "lost_rate": 0.1}
 HEAVY = {"server_error_rate": 0.55, "rate_limit_rate": 0.15, "lost_rate": 0.15}
@@ -26,8 +26,8 @@ HEAVY = {"server_error_rate": 0.55, "rate_limit_rate": 0.15, "lost_rate": 0.15}
 @pytest.fixture
 def virtual_waits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The client's retry waits and pacing run on the sandbox's clock, not the wall clock."""
-    real: Callable[..., Any] = xsync.xero.session.open_client
-    monkeypatch.setattr(xsync.xero.session, "open_client", functools.partial(
+    real: Callable[..., Any] = xsync.cli.session.open_client
+    monkeypatch.setattr(xsync.cli.session, "open_client", functools.partial(
         real, sleep=world.sandbox.advance_clock,
         clock=lambda: world.sandbox.now().timestamp()))
     world.sandbox.set_limits(minute_limit=10_000)

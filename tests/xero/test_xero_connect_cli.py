@@ -68,7 +68,7 @@ def test_connect_with_fail_keyring_uses_private_file(sandbox, workspace, capsys,
     assert err.count("No usable OS keyring") == 1
     _, err = run(capsys, "connect", "--workspace", str(workspace), "--sandbox", sandbox.base_url)
     assert "No usable OS keyring" not in err
-    from xsync.xero.session import open_client
+    from xsync.cli.session import open_client
 
     with open_client(Workspace(workspace)) as client:
         assert client.get("Organisation")["Organisations"][0]["Name"] == "Demo Company (AU)"
@@ -89,7 +89,7 @@ def test_client_credentials(sandbox, workspace, capsys, memory_keyring):
     out, _ = run(capsys, "connect", "--workspace", str(workspace), "--sandbox", sandbox.base_url,
                  "--client-credentials")
     assert "Connected" in out
-    from xsync.xero.session import open_client
+    from xsync.cli.session import open_client
 
     with open_client(Workspace(workspace)) as client:
         assert client.get("Organisation")["Organisations"]
@@ -100,8 +100,8 @@ def test_disconnect_revokes_and_forgets(sandbox, workspace, capsys, memory_keyri
     stored = json.loads(next(iter(memory_keyring.items.values())))
     out, _ = run(capsys, "disconnect", "--workspace", str(workspace))
     assert "Disconnected" in out and memory_keyring.items == {}
+    from xsync.cli.session import open_client
     from xsync.errors import NotConnected
-    from xsync.xero.session import open_client
 
     with pytest.raises(NotConnected):
         open_client(Workspace(workspace))
@@ -122,7 +122,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from xsync.config import Workspace
-from xsync.xero.session import open_client
+from xsync.cli.session import open_client
 go = Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.005)
@@ -150,7 +150,7 @@ def test_two_processes_refresh_at_once(sandbox, workspace, capsys, fail_keyring,
     after = json.loads(token_file.read_text())
     assert after["refresh_token"] != before["refresh_token"]
     sandbox.advance_clock(1800 * 3)  # far past the grace of the replaced refresh token
-    from xsync.xero.session import open_client
+    from xsync.cli.session import open_client
 
     with open_client(Workspace(workspace)) as client:
         assert client.get("Organisation")["Organisations"]

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from xero_fakes import reply
 
+from xsync.cli import session
 from xsync.cli.app import main
 from xsync.config import Workspace, parse_settings
 from xsync.errors import AuthError, NotConnected
-from xsync.xero import session
 from xsync.xero.oauth import Endpoints, TokenSet
 from xsync.xero.tokens import TokenStore
 
@@ -127,7 +127,7 @@ def test_connect_status_shows_the_url_this_run_uses(workspace, memory_keyring):
     # a stored reading of the limits spares the status its call to Xero
     session.save_limits(workspace, "tenant-1", LimitState(day_remaining=10, observed_at=1.0))
     set_xero(workspace, api_url="http://proxy.test/api.xro/2.0")
-    from xsync.xero.status import connection_status
+    from xsync.cli.connection_status import connection_status
 
     assert connection_status(workspace)["api_url"] == "http://proxy.test/api.xro/2.0"
 

@@ -134,8 +134,8 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
 
 def _read_online(runtime: Any, bas: Any, ledger: Any, at: str) -> tuple[Any, Any, list[str]]:
     from xsync.cli.runtime import open_ops_store
+    from xsync.cli.session import open_client
     from xsync.reports import bas_data
-    from xsync.xero.session import open_client
 
     client = open_client(runtime.workspace)
     try:

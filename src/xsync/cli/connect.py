@@ -104,7 +104,8 @@ def _connect(
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from xsync.xero import login, session
+    from xsync.cli import session
+    from xsync.xero import login
     from xsync.xero.oauth import OAuthClient
     from xsync.xero.tokens import TokenStore
 
@@ -192,7 +193,7 @@ def _warn(message: str) -> None:
 
 
 def _show_status(ws: Workspace, as_json: bool) -> None:
-    from xsync.xero.status import connection_status
+    from xsync.cli.connection_status import connection_status
 
     info = connection_status(ws, warn=_warn)
     if as_json:
@@ -217,9 +218,9 @@ def disconnect(
     """Disconnect from Xero: remove the organisation's connection, revoke and forget the tokens."""
     from rich.markup import escape
 
+    from xsync.cli import session
     from xsync.config import find_workspace
     from xsync.errors import XsyncError
-    from xsync.xero import session
     from xsync.xero.tokens import EnvOverrides, TokenStore
 
     ws = find_workspace(workspace)

@@ -322,6 +322,7 @@ def _date_watch() -> Any:
 
 
 def _gather_xero(runtime: Any, state_ok: bool) -> _Xero:
+    from xsync.cli import session
     from xsync.errors import (
         AuthError,
         RateLimited,
@@ -332,7 +333,6 @@ def _gather_xero(runtime: Any, state_ok: bool) -> _Xero:
         XsyncError,
     )
     from xsync.sync import doctor as d
-    from xsync.xero import session
     from xsync.xero.tokens import EnvOverrides
 
     ws = runtime.workspace
@@ -408,8 +408,8 @@ def _gather_xero(runtime: Any, state_ok: bool) -> _Xero:
 def _tokens(ws: Any, connection: Any, env: Any, transport: Any) -> Any:
     """The token manager, once it holds a token good for the next minute (refreshed if it was
     not); None when the access token comes from XSYNC_ACCESS_TOKEN."""
+    from xsync.cli import session
     from xsync.errors import NotConnected
-    from xsync.xero import session
 
     if env.access_token or connection is None:
         return None

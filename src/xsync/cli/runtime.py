@@ -77,10 +77,10 @@ def load_runtime(workspace_dir: Path | None) -> Runtime:
 @contextlib.contextmanager
 def open_engine(runtime: Runtime) -> Iterator[Any]:
     """An engine over both sides of the workspace; everything is closed on the way out."""
+    from xsync.cli.session import open_client
     from xsync.sides.xero import XeroSide
     from xsync.state.db import damage_named, open_state
     from xsync.sync.engine import Engine
-    from xsync.xero.session import open_client
 
     state = open_state(runtime.workspace.state_path)
     ops = open_ops_store(runtime.workspace, runtime.settings)

@@ -74,9 +74,9 @@ def sandbox_url(flag: str | None, workspace: Path | None) -> str:
 
 
 def _workspace_sandbox(explicit: Path | None) -> str | None:
+    from xsync.cli import session
     from xsync.config import find_workspace
     from xsync.errors import WorkspaceNotFound
-    from xsync.xero import session
 
     try:
         ws = find_workspace(explicit)

@@ -73,10 +73,10 @@ def watcher_line(w: dict[str, Any]) -> str:
 
 
 def _gather(workspace: Any) -> dict[str, Any]:
+    from xsync.cli.session import endpoints_for, load_connection, load_limits
     from xsync.state.db import open_state
     from xsync.sync.ledger import Ledger
     from xsync.sync.watch_store import watcher_view
-    from xsync.xero.session import endpoints_for, load_connection, load_limits
 
     connection = load_connection(workspace)
     limits = load_limits(workspace, connection.tenant_id) if connection else None

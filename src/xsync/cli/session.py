@@ -15,8 +15,6 @@ with both of the last two a workspace needs no stored connection at all.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -27,7 +25,7 @@ import httpx
 
 from xsync.config import Workspace, XeroSettings
 from xsync.errors import NotConnected
-from xsync.state.db import open_state
+from xsync.state import connection as state_connection
 from xsync.xero.client import StaticTokens, TokenProvider, XeroClient
 from xsync.xero.limits import LimitState
 from xsync.xero.oauth import Endpoints, OAuthClient
@@ -96,58 +94,32 @@ def _xero_settings(workspace: Workspace) -> XeroSettings:
 
 
 def load_connection(workspace: Workspace) -> Connection | None:
-    db = open_state(workspace.state_path)
-    try:
-        rows = list(db.query("SELECT * FROM connection WHERE id = 1"))
-    finally:
-        db.close()
-    if not rows:
+    row = state_connection.load_connection(workspace.state_path)
+    if row is None:
         return None
     names = {f.name for f in fields(Connection)}
-    return Connection(**{k: v for k, v in rows[0].items() if k in names})
+    return Connection(**{k: v for k, v in row.items() if k in names})
 
 
 def save_connection(workspace: Workspace, connection: Connection) -> None:
-    db = open_state(workspace.state_path)
-    try:
-        db.table("connection").upsert({"id": 1, **asdict(connection)}, pk="id")
-    finally:
-        db.close()
+    state_connection.save_connection(workspace.state_path, asdict(connection))
 
 
 def clear_connection(workspace: Workspace) -> None:
-    db = open_state(workspace.state_path)
-    try:
-        db.execute("DELETE FROM connection")
-        db.execute("DELETE FROM xero_limits")
-    finally:
-        db.close()
+    state_connection.clear_connection(workspace.state_path)
 
 
 def save_limits(workspace: Workspace, tenant_id: str | None, limits: LimitState) -> None:
     """Record the last readings; advisory, so a busy database is skipped, never waited on."""
     if limits.observed_at is None:
         return
-    with contextlib.suppress(sqlite3.Error):
-        conn = sqlite3.connect(str(workspace.state_path), timeout=0.5)
-        try:
-            conn.execute(
-                "INSERT OR REPLACE INTO xero_limits VALUES (?, ?, ?, ?, ?)",
-                (tenant_id or "", limits.day_remaining, limits.minute_remaining,
-                 limits.app_minute_remaining, datetime.now(UTC).isoformat(timespec="seconds")),
-            )
-            conn.commit()
-        finally:
-            conn.close()
+    state_connection.save_limits(workspace.state_path, tenant_id, limits.day_remaining,
+                                 limits.minute_remaining, limits.app_minute_remaining,
+                                 datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def load_limits(workspace: Workspace, tenant_id: str | None) -> dict[str, Any] | None:
-    db = open_state(workspace.state_path)
-    try:
-        rows = list(db.query("SELECT * FROM xero_limits WHERE tenant_id = ?", [tenant_id or ""]))
-    finally:
-        db.close()
-    return rows[0] if rows else None
+    return state_connection.load_limits(workspace.state_path, tenant_id)
 
 
 def token_manager(

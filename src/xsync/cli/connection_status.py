@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from xsync.cli import session
 from xsync.config import Workspace
 from xsync.errors import AuthError, XsyncError
-from xsync.xero import session
 from xsync.xero.tokens import EnvOverrides, TokenStore
 
 
