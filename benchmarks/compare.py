@@ -16,6 +16,8 @@ its own, so its CPU seconds exclude the server and its peak RSS is its own:
   those 200 records' own JSON (as Xero serves them, lines included), and both sides' edits are
   checked to have arrived.
 
+Five minutes pass before each xsync run (a cron interval): the sandbox's clock and the clock of
+the xsync child (``xsync_run.py --later``) move on together, so change times age as they would.
 Each measurement runs ``--repeat`` times; the lower CPU figure is shown (the machine may be busy).
 CPU is the work's, from connecting to closing the files; "process" adds the interpreter's start
 and the imports, as a command a user runs costs. Peak RSS is the whole process's. Xero's pacing
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,8 @@ from xsync.sandbox.generate import generate_organisation
 HERE = Path(__file__).resolve().parent
 MIB = 2**20
 CHANGES = 100
+# seconds between two xsync runs, as a cron job polling every five minutes
+CRON = 300
 # files of one workspace, WAL and journal included, whichever exist
 WORKSPACE_FILES = ("ops.db", "ops.db-wal", "state.db", "state.db-wal")
 
@@ -96,6 +100,8 @@ class Bench:
         self.api_url = self.base_url + "/api.xro/2.0"
         self.http = httpx.Client(base_url=self.api_url, timeout=120)
         self.figures: dict[str, Any] = {"invoices": invoices}
+        # how far the sandbox's clock, and so every xsync run's, is ahead of this machine's
+        self.later = 0.0
 
     def close(self) -> None:
         self.http.close()
@@ -109,12 +115,19 @@ class Bench:
         counters = self.sandbox.get_counters()
         figures["xero"] = counters["total"]
         figures["endpoints"] = {k: v["calls"] for k, v in counters["endpoints"].items()}
+        figures["endpoint_bytes"] = {k: v["bytes"] for k, v in counters["endpoints"].items()}
         return figures
 
+    def now(self) -> datetime:
+        """The time on the sandbox's clock, which xsync's runs share."""
+        return datetime.now(UTC) + timedelta(seconds=self.later)
+
     def xsync(self, mode: str, workspace: Path) -> dict[str, Any]:
+        self.later += CRON
+        self.sandbox.advance_clock(CRON)
         token = {"access_token": self.sandbox.client_credentials_token(self.tenant)}
         args = [mode, "--api-url", self.api_url, "--tenant", self.tenant, "--folder",
-                str(workspace)]
+                str(workspace), "--later", str(self.later)]
         return self._counted("xsync_run.py", args, token)
 
     def sdk(self, db: Path) -> dict[str, Any]:
@@ -198,7 +211,7 @@ class Bench:
             for k, (invoice_id, _) in enumerate(in_xero):
                 body = {"Invoices": [{"InvoiceID": invoice_id, "Reference": f"XERO-{attempt}-{k}"}]}
                 self.http.post(f"/Invoices/{invoice_id}", json=body).raise_for_status()
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
             with sqlite3.connect(str(workspace / "ops.db")) as ops:
                 ops.executemany(
                     "UPDATE invoices SET reference = ?, updated_at = ? WHERE number = ?",
@@ -281,7 +294,9 @@ def calls(run: dict[str, Any]) -> str:
 
 
 def endpoints(run: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in run["endpoints"].items())
+    sizes = run.get("endpoint_bytes", {})
+    return ", ".join(f"{k} {v} ({sizes[k] / 1024:,.1f} KiB)" if k in sizes else f"{k} {v}"
+                     for k, v in run["endpoints"].items())
 
 
 def traffic(run: dict[str, Any]) -> str:

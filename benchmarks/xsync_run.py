@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--folder", required=True, type=Path)
+    parser.add_argument("--later", type=float, default=0.0,
+                        help="seconds this run's clock is ahead of the machine's (the sandbox's)")
     args = parser.parse_args(argv)
     token = json.loads(sys.stdin.read())["access_token"]
     waited: list[float] = []
@@ -44,9 +47,15 @@ def main(argv: list[str] | None = None) -> None:
     with measured(figures):
         client = XeroClient(api_url=args.api_url, tenant_id=args.tenant,
                             tokens=StaticTokens(token), sleep=waited.append, clock=clock)
-        ops = SqliteOpsStore(args.folder / "ops.db")
+        ahead = timedelta(seconds=args.later)
+
+        def now() -> datetime:
+            return datetime.now(UTC) + ahead
+
+        ops = SqliteOpsStore(args.folder / "ops.db",
+                             now=lambda: now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         state = open_state(args.folder / "state.db")
-        engine = Engine(state, ops, XeroSide(client), default_rules())
+        engine = Engine(state, ops, XeroSide(client), default_rules(), now=now)
         with lenient_gc():  # as the CLI runs it
             result = engine.run(args.mode)
         client.close()
