@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from xsync.reports.period import Period
 
@@ -75,11 +75,10 @@ def labels_of(report_type: str, flow: Flow) -> tuple[tuple[str, ...], str | None
     return _BY_REPORT_TYPE.get(report_type)
 
 
-@dataclass(frozen=True, slots=True)
-class TaxLine:
+class TaxLine(NamedTuple):
     """One line as it posts: ``net`` excludes GST, ``tax`` is the GST, both with the document's
     own sign (a journal's credit lines are negative). ``flow`` overrides the document's for
-    journal lines."""
+    journal lines. (A tuple: a report builds tens of thousands of them.)"""
 
     tax_type: str
     net: Decimal
