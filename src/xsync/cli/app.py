@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from xsync import __version__
-from xsync.cli.console import err_console
+from xsync.cli.console import MIN_WIDTH, err_console, set_width
 from xsync.errors import ExitCode, XsyncError
 
 COMMAND_MODULES = (
@@ -52,8 +52,12 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    width: int | None = typer.Option(
+        None, "--width", min=MIN_WIDTH, metavar="N",
+        help="Print at N columns (else COLUMNS, the terminal's width, or in full into a pipe)."),
 ) -> None:
     """Keep an operations platform and Xero in true bidirectional sync."""
+    set_width(width)
 
 
 def _register_commands() -> None:
@@ -83,6 +87,7 @@ def render_error(exc: XsyncError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app inside the error boundary."""
+    set_width(None)  # until --width says otherwise, for this run (tests run many in one process)
     try:
         # without standalone mode, click hands back typer.Exit's code as the return value
         code = app(args=argv, standalone_mode=False)

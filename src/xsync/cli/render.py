@@ -66,6 +66,23 @@ def plan_tables(console: Console, plan: Any, *, problems_only: bool = False) -> 
     conflict_table(console, plan.conflicts, title="conflicts (not written; `xsync resolve`)")
     rejected_table(console, plan.rejected)
     read_errors(console, plan.read_errors)
+    if not problems_only:
+        held_back(console, getattr(plan, "skipped", ()))
+
+
+def held_back(console: Console, skipped: Iterable[Any]) -> None:
+    """What the rules keep where it is (drafts, totals below `min_total`, records waiting for a
+    conflict), one line per record: not written, and not errors."""
+    rows = list(skipped)
+    if not rows:
+        return
+    console.print(f"held back by the rules, not written ({len(rows)}):")
+    for r in rows:
+        record = r.label or r.ops_id or r.xero_id or "?"
+        ids = ", ".join(f"{side} {value}" for side, value in (("ops", r.ops_id),
+                                                                ("Xero", r.xero_id)) if value)
+        line = f"  {r.entity} {record}" + (f" [{ids}]" if ids and ids != f"ops {record}" else "")
+        console.print(Text(f"{line}: {r.reason}"))
 
 
 def read_errors(console: Console, errors: Iterable[Any]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from xsync.cli.console import console
 from xsync.cli.render import conflict_table, print_json, show
@@ -125,17 +126,28 @@ def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,
     return settled
 
 
+ANSWERS = {"o": "ops", "ops": "ops", "x": "xero", "xero": "xero", "v": "value",
+           "value": "value", "s": "skip", "skip": "skip"}
+
+
+def _ask() -> str:
+    """ops, xero, value or skip: an answer it does not know is asked again, never taken as one."""
+    while True:
+        answer = typer.prompt("Keep [o]ps, [x]ero, [v]alue of your own, or [s]kip",
+                              default="s").strip().lower()
+        if answer in ANSWERS:
+            return ANSWERS[answer]
+        console.print(Text(f"{answer!r} is not an answer here: type o, x, v or s."))
+
+
 def _interactive(ledger: Any, conflicts: list[Any]) -> list[str]:
     settled = []
     for conflict in conflicts:
         conflict_table(console, [conflict], title=f"conflict {conflict.id}")
-        answer = typer.prompt("Keep [o]ps, [x]ero, [v]alue of your own, or [s]kip",
-                              default="s").strip().lower()
-        if answer.startswith("o"):
-            settled.append(_settle(ledger, conflict, "ops", None))
-        elif answer.startswith("x"):
-            settled.append(_settle(ledger, conflict, "xero", None))
-        elif answer.startswith("v"):
+        answer = _ask()
+        if answer in ("ops", "xero"):
+            settled.append(_settle(ledger, conflict, answer, None))
+        elif answer == "value":
             value = typer.prompt("Value")
             settled.append(_settle(ledger, conflict, None, value))
     return settled

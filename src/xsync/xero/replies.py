@@ -176,6 +176,18 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
+def local_time(moment: datetime) -> str:
+    """A moment as the user reads a clock: date and time in the machine's zone, with its offset
+    (`2026-11-25 11:00 AEDT (UTC+11:00)`; `2026-11-25 00:00 UTC` where the zone is UTC)."""
+    local = moment.astimezone()
+    offset = local.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+    name = local.tzname() or ""
+    if offset in ("+00:00", "-00:00", "") and name in ("UTC", "GMT", ""):
+        return f"{local:%Y-%m-%d %H:%M} UTC"
+    return f"{local:%Y-%m-%d %H:%M} {name} (UTC{offset})".replace("  ", " ")
+
+
 def rate_limit_error(
     status: int, headers: Mapping[str, str], body: Any, request: str
 ) -> RateLimited:
@@ -193,7 +205,7 @@ def rate_limit_error(
     resume_at = (
         datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after is not None else None
     )
-    when = f"; resume after {resume_at:%H:%M} UTC" if resume_at else ""
+    when = f"; resume after {local_time(resume_at)}" if resume_at else ""
     return DailyLimitReached(
         f"Xero's daily call limit for this organisation is used up{when}",
         retry_after=retry_after, problem=problem, resume_at=resume_at,
