@@ -11,7 +11,7 @@ conflicts and audit as `xsync sync`, recorded as command ``watch``):
   change: a push of the entities it names (all, when it cannot tell);
 - **poll**: every ``poll`` seconds, an incremental sync of what has no webhook (all entities when
   no webhook key is configured); at start, and every hour, a sync of every entity, which also
-  settles whatever a killed run left in the outbox.
+  settles whatever a killed run left in the outbox, and the events stored before it began.
 
 A step that fails (a side unreachable, the day's calls spent, a bug) is tried again after 5 s,
 10 s, 20 s ... (at most 5 minutes apart; 15 minutes after the daily limit), and never stops the
@@ -268,7 +268,9 @@ class Watcher:
 
     # -- the steps -------------------------------------------------------------------------------
 
-    def _events_step(self, pending: Pending) -> StepOutcome | None:
+    def _sort_out(self, pending: Pending) -> list[str]:
+        """Mark the events nothing here syncs ignored (another organisation's, a category
+        xsync does not sync); the entities the others ask for."""
         at = self.wall().isoformat()
         tenant = self.options.tenant_id
         others = [t for t in pending.categories if tenant and t is not None and t != tenant]
@@ -281,6 +283,10 @@ class Watcher:
         if unknown:
             self.events.ignore(pending.last_id, categories=unknown, at=at,
                                reason="xsync syncs nothing of this category")
+        return entities
+
+    def _events_step(self, pending: Pending) -> StepOutcome | None:
+        entities = self._sort_out(pending)
         if not entities:
             self._pending_since = None
             return None
@@ -321,6 +327,10 @@ class Watcher:
 
     def _poll(self, entities: list[str] | None, now: float) -> StepOutcome:
         full = entities is None
+        # a sync of every entity also does what the events stored before it asked for
+        pending = self.events.pending() if full else None
+        if pending is not None:
+            self._sort_out(pending)
         if full:
             self.say("syncing every entity")
         outcome = self._step("poll", "sync", entities)
@@ -329,6 +339,9 @@ class Watcher:
             if full:
                 self._full_due = False
                 self._next["full"] = self.clock() + FULL_SYNC_EVERY
+            if pending is not None:
+                run_id = outcome.result.run_id if outcome.result else None
+                self.events.settle(pending.last_id, run_id, self.wall().isoformat())
         return outcome
 
     def _step(self, kind: str, mode: str, entities: list[str] | None) -> StepOutcome:
