@@ -115,11 +115,13 @@ INVOICES = _document("invoices", "both", ("number",))
 # total); several candidates are an ambiguous match, never a guess
 BILLS = _document("bills", "push", (("contact_id", "number", "date", "total"),
                                     ("contact_id", "number", "date")))
+# a payment is on an invoice (``invoice_id``) or on a bill (``bill_id``), never both
 PAYMENTS = EntitySpec(
     name="payments",
-    fields=("invoice_id", "date", "amount", "reference", "status"),
-    kinds={"invoice_id": "ref", "date": "date", "amount": "money", "status": "status"},
-    refs={"invoice_id": "invoices"},
+    fields=("invoice_id", "bill_id", "date", "amount", "reference", "status"),
+    kinds={"invoice_id": "ref", "bill_id": "ref", "date": "date", "amount": "money",
+           "status": "status"},
+    refs={"invoice_id": "invoices", "bill_id": "bills"},
     direction="pull",
     label="reference",
 )
@@ -137,7 +139,7 @@ CREDIT_NOTES = EntitySpec(
 
 # Dependency order: what a record references is synced before it.
 ENTITY_ORDER: tuple[str, ...] = (
-    "accounts", "tax_rates", "contacts", "invoices", "payments", "credit_notes", "bills",
+    "accounts", "tax_rates", "contacts", "invoices", "bills", "payments", "credit_notes",
 )
 ENTITIES: dict[str, EntitySpec] = {
     s.name: s

@@ -11,7 +11,10 @@ Invariants:
   path in a folder that does not exist a :class:`ConfigError`.
 - A file that is not an SQLite database, or one cut short, is refused before SQLite reads it.
 - Only a new, empty file gets tables created; a file the platform already uses must hold the
-  whole contract, or nothing is read from it.
+  whole contract, or nothing is read from it. The one exception is what the contract gained after
+  its first version (:data:`ADDED_COLUMNS`, :data:`ADDED_TABLES`): a file made before them gets
+  them, empty, when xsync opens it, since an empty new column or table stands for nothing the
+  platform ever had.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
 SCHEMA_REST = """
 CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
-    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL
+    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL, bill_id TEXT
 );
 CREATE TABLE IF NOT EXISTS credit_notes (
     id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
@@ -78,6 +81,13 @@ SCHEMA_SCRIPTS = (
     SCHEMA.format(doc="bills", line="bill_lines", owner="bill_id"),
     SCHEMA_REST,
 )
+
+# (table, column, declaration) the contract gained after its first version, in that order
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("payments", "bill_id", "TEXT"),
+)
+# tables the contract gained after its first version
+ADDED_TABLES: tuple[str, ...] = ()
 
 # entity -> (table, line table, line owner column, id column)
 TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
@@ -240,6 +250,41 @@ def open_schema(conn: sqlite3.Connection, path: Path) -> None:
         apply_schema(conn)
         return
     check_schema(path, existing)
+    upgrade(conn, existing)
+
+
+def upgrade(conn: sqlite3.Connection, existing: dict[str, set[str]]) -> None:
+    """Give a file made before them the columns and tables the contract gained since."""
+    missing = [(t, c, d) for t, c, d in ADDED_COLUMNS if t in existing and c not in existing[t]]
+    tables = [t for t in ADDED_TABLES if t not in existing]
+    if not missing and not tables:
+        return
+    statements = [f"ALTER TABLE {t} ADD COLUMN {c} {d}" for t, c, d in missing]
+    statements += _creating(tables)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _creating(tables: list[str]) -> list[str]:
+    """The contract's own CREATE statements of these tables and of their indexes."""
+    if not tables:
+        return []
+    memory = sqlite3.connect(":memory:")
+    try:
+        apply_schema(memory)
+        marks = ", ".join("?" for _ in tables)
+        return [str(r[0]) for r in memory.execute(
+            f"SELECT sql FROM sqlite_master WHERE tbl_name IN ({marks}) AND sql IS NOT NULL "
+            "ORDER BY type = 'index', rowid", tables)]
+    finally:
+        memory.close()
 
 
 def table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
@@ -254,13 +299,17 @@ def check_schema(path: Path, have: dict[str, set[str]],
                  tables: Iterable[str] | None = None) -> None:
     """Raise :class:`OpsSchemaError` naming the first contract table or column missing."""
     contract = contract_columns()
+    added = {(t, c) for t, c, _ in ADDED_COLUMNS}
     for table in tables if tables is not None else contract:
+        if table in ADDED_TABLES and table not in have:
+            continue  # xsync creates it when it opens the file
         if table not in have:
             raise OpsSchemaError(
                 f"{path} has no table {table!r}, which the ops store contract needs "
                 f"(columns: {', '.join(contract[table])}); nothing was read or pushed",
                 table=table, column=None, path=str(path))
-        missing = [c for c in contract[table] if c not in have[table]]
+        missing = [c for c in contract[table]
+                   if c not in have[table] and (table, c) not in added]
         if missing:
             names = ", ".join(f"{table}.{c}" for c in missing)
             raise OpsSchemaError(

@@ -6,8 +6,9 @@ Invariants:
   once Xero's own clock is well past that stamp (``SETTLED``), no write can still land at or
   before it, so the cursor is marked settled and the next scan asks from the second after it:
   records sharing one stamp are not read again and again;
-- invoices and bills are one endpoint told apart by ``Type``; only sales payments and sales
-  credit notes are read (the ops store holds no bill payments);
+- invoices and bills are one endpoint told apart by ``Type``; payments on invoices and on bills
+  are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), and sales credit notes;
+- Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
 - documents are read and written with ``unitdp=4``, so a unit price of 4 decimals arrives as
@@ -26,7 +27,12 @@ from typing import Any
 from xsync.errors import XeroValidationError
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
-from xsync.sides.xero_map import ENDPOINTS, element_for_change, record_from_xero
+from xsync.sides.xero_map import (
+    ENDPOINTS,
+    PAYMENT_TYPES,
+    element_for_change,
+    record_from_xero,
+)
 from xsync.xero.client import XeroClient
 from xsync.xero.xjson import parse_datetime, to_utc
 
@@ -36,6 +42,8 @@ WRITABLE = {"contacts", "invoices", "bills"}
 UNITDP = {"invoices", "bills", "credit_notes"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
+# endpoints Xero does not filter by an IDs list
+NO_ID_LIST = {"payments"}
 
 
 def _quote(value: str) -> str:
@@ -124,7 +132,7 @@ class XeroSide:
     @staticmethod
     def _wanted(entity: str, element: dict[str, Any]) -> bool:
         if entity == "payments":
-            return element.get("PaymentType", "ACCRECPAYMENT") == "ACCRECPAYMENT"
+            return element.get("PaymentType", "ACCRECPAYMENT") in PAYMENT_TYPES
         kind = ENDPOINTS[entity][2]
         return kind is None or element.get("Type", kind) == kind
 
@@ -135,12 +143,28 @@ class XeroSide:
         if entity in ("accounts", "tax_rates"):
             wanted = set(ids)
             return [r for r in self.scan(entity, None).records if r.id in wanted]
-        out = []
-        for element in self.client.get_by_ids(endpoint, list(ids),
-                                              params=self._params(entity) or None):
-            if self._wanted(entity, element):
-                out.append(record_from_xero(entity, element))
-        return out
+        if entity in NO_ID_LIST:
+            found = self._where_ids(entity, list(ids))
+        else:
+            found = self.client.get_by_ids(endpoint, list(ids),
+                                           params=self._params(entity) or None)
+        wanted = set(ids)
+        id_field = ENDPOINTS[entity][1]
+        return [record_from_xero(entity, element) for element in found
+                if self._wanted(entity, element) and str(element.get(id_field)) in wanted]
+
+    def _where_ids(self, entity: str, ids: list[str]) -> list[dict[str, Any]]:
+        """Records of an endpoint without an ``IDs`` filter, by a ``where`` on their ids, a
+        few to a request (the URL stays short)."""
+        endpoint, id_field, _ = ENDPOINTS[entity]
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), WHERE_CHUNK):
+            clause = " OR ".join(f'{id_field}==Guid("{_quote(i)}")'
+                                 for i in unique[start:start + WHERE_CHUNK])
+            found += self.client.iter_all(endpoint, params={**self._params(entity),
+                                                            "where": clause})
+        return found
 
     def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]:
         """Records whose business key ``field`` is one of ``values``, asked of Xero directly.
@@ -156,6 +180,11 @@ class XeroSide:
         if entity in ("invoices", "bills") and field == "number":
             found = self.client.get_by_ids("Invoices", wanted, param="InvoiceNumbers",
                                            params=self._params(entity))
+        elif entity == "payments" and field in ("invoice_id", "bill_id"):
+            for start in range(0, len(wanted), WHERE_CHUNK):
+                clause = " OR ".join(f'Invoice.InvoiceID==Guid("{_quote(v)}")'
+                                     for v in wanted[start:start + WHERE_CHUNK])
+                found += self.client.iter_all("Payments", params={"where": clause})
         elif entity == "contacts" and field in CONTACT_KEYS:
             for start in range(0, len(wanted), WHERE_CHUNK):
                 clause = " OR ".join(_equals(CONTACT_KEYS[field], v, field != "abn")

@@ -30,6 +30,9 @@ CONTACT_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "GDPRREQUEST": 
 GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "deleted",
                      "PENDING": "pending", "AUTHORISED": "authorised"}
 PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "deleted"}
+# the payments of sales invoices and of bills; those of credit notes, over- and prepayments are
+# read with their own documents
+PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT"})
 
 # entity -> (endpoint, id field, Xero Type filter)
 ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
@@ -161,8 +164,12 @@ def _line(index: int, item: dict[str, Any]) -> Line:
 
 
 def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
+    document = el.get("Invoice") or {}
+    on_bill = document.get("Type") == "ACCPAY" or el.get("PaymentType") == "ACCPAYPAYMENT"
+    document_id = _text(document.get("InvoiceID"))
     return {
-        "invoice_id": _text((el.get("Invoice") or {}).get("InvoiceID")),
+        "invoice_id": None if on_bill else document_id,
+        "bill_id": document_id if on_bill else None,
         "date": _read(el, "Date", _date),
         "amount": _read(el, "Amount", money),
         "reference": _text(el.get("Reference")),

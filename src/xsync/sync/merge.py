@@ -27,6 +27,13 @@ class Flows:
     to_xero: bool
     # who wins a two-sided change on a one-way entity ("xero" for pull-only, "ops" for push-only)
     authority: str | None = None
+    # Xero-computed values (totals, balances, paid) reach the ops side: in every run that may
+    # write ops at all, for a push-only entity too, since only Xero knows them
+    computed_to_ops: bool | None = None
+
+    @property
+    def computed(self) -> bool:
+        return self.to_ops if self.computed_to_ops is None else self.computed_to_ops
 
 
 @dataclass
@@ -97,6 +104,8 @@ class Merger:
             return self.resolutions[path], "resolved", None
         if computed:
             return v.xero, "xero-computed", None
+        if name == "status" and self._paid_moved(v):
+            return v.xero, "xero-computed:payments", None
         if v.ops == v.xero:
             return v.ops, None, None
         if v.has_base and v.ops == v.base:
@@ -124,6 +133,13 @@ class Merger:
             return v.base, None, "both sides changed it, and its policy is flag"
         return self._latest(v, prefix)
 
+    def _paid_moved(self, v: Side3) -> bool:
+        """Xero moved a document between approved and paid (a payment or credit applied or
+        removed there), and ops holds one of the two: Xero alone decides that move."""
+        moving = ("approved", "paid")
+        return (self.spec.has_lines and v.has_base and v.xero != v.base
+                and v.xero in moving and v.ops in moving and v.base in moving)
+
     def _latest(self, v: Side3, prefix: str) -> tuple[str | None, str | None, str | None]:
         if self.ops_time is None or self.xero_time is None:
             return v.base, None, "both sides changed it, and a change time is unknown"
@@ -139,15 +155,17 @@ class Merger:
               base_out: Fields, ops_out: Fields, xero_out: Fields) -> tuple[bool, bool]:
         """Merge one field into the three outputs; returns (ops written, Xero written)."""
         target, rule, reason = self.decide(path, name, v, computed)
+        computed = computed or (rule or "").startswith("xero-computed")
         if reason is not None:
             out.conflicts.append(FieldConflict(path, v.base, v.ops, v.xero, reason))
             base_out[name] = v.base
             if not v.has_base:
                 out.unknown.append(path)
             return False, False
-        write_ops = self.flows.to_ops and v.ops != target
+        to_ops = self.flows.computed if computed else self.flows.to_ops
+        write_ops = to_ops and v.ops != target
         write_xero = self.flows.to_xero and v.xero != target and not computed
-        ops_ok = v.ops == target or self.flows.to_ops
+        ops_ok = v.ops == target or to_ops
         xero_ok = v.xero == target or self.flows.to_xero or computed
         base_out[name] = target if ops_ok and xero_ok else v.base
         if ops_ok and xero_ok and path in self.resolutions:

@@ -112,6 +112,8 @@ class Planner:
         # no later read can succeed, and trying each entity would only wait out its retries
         self.refused: ReadError | None = None
         self._xero_ids: dict[str, dict[str, str]] = {}
+        # entity -> Xero ids of records first paired this run (a bill matched on first contact)
+        self.paired_now: dict[str, set[str]] = {}
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -120,7 +122,7 @@ class Planner:
         plan = Plan(mode, wanted, self.now().isoformat())
         for entity in wanted:
             planner = EntityPlanner(self, plan, entity)
-            if not (planner.flows.to_ops or planner.flows.to_xero):
+            if not (planner.flows.to_ops or planner.flows.to_xero or planner.flows.computed):
                 continue
             blocked = self._blocked(entity, plan)
             if blocked is not None:
@@ -176,7 +178,8 @@ class EntityPlanner:
         to_ops, to_xero = rules.flows(entity, plan.mode)
         direction = rules.entity(entity).direction
         authority = {"pull": "xero", "push": "ops"}.get(direction)
-        self.flows = Flows(to_ops, to_xero, authority)
+        computed = to_ops or (rules.entity(entity).enabled and plan.mode in ("pull", "sync"))
+        self.flows = Flows(to_ops, to_xero, authority, computed)
         self.builder = StepBuilder(self.spec, rules, self.flows)
         self.ledger = planner.ledger
         # change times within this of the last sync are not trusted to prove "unchanged"
@@ -260,6 +263,7 @@ class EntityPlanner:
         self._orphaned_lines(os_)
         self.ops_recs = {r.id: r for r in os_.records}
         self.xero_recs = {r.id: r for r in xs.records}
+        self._payments_of_paired()
         # Xero ids whose record stands in from its base (not read from Xero this run)
         self.based: set[str] = set()
         self._load_retries()
@@ -304,6 +308,25 @@ class EntityPlanner:
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
         return scan
+
+    def _payments_of_paired(self) -> None:
+        """A bill first matched this run may have been paid in Xero long before: its payments
+        are older than the payments cursor, so they are looked up (a failed lookup is a failed
+        read of payments)."""
+        if self.entity != "payments" or not isinstance(self.p.xero, SupportsFind):
+            return
+        bills = sorted(self.p.paired_now.get("bills", set()))
+        if not bills:
+            return
+        try:
+            found = self.p.xero.find(self.entity, "bill_id", bills)
+        except FATAL:
+            raise
+        except Exception as exc:
+            raise unread(self.entity, "xero", exc) from exc
+        for record in found:
+            if record.fields.get("bill_id") in bills:
+                self.xero_recs.setdefault(record.id, record)
 
     def _ops_gone(self, ops_id: str) -> bool:
         """Whether the ops scan shows, positively, that the record is not there."""
@@ -774,6 +797,7 @@ class EntityPlanner:
                    base: dict[str, Any] | None = None) -> None:
         self.ops_recs[o.id] = o
         self.xero_recs[x.id] = x
+        self.p.paired_now.setdefault(self.entity, set()).add(x.id)
         self.links[o.id] = x.id
         self.rev[x.id] = o.id
         self.xero_refs[x.id] = o.id
@@ -824,10 +848,25 @@ class EntityPlanner:
         self.plan.steps.append(step)
         return None
 
+    def _elsewhere(self, record: Record) -> bool:
+        """A Xero record on a document the ops side does not hold, and never will from Xero
+        (a payment on a bill entered in Xero, where bills are pushed only): not ops' business.
+        Should the ops side's bill later be matched to it, its payments are looked up then."""
+        for name, target in self.spec.refs.items():
+            value = record.fields.get(name)
+            if not value or target not in DOCUMENTS:
+                continue
+            refs, _ = self.p.refs_for(target)
+            if value not in refs and not self.p.rules.flows(target, "sync")[0]:
+                return True
+        return False
+
     def _create_in_ops(self, record: Record) -> None:
         if self.entity in DOCUMENTS and record.fields.get("status") == "deleted":
             return
         fields, problem = self.xero_fields(record)
+        if problem and self._elsewhere(record):
+            return None
         if problem:
             label = label_of(self.spec, record.fields, record.id)
             return self._reject(None, record.id, label, problem, record)

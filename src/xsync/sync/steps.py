@@ -71,7 +71,8 @@ class StepBuilder:
     def pair(self, p: Pair) -> Step:
         label = label_of(self.spec, p.ops.fields, p.ops_id)
         flows = Flows(self.flows.to_ops and not p.ops_gone,
-                      self.flows.to_xero and not p.xero_gone, self.flows.authority)
+                      self.flows.to_xero and not p.xero_gone, self.flows.authority,
+                      self.flows.computed and not p.ops_gone)
         result, extra = self._merge(p, flows, label)
         conflicts = list(result.conflicts) + extra
         xero_action = self._status(p, result, conflicts, label, flows)
@@ -159,7 +160,7 @@ class StepBuilder:
         if reason is None or not (result.xero_writes or (lines and lines.xero_dirty)):
             return result, []
         # Xero refuses any edit of this document: keep its values, and say why
-        held = run(Flows(flows.to_ops, False, flows.authority))
+        held = run(Flows(flows.to_ops, False, flows.authority, flows.computed))
         base_fields = (p.base or {}).get("fields") or {}
         seen_paths = {c.path for c in held.conflicts}
         extra = [FieldConflict(c.field, base_fields.get(c.field), c.new, c.old, reason)

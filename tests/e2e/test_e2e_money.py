@@ -1,0 +1,75 @@
+"""The money story through the CLI: what the accountant does to payments, bills and contacts
+in the sandbox's Xero, and what a bookkeeper then finds in ops.db.
+
+Each test starts from the sandbox's demo company and an empty ops.db, runs the first sync, and
+then plays one flow: a bill paid in Xero, a payment deleted there, two contacts merged.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from e2e_helpers import World
+
+SUPPLIER = """
+INSERT INTO contacts (id, name, email, status, updated_at) VALUES
+    ('S-1', 'Harbour Timber Supplies', 'ap@harbourtimber.example', 'active',
+     '2026-11-24T10:00:00Z');
+INSERT INTO bills (id, number, contact_id, date, due_date, status, updated_at) VALUES
+    ('BL-1', 'HTS-5001', 'S-1', '2026-11-10', '2026-12-10', 'approved', '2026-11-24T10:00:00Z');
+INSERT INTO bill_lines (id, bill_id, position, description, quantity, unit_price, account_code,
+                        tax_type) VALUES
+    ('BL-1-1', 'BL-1', 1, 'Hardwood decking', '10', '50.00', '400', 'INPUT');
+"""
+
+
+def accountant(world: World, *args: str) -> str:
+    result = world.run("sandbox", "xero", *args, "--url", world.url)
+    assert result.code == 0, result.out + result.err
+    return result.out.strip()
+
+
+def synced(world: World, command: str = "sync") -> None:
+    result = world.run(command)
+    assert result.code == 0, result.out + result.err
+
+
+def bill_in_xero(world: World, number: str) -> dict[str, Any]:
+    found = [b for b in world.xero.invoices(where='Type=="ACCPAY"')
+             if b["InvoiceNumber"] == number]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_a_bill_paid_in_xero_is_paid_in_ops_with_its_payment(world: World) -> None:
+    synced(world)
+    world.ops.script(SUPPLIER)
+    synced(world)
+    bill = bill_in_xero(world, "HTS-5001")
+    assert Decimal(str(bill["Total"])) == Decimal("550.00")
+
+    accountant(world, "pay", bill["InvoiceID"], "200", "--date", "2026-11-20")
+    synced(world)
+    part = world.ops.one("SELECT * FROM bills WHERE id = 'BL-1'")
+    assert (part["status"], part["amount_paid"], part["amount_due"]) == (
+        "approved", "200.00", "350.00")
+    accountant(world, "pay", bill["InvoiceID"], "350", "--date", "2026-11-24")
+    synced(world)
+
+    paid = world.ops.one("SELECT * FROM bills WHERE id = 'BL-1'")
+    assert paid["status"] == "paid"
+    assert (paid["amount_paid"], paid["amount_due"], paid["paid_on"]) == (
+        "550.00", "0.00", "2026-11-24")
+    payments = world.ops.rows("SELECT * FROM payments WHERE bill_id = 'BL-1' ORDER BY date")
+    assert [(p["amount"], p["date"], p["status"]) for p in payments] == [
+        ("200.00", "2026-11-20", "authorised"), ("350.00", "2026-11-24", "authorised")]
+    assert all(p["invoice_id"] is None for p in payments)
+    # an invoice payment names its invoice, never a bill
+    assert world.ops.rows("SELECT * FROM payments WHERE invoice_id IS NOT NULL "
+                          "AND bill_id IS NOT NULL") == []
+    # the demo company's payments on bills ops never held are not ops' business
+    assert world.ops.rows("SELECT * FROM payments WHERE bill_id IS NOT NULL "
+                          "AND bill_id != 'BL-1'") == []
+    again = world.run("diff")
+    assert again.code == 0 and "BL-1" not in again.out, again.out
