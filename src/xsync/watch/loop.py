@@ -213,7 +213,19 @@ class Watcher:
         code = 0
         try:
             while not self.stopping.is_set():
-                outcome = self.tick()
+                try:
+                    outcome = self.tick()
+                except Exception as exc:
+                    if exc is self.receiver_error():
+                        raise
+                    # the loop's own bookkeeping failed (a state database busy for long): the
+                    # watcher waits and goes on, as after a failed step
+                    log.exception("the watch loop failed")
+                    self.say(f"the watch loop failed ({type(exc).__name__}: {exc}); "
+                             f"trying again in {BACKOFF_FIRST:.0f} s")
+                    self.wake.wait(BACKOFF_FIRST)
+                    self.wake.clear()
+                    continue
                 if outcome is not None and outcome.exit_code in STOP_CODES and not outcome.ok:
                     code = outcome.exit_code
                     break
