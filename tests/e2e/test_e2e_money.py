@@ -73,3 +73,44 @@ def test_a_bill_paid_in_xero_is_paid_in_ops_with_its_payment(world: World) -> No
                           "AND bill_id != 'BL-1'") == []
     again = world.run("diff")
     assert again.code == 0 and "BL-1" not in again.out, again.out
+
+
+def delete_payment(world: World, payment_id: str) -> None:
+    """The accountant deletes a payment (a bounced transfer), as Xero's API takes it."""
+    world.xero.call("POST", f"/Payments/{payment_id}", {"Status": "DELETED"})
+
+
+def test_a_payment_deleted_in_xero_reopens_the_invoice_and_the_bill_in_ops(
+        world: World) -> None:
+    synced(world)
+    world.ops.script(SUPPLIER)
+    synced(world)
+    invoice = world.xero.invoice("INV-0011")
+    owed = Decimal(str(invoice["AmountDue"]))
+    bill = bill_in_xero(world, "HTS-5001")
+    accountant(world, "pay", "INV-0011", str(owed), "--date", "2026-11-21")
+    accountant(world, "pay", bill["InvoiceID"], "550", "--date", "2026-11-21")
+    synced(world)
+    paid = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")
+    assert (paid["status"], paid["amount_due"]) == ("paid", "0.00")
+    assert world.ops.one("SELECT status FROM bills WHERE id = 'BL-1'")["status"] == "paid"
+
+    for payment in world.xero.call("GET", "/Payments", where='Date==DateTime(2026,11,21)')[
+            "Payments"]:
+        delete_payment(world, payment["PaymentID"])
+    synced(world)
+
+    reopened = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")
+    assert reopened["status"] == "approved"
+    assert Decimal(reopened["amount_due"]) == owed
+    assert reopened["paid_on"] is None
+    assert Decimal(reopened["amount_paid"]) == Decimal(str(invoice["AmountPaid"]))
+    bill_row = world.ops.one("SELECT * FROM bills WHERE id = 'BL-1'")
+    assert (bill_row["status"], bill_row["amount_paid"], bill_row["amount_due"],
+            bill_row["paid_on"]) == ("approved", "0.00", "550.00", None)
+    reversed_ = world.ops.rows("SELECT * FROM payments WHERE date = '2026-11-21' ORDER BY amount")
+    assert [(p["amount"], p["status"]) for p in reversed_] == sorted(
+        [(f"{owed:.2f}", "reversed"), ("550.00", "reversed")])
+    assert {p["invoice_id"] or p["bill_id"] for p in reversed_} == {paid["id"], "BL-1"}
+    again = world.run("diff")
+    assert again.code == 0 and "INV-0011" not in again.out, again.out

@@ -149,7 +149,8 @@ ENTITIES: dict[str, EntitySpec] = {
 # Canonical statuses (the operations vocabulary).
 DOC_STATUSES = ("draft", "approved", "paid", "void", "deleted")
 CONTACT_STATUSES = ("active", "archived")
-PAYMENT_STATUSES = ("authorised", "deleted")
+# "reversed": deleted in Xero; "deleted" is what earlier versions of xsync wrote for it
+PAYMENT_STATUSES = ("authorised", "reversed", "deleted")
 
 
 def spec(entity: str) -> EntitySpec:

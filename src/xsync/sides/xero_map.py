@@ -29,7 +29,9 @@ AMOUNTS_OUT = {v: k for k, v in AMOUNTS_IN.items()}
 CONTACT_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "GDPRREQUEST": "archived"}
 GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "deleted",
                      "PENDING": "pending", "AUTHORISED": "authorised"}
-PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "deleted"}
+# a payment deleted in Xero (a bounced transfer, a mistake undone) is reversed in ops: its
+# document's balance is back as before it
+PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "reversed"}
 # the payments of sales invoices and of bills; those of credit notes, over- and prepayments are
 # read with their own documents
 PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT"})
