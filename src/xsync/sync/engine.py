@@ -41,6 +41,10 @@ from xsync.sync.rules import Rules
 
 # SQLite page cache of the state database while the engine holds it, in KiB
 STATE_CACHE_KIB = 131072
+# pages in the state database's write-ahead log before SQLite copies them into the file, and
+# the bytes the log is cut back to afterwards
+STATE_CHECKPOINT_PAGES = 20000
+STATE_WAL_LIMIT = 64 * 2**20
 # a run's exit code as the word the runs table keeps
 OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
             6: "reconnect", 7: "daily limit", 8: "unreachable"}
@@ -122,6 +126,10 @@ class Engine:
         # links, bases and line links are keyed by random ids: a first import of many records
         # writes index pages all over the file, so keep them cached (memory, not behaviour)
         state.conn.execute(f"PRAGMA cache_size = -{STATE_CACHE_KIB}")
+        # and checkpoint the write-ahead log seldom, so that a page written by many commits of
+        # one run is copied into the file once, not once per commit; the log is cut back after
+        state.conn.execute(f"PRAGMA wal_autocheckpoint = {STATE_CHECKPOINT_PAGES}")
+        state.conn.execute(f"PRAGMA journal_size_limit = {STATE_WAL_LIMIT}")
 
     # -- plan and apply --------------------------------------------------------------------------
 
