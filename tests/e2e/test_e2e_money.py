@@ -114,3 +114,58 @@ def test_a_payment_deleted_in_xero_reopens_the_invoice_and_the_bill_in_ops(
     assert {p["invoice_id"] or p["bill_id"] for p in reversed_} == {paid["id"], "BL-1"}
     again = world.run("diff")
     assert again.code == 0 and "INV-0011" not in again.out, again.out
+
+
+def test_contacts_merged_in_xero_merge_in_ops_and_every_document_follows(world: World) -> None:
+    import json
+
+    synced(world)
+    gone = world.ops.one("SELECT * FROM contacts WHERE name = 'Bayside Club'")
+    kept = world.ops.one("SELECT * FROM contacts WHERE name = 'Coco Cafe'")
+    theirs = [i for i in world.xero.invoices(where='Type=="ACCREC"')
+              if i["Contact"]["Name"] == "Bayside Club"]
+    voidable = next(i for i in theirs if i["Status"] == "AUTHORISED"
+                    and Decimal(str(i["AmountPaid"])) == 0 and not i["CreditNotes"])
+    accountant(world, "void", voidable["InvoiceNumber"])
+    synced(world)
+    assert world.ops.one("SELECT status FROM invoices WHERE number = ?",
+                         [voidable["InvoiceNumber"]])["status"] == "void"
+    # the team raises a job for Bayside Club, and keeps a quote in draft, before the merge
+    world.ops.script(f"""
+        INSERT INTO invoices (id, number, contact_id, date, due_date, status, updated_at) VALUES
+            ('J-1', 'JOB-1', '{gone["id"]}', '2026-11-24', '2026-12-24', 'approved',
+             '2026-11-24T10:00:00Z'),
+            ('Q-1', 'QUOTE-1', '{gone["id"]}', '2026-11-24', '2026-12-24', 'draft',
+             '2026-11-24T10:00:00Z');
+        INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                                   account_code, tax_type) VALUES
+            ('J-1-1', 'J-1', 1, 'Deck repair', '1', '400.00', '200', 'OUTPUT'),
+            ('Q-1-1', 'Q-1', 1, 'New pergola', '1', '2400.00', '200', 'OUTPUT');
+    """)
+    contacts_before = len(world.xero.contacts())
+
+    accountant(world, "merge-contacts", "Bayside Club", "Coco Cafe")
+    synced(world)
+
+    merged = world.ops.one("SELECT * FROM contacts WHERE id = ?", [gone["id"]])
+    assert (merged["status"], merged["merged_into"]) == ("archived", kept["id"])
+    assert world.ops.one("SELECT * FROM contacts WHERE id = ?", [kept["id"]])[
+        "merged_into"] is None
+    numbers = [i["InvoiceNumber"] for i in theirs] + ["JOB-1", "QUOTE-1"]
+    for number in numbers:
+        row = world.ops.one("SELECT contact_id FROM invoices WHERE number = ?", [number])
+        assert row["contact_id"] == kept["id"], number
+    assert world.ops.rows("SELECT id FROM invoices WHERE contact_id = ?", [gone["id"]]) == []
+    # nothing re-created in Xero: the job went to the kept contact, no contact was added
+    assert len(world.xero.contacts()) == contacts_before
+    assert world.xero.invoice("JOB-1")["Contact"]["Name"] == "Coco Cafe"
+
+    log = world.run("log", "--json")
+    entries = json.loads(log.out)
+    said = [e for e in entries if e["rule"] and e["rule"].startswith("merged")]
+    assert any(e["entity"] == "contacts" and e["field"] == "merged_into" for e in said), said
+    assert {e["label"].split(" ")[0] for e in said if e["entity"] == "invoices"} >= {
+        voidable["InvoiceNumber"], "QUOTE-1"}
+    again = world.run("diff")
+    assert again.code == 0, again.out + again.err
+    assert "Bayside" not in again.out and "merged" not in again.out, again.out

@@ -80,13 +80,17 @@ TAX_RATES = EntitySpec(
     label="tax_type",
     match_keys=("tax_type",),
 )
+# ``merged_into``: the contact this one was merged into in Xero (it is archived there and its
+# documents moved); Xero's to say, never sent to Xero
 CONTACTS = EntitySpec(
     name="contacts",
     fields=(
         "name", "email", "phone", "abn", "address_line1", "city", "region", "postal_code",
-        "country", "status",
+        "country", "status", "merged_into",
     ),
-    kinds={"status": "status"},
+    kinds={"status": "status", "merged_into": "ref"},
+    refs={"merged_into": "contacts"},
+    xero_computed=frozenset({"merged_into"}),
     label="name",
     match_keys=("abn", "email", "name"),
 )

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT, abn TEXT,
     address_line1 TEXT, city TEXT, region TEXT, postal_code TEXT, country TEXT,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL, merged_into TEXT
 );
 CREATE TABLE IF NOT EXISTS {doc} (
     id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, date TEXT, due_date TEXT,
@@ -85,6 +85,7 @@ SCHEMA_SCRIPTS = (
 # (table, column, declaration) the contract gained after its first version, in that order
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("payments", "bill_id", "TEXT"),
+    ("contacts", "merged_into", "TEXT"),
 )
 # tables the contract gained after its first version
 ADDED_TABLES: tuple[str, ...] = ()

@@ -263,6 +263,22 @@ class SqliteOpsStore:
                 out.append(found)
         return out
 
+    def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]:
+        """The readable records whose ``field`` holds one of ``values``, compared trimmed and
+        without regard to case (the caller filters the answer again)."""
+        table, _, _, key = TABLES[entity]
+        if field not in spec(entity).fields:
+            raise KeyError(f"{entity} has no field {field!r}")
+        wanted = list(dict.fromkeys(v.strip().lower() for v in values if v))
+        ids: list[str] = []
+        with self._sqlite(f"reading {table}"):
+            self._check_entity_schema(entity)
+            for chunk, marks in _chunks(wanted):
+                ids += [str(r[0]) for r in self.conn.execute(
+                    f"SELECT {key} FROM {table} WHERE lower(trim({field})) IN ({marks}) "
+                    f"AND {key} IS NOT NULL", chunk)]
+        return self.fetch(entity, ids)
+
     def _read_row(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
                   problems: list[str]) -> Record:
         return read_record(entity, row, line_rows, problems, self.categories,

@@ -120,7 +120,17 @@ def _contact(el: dict[str, Any]) -> tuple[Fields, None]:
         "postal_code": _text(street.get("PostalCode")),
         "country": _text(street.get("Country")),
         "status": _enum(el, "ContactStatus", CONTACT_STATUS_IN, "ACTIVE"),
+        "merged_into": _guid(el.get("MergedToContactID")),
     }, None
+
+
+NO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _guid(value: Any) -> str | None:
+    """An id Xero may give as the empty GUID for none."""
+    text = _text(value)
+    return None if text is None or text == NO_GUID else text
 
 
 def _document(el: dict[str, Any]) -> tuple[Fields, list[Line]]:

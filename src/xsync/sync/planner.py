@@ -28,6 +28,7 @@ from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.ledger import Base, Ledger, record_hash
 from xsync.sync.match import key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
+from xsync.sync.merged import carry, known_merges, repointed
 from xsync.sync.plan import (
     XERO_REF,
     Action,
@@ -114,6 +115,7 @@ class Planner:
         self._xero_ids: dict[str, dict[str, str]] = {}
         # entity -> Xero ids of records first paired this run (a bill matched on first contact)
         self.paired_now: dict[str, set[str]] = {}
+        self._merges: dict[str, str] | None = None
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -151,6 +153,12 @@ class Planner:
                                  f"not synced: it refers to {target}, which could not be read",
                                  first.exit_code, cause=target)
         return None
+
+    def merges(self, plan: Plan) -> dict[str, str]:
+        """Merged ops contact -> the ops contact it is merged into (see :mod:`merged`)."""
+        if self._merges is None:
+            self._merges = known_merges(self.ledger.bases("contacts").values(), plan.steps)
+        return self._merges
 
     def xero_ids(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
@@ -264,12 +272,16 @@ class EntityPlanner:
         self.ops_recs = {r.id: r for r in os_.records}
         self.xero_recs = {r.id: r for r in xs.records}
         self._payments_of_paired()
+        self._follow_merges()
         # Xero ids whose record stands in from its base (not read from Xero this run)
         self.based: set[str] = set()
         self._load_retries()
         self._load_conflicts()
         self._linked()
         self._unlinked()
+        if self.moves:
+            labels = {i: label_of(self.spec, self.ops_recs[i].fields, i) for i in self.moves}
+            carry(self.plan.steps, self.entity, self.moves, self.links, labels)
         # Xero's cursor moves for push-only entities too: their Xero side is read to merge
         # against, and an incremental read with the base standing in for what it did not list
         # costs one page, not the whole entity
@@ -327,6 +339,32 @@ class EntityPlanner:
         for record in found:
             if record.fields.get("bill_id") in bills:
                 self.xero_recs.setdefault(record.id, record)
+
+    def _follow_merges(self) -> None:
+        """Ops documents naming a contact merged in Xero are planned as naming the survivor,
+        and get an ops write saying so (``self.moves``)."""
+        self.moves: dict[str, tuple[str, str]] = {}
+        if self.entity not in DOCUMENTS or not (self.flows.to_ops or self.flows.computed):
+            return
+        merges = self.p.merges(self.whole)
+        if not merges:
+            return
+        side = self.p.ops
+        if isinstance(side, SupportsFind):
+            try:
+                found = side.find(self.entity, "contact_id", sorted(merges))
+            except FATAL:
+                raise
+            except Exception as exc:
+                raise unread(self.entity, side.name, exc) from exc
+        else:
+            found = self._scan(side, None).records
+        for record in found:
+            old = record.fields.get("contact_id")
+            if not old or old not in merges or record.id in self.ops_unknown:
+                continue
+            self.moves[record.id] = (old, merges[old])
+            self.ops_recs[record.id] = repointed(record, merges[old])
 
     def _ops_gone(self, ops_id: str) -> bool:
         """Whether the ops scan shows, positively, that the record is not there."""

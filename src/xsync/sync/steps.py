@@ -98,6 +98,9 @@ class StepBuilder:
             kind = "delete" if p.ops_gone else step.to_xero.action
             step.actions.append(Action(kind, TO_XERO, self.spec.name, p.ops_id, p.xero_id,  # type: ignore[arg-type]
                                        label, list(result.xero_changes)))
+        for change in result.ops_changes:
+            if change.field == "merged_into" and change.new:
+                change.rule = "merged-in-xero"
         if result.ops_writes or (lines and lines.ops_dirty):
             status = result.ops_writes.get("status")
             action = "update"
