@@ -23,10 +23,10 @@ class Clock:
 class World:
     """Both sides, the state db, and a way to build an engine over them."""
 
-    def __init__(self, rules: Rules | None = None) -> None:
+    def __init__(self, rules: Rules | None = None, *, balances: bool = False) -> None:
         self.clock = Clock()
         self.ops = MemoryStore(name="ops", clock=self.clock)
-        self.xero = MemoryStore(name="xero", clock=self.clock)
+        self.xero = MemoryStore(name="xero", clock=self.clock, balances=balances)
         self.state = open_state(None)
         self.rules = rules or default_rules()
 

@@ -7,6 +7,11 @@ and a change carrying an idempotency key it has seen gets the same answer again 
 applied twice. Tests drive it with a settable clock, direct edits that bypass the engine, and
 failure hooks: fail the next write of an id, or crash (raise :class:`SimulatedCrash`) before,
 in the middle of, or after applying a batch.
+
+With ``balances`` (as "xero"), documents carry what Xero computes: totals from their lines (no
+tax), what their payments paid, what is left due, and the move between approved and paid; the
+accountant's own acts are there too: :meth:`pay`, :meth:`reverse` (a payment deleted) and
+:meth:`merge_contacts`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from xsync.model.entities import ENTITY_ORDER, spec
@@ -35,8 +41,9 @@ class MemoryStore:
     def __init__(self, path: object = None, *, name: str = "ops",
                  clock: Callable[[], datetime] | None = None,
                  incremental: bool | None = None, overlap: int = 0,
-                 categories: dict[str, str] | None = None) -> None:
+                 categories: dict[str, str] | None = None, balances: bool = False) -> None:
         self.name = name
+        self.balances = balances
         self.clock = clock or (lambda: datetime.now(UTC))
         self.incremental = (name == "xero") if incremental is None else incremental
         self.overlap = overlap
@@ -58,6 +65,8 @@ class MemoryStore:
         return f"{prefix}-{self._ids:05d}"
 
     def _touch(self, record: Record) -> None:
+        if self.balances and record.entity in DOCUMENTS:
+            self._rebalance(record)
         self._counter += 1
         self._seq[(record.entity, record.id)] = self._counter
         record.updated_at = self.clock()
@@ -85,6 +94,59 @@ class MemoryStore:
         record.lines = [self._line(entity, ln.fields, ln.id) for ln in lines]
         self._touch(record)
         return copy.deepcopy(record)
+
+    # -- what Xero computes, and the accountant's acts (with ``balances``) ------------------------
+
+    def _rebalance(self, record: Record) -> None:
+        cents = Decimal("0.01")
+        total = sum((Decimal(ln.fields.get("quantity") or "0")
+                     * Decimal(ln.fields.get("unit_price") or "0")
+                     for ln in record.lines or []), Decimal(0)).quantize(cents)
+        ref = "bill_id" if record.entity == "bills" else "invoice_id"
+        paid_by = [p for p in self.records["payments"].values()
+                   if p.fields.get(ref) == record.id and p.fields.get("status") == "authorised"]
+        paid = sum((Decimal(p.fields["amount"] or "0") for p in paid_by), Decimal(0))
+        status = record.fields.get("status")
+        due = Decimal(0) if status in ("void", "deleted") else total - paid
+        if status == "approved" and paid and due == 0:
+            status = "paid"
+        elif status == "paid" and due != 0:
+            status = "approved"
+        record.fields.update({
+            "subtotal": str(total), "total_tax": "0.00", "total": str(total),
+            "amount_paid": str(paid.quantize(cents)), "amount_credited": "0.00",
+            "amount_due": str(due.quantize(cents)), "status": status,
+            "paid_on": max((p.fields.get("date") or "" for p in paid_by), default=None)
+            if status == "paid" else None})
+
+    def pay(self, entity: str, id: str, amount: str, date: str = "2026-03-02") -> Record:
+        """A payment on an approved document, as the accountant records one."""
+        document = self.records[entity][id]
+        ref = "bill_id" if entity == "bills" else "invoice_id"
+        payment = self.put("payments", {ref: id, "date": date, "amount": amount,
+                                        "reference": f"EFT {self._ids + 1}",
+                                        "status": "authorised"})
+        self._touch(document)
+        return payment
+
+    def reverse(self, payment_id: str) -> Record:
+        """A payment deleted (reversed): its document owes the amount again."""
+        payment = self.edit("payments", payment_id, status="reversed")
+        ref = payment.fields.get("invoice_id") or payment.fields.get("bill_id")
+        for entity in DOCUMENTS:
+            if ref in self.records[entity]:
+                self._touch(self.records[entity][ref])
+        return payment
+
+    def merge_contacts(self, source: str, target: str) -> None:
+        """``source`` merged into ``target``, as Xero's screens do: archived, naming the one
+        kept, and every document of it moved to the one kept."""
+        for entity in DOCUMENTS:
+            for record in self.records[entity].values():
+                if record.fields.get("contact_id") == source:
+                    record.fields["contact_id"] = target
+                    self._touch(record)
+        self.edit("contacts", source, status="archived", merged_into=target)
 
     def remove(self, entity: str, id: str) -> None:
         """A hard delete: the record disappears from complete scans."""
