@@ -103,11 +103,39 @@ class SyncSettings(_Strict):
     tax_rates: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
 
 
+class TrackingSettings(_Strict):
+    """`[mappings.tracking]`: the Xero tracking category each ops line column is (by name)."""
+
+    job: str | None = None
+    site: str | None = None
+    # options missing in Xero are created there; else the document is refused, saying why
+    create_options: bool = False
+
+    @field_validator("job", "site")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip() or len(value.strip()) > 100:
+            raise ValueError("must name a Xero tracking category (1 to 100 characters)")
+        return value.strip()
+
+    def mapped(self) -> dict[str, str]:
+        """Ops column -> Xero tracking category name, for the columns mapped."""
+        named = {"job": self.job, "site": self.site}
+        out = {column: name for column, name in named.items() if name}
+        if len({name.casefold() for name in out.values()}) < len(out):
+            raise ConfigError("[mappings.tracking] maps job and site to the same Xero "
+                              "tracking category; give each its own", path=CONFIG_NAME)
+        return out
+
+
 class MappingSettings(_Strict):
     # ops category -> Xero account code
     categories: dict[str, str] = Field(default_factory=dict)
     # Xero account code -> default tax type when a line has none
     default_tax_types: dict[str, str] = Field(default_factory=dict)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
 
 class Settings(_Strict):
@@ -187,6 +215,14 @@ direction = "pull"
 [mappings.default_tax_types]
 # Xero account code = tax type used when an ops line has none, e.g.
 # "200" = "OUTPUT"
+
+[mappings.tracking]
+# The Xero tracking category (by name) each ops line column holds options of: job and site
+# costing. A column left unmapped is not synced. Options missing in Xero are created there only
+# when create_options is true; otherwise the document is refused, naming the option.
+# job = "Job"
+# site = "Site"
+create_options = false
 """
 
 

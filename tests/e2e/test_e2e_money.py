@@ -169,3 +169,60 @@ def test_contacts_merged_in_xero_merge_in_ops_and_every_document_follows(world: 
     again = world.run("diff")
     assert again.code == 0, again.out + again.err
     assert "Bayside" not in again.out and "merged" not in again.out, again.out
+
+
+TRACKED_JOB = """
+INSERT INTO contacts (id, name, email, status, updated_at) VALUES
+    ('C-7', 'Balmain Renovations', 'office@balmainreno.example', 'active',
+     '2026-11-24T10:00:00Z');
+INSERT INTO invoices (id, number, contact_id, date, due_date, status, updated_at) VALUES
+    ('J-2001', 'JOB-2001', 'C-7', '2026-11-24', '2026-12-24', 'approved',
+     '2026-11-24T10:00:00Z');
+INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                           account_code, tax_type, job, site) VALUES
+    ('J-2001-1', 'J-2001', 1, 'Framing', '8', '95.00', '200', 'OUTPUT', 'J-100', 'Balmain'),
+    ('J-2001-2', 'J-2001', 2, 'Timber', '1', '640.00', '200', 'OUTPUT', 'J-100', NULL);
+"""
+
+
+def tracking_category(world: World, name: str, *options: str) -> str:
+    made = world.xero.call("PUT", "/TrackingCategories", {"TrackingCategories": [{"Name": name}]})
+    category_id = str(made["TrackingCategories"][0]["TrackingCategoryID"])
+    for option in options:
+        world.xero.call("PUT", f"/TrackingCategories/{category_id}/Options",
+                        {"Options": [{"Name": option}]})
+    return category_id
+
+
+def test_job_and_site_costing_reach_xero_tracking_and_come_back(world: World) -> None:
+    synced(world)
+    tracking_category(world, "Job", "J-100", "J-101")
+    site = tracking_category(world, "Site")
+    world.configure('[mappings.tracking]\njob = "Job"\nsite = "Site"\ncreate_options = false')
+    world.ops.script(TRACKED_JOB)
+
+    refused = world.run("sync")
+    assert refused.code == 4, refused.out + refused.err
+    assert "'Balmain'" in refused.out and "create_options = true" in refused.out, refused.out
+    assert world.xero.invoices(InvoiceNumbers="JOB-2001") == []
+
+    world.configure('[mappings.tracking]\njob = "Job"\nsite = "Site"\ncreate_options = true')
+    synced(world)
+    invoice = world.xero.invoice("JOB-2001")
+    tracked = [sorted((t["Name"], t["Option"]) for t in line["Tracking"])
+               for line in invoice["LineItems"]]
+    assert tracked == [[("Job", "J-100"), ("Site", "Balmain")], [("Job", "J-100")]]
+    options = world.xero.call("GET", f"/TrackingCategories/{site}")["TrackingCategories"][0]
+    assert [o["Name"] for o in options["Options"]] == ["Balmain"]
+
+    # the accountant moves the timber to the other job in Xero
+    lines = [{"LineItemID": ln["LineItemID"]} for ln in invoice["LineItems"]]
+    lines[1]["Tracking"] = [{"Name": "Job", "Option": "J-101"}]
+    world.xero.update_invoice(invoice, LineItems=lines)
+    synced(world)
+    rows = world.ops.rows("SELECT id, job, site FROM invoice_lines WHERE invoice_id = 'J-2001' "
+                          "ORDER BY position")
+    assert [(r["id"], r["job"], r["site"]) for r in rows] == [
+        ("J-2001-1", "J-100", "Balmain"), ("J-2001-2", "J-101", None)]
+    again = world.run("diff")
+    assert again.code == 0 and "JOB-2001" not in again.out, again.out

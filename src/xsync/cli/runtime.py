@@ -52,7 +52,8 @@ def open_ops_store(workspace: Workspace, settings: Settings) -> Any:
 
         return SqliteOpsStore(workspace.ops_path(settings),
                               categories=settings.mappings.categories,
-                              default_tax_types=settings.mappings.default_tax_types)
+                              default_tax_types=settings.mappings.default_tax_types,
+                              tracked=settings.mappings.tracking.mapped())
     found = [ep for ep in entry_points(group=OPS_STORE_GROUP) if ep.name == name]
     if not found:
         known = sorted({ep.name for ep in entry_points(group=OPS_STORE_GROUP)} | {"sqlite"})
@@ -91,7 +92,11 @@ def open_engine(runtime: Runtime) -> Iterator[Any]:
         state.close()
         raise
     try:
-        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds)
+        from xsync.sides.xero_map import Tracking
+
+        tracking = runtime.settings.mappings.tracking
+        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds,
+                        tracking=Tracking(tracking.mapped(), tracking.create_options))
         # damage deep in state.db shows only when its pages are read, mid-run; the sides turn
         # their own file troubles into their own errors, so what reaches here is state.db's
         with damage_named(runtime.workspace.state_path):

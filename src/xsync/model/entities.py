@@ -52,9 +52,12 @@ _DOC_KINDS: dict[str, Kind] = {
     "subtotal": "money", "total_tax": "money", "total": "money", "amount_paid": "money",
     "amount_credited": "money", "amount_due": "money", "paid_on": "date",
 }
+# ``job`` and ``site``: a line's two tracking values (job and site costing), each mapped to one
+# of Xero's tracking categories in xsync.toml; a value in a column left unmapped is not synced
+TRACKING_FIELDS = ("job", "site")
 _LINE_FIELDS = (
     "position", "description", "quantity", "unit_price", "account_code", "tax_type",
-    "tax_amount", "line_amount", "discount_rate",
+    "tax_amount", "line_amount", "discount_rate", *TRACKING_FIELDS,
 )
 _LINE_KINDS: dict[str, Kind] = {
     "quantity": "quantity", "unit_price": "quantity", "tax_amount": "money",

@@ -22,6 +22,7 @@ from xsync.sandbox import (
     idempotency,
     manual_journals,
     payments,
+    tracking,
     xjson,
 )
 from xsync.sandbox.clock import Clock
@@ -405,4 +406,5 @@ _ROUTES: dict[str, Callable[[Ctx, str, list[str], bytes], Reply]] = {
     "payments": _payments,
     "banktransactions": bank_transactions.route,
     "manualjournals": manual_journals.route,
+    "trackingcategories": tracking.route,
 }

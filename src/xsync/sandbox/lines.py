@@ -4,7 +4,8 @@ Per line: ``LineAmount = round2(Qty × Unit × (100 − DiscountRate)/100)`` (or
 DiscountAmount``); tax is rounded per line, half-up: Exclusive ``round2(LineAmount × r)``,
 Inclusive ``round2(LineAmount × r/(1+r))``, NoTax 0. Totals are sums of the rounded line values;
 Inclusive subtotals are ``ΣLineAmount − ΣTax``. A ``TaxAmount`` sent by the client overrides the
-computed one (Xero allows it).
+computed one (Xero allows it). A line's ``Tracking`` is checked against the organisation's
+tracking categories (:mod:`xsync.sandbox.tracking`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import xjson
+from xsync.sandbox import tracking, xjson
 from xsync.sandbox.context import Ctx
 
 _LINE_FIELDS = (
@@ -134,6 +135,8 @@ def compute_line(
     else:
         line.pop("DiscountAmount", None)
     line.setdefault("Description", "")
+    if "Tracking" in sent:
+        line["Tracking"] = tracking.line_tracking(ctx, line.get("Tracking"), errors)
     line.setdefault("Tracking", [])
     line["_gross"] = xjson.money(gross)
 

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "payments": "PaymentID",
     "banktransactions": "BankTransactionID",
     "manualjournals": "ManualJournalID",
+    "trackingcategories": "TrackingCategoryID",
 }
 
 _DOC_COLUMNS = "tenant_id, id, updated_ms, number, name_key, status, type, contact_id, flags, json"

@@ -26,6 +26,7 @@ from xsync.model.entities import (
     CONTACT_STATUSES,
     DOC_STATUSES,
     PAYMENT_STATUSES,
+    TRACKING_FIELDS,
     EntitySpec,
     spec,
 )
@@ -86,13 +87,19 @@ def reason_for(problems: list[str]) -> str:
     return f"{shown}; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else shown
 
 
+# Xero's longest tracking option name
+LONGEST_OPTION = 100
+
+
 def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
                 problems: list[str], categories: dict[str, str],
-                default_tax_types: dict[str, str]) -> Record:
+                default_tax_types: dict[str, str],
+                tracked: frozenset[str] = frozenset()) -> Record:
     """The row (and its line rows) as a record; what cannot be read is added to ``problems``.
 
     ``categories`` maps an ops category to an account code for a line that names none, and
-    ``default_tax_types`` an account code to the tax type of a line that names none."""
+    ``default_tax_types`` an account code to the tax type of a line that names none;
+    ``tracked``: the tracking columns mapped to Xero (the others read as empty)."""
     entity_spec = spec(entity)
     record_id = str(row[TABLES[entity][3]])
     who = f"{NOUN[entity]} {record_id}"
@@ -120,19 +127,23 @@ def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
         updated = read_stamp(row["updated_at"], who, problems)
     lines = None
     if entity_spec.has_lines:
-        lines = [read_line(entity_spec, lr, who, problems, categories, default_tax_types)
-                 for lr in line_rows]
+        lines = [read_line(entity_spec, lr, who, problems, categories, default_tax_types,
+                           tracked) for lr in line_rows]
     return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
 
 
 def read_line(entity_spec: EntitySpec, row: sqlite3.Row, owner: str, problems: list[str],
-              categories: dict[str, str], default_tax_types: dict[str, str]) -> Line:
+              categories: dict[str, str], default_tax_types: dict[str, str],
+              tracked: frozenset[str] = frozenset()) -> Line:
     line_id = row["id"]
     who = f"line {line_id}"
     if line_id is None or line_id == "":
         problems.append(f"a line of {owner} has no id: give it the platform's line id")
     fields: Fields = {}
     for name in entity_spec.line_fields:
+        if name in TRACKING_FIELDS and name not in tracked:
+            fields[name] = None
+            continue
         value = row[name]
         if name == "account_code" and not value and row["category"]:
             value = categories.get(row["category"])
@@ -141,6 +152,11 @@ def read_line(entity_spec: EntitySpec, row: sqlite3.Row, owner: str, problems: l
                                 "mapping in [mappings.categories]")
         fields[name] = read_value(entity_spec.line_kinds.get(name, "text"), value, who, name,
                                   problems)
+    for name in TRACKING_FIELDS:
+        value = fields.get(name)
+        if value is not None and (len(value) > LONGEST_OPTION or not value.strip()):
+            problems.append(f"{who}: {name} {value!r} is not a tracking option Xero can hold "
+                            f"(1 to {LONGEST_OPTION} characters, not only spaces)")
     position = fields.get("position")
     if position is not None and not WHOLE_NUMBER.fullmatch(position):
         problems.append(f"{who}: position {row['position']!r} is not a whole number")

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS {doc} (
 CREATE TABLE IF NOT EXISTS {line} (
     id TEXT PRIMARY KEY, {owner} TEXT NOT NULL REFERENCES {doc}(id), position INTEGER,
     description TEXT, quantity TEXT, unit_price TEXT, account_code TEXT, category TEXT,
-    tax_type TEXT, tax_amount TEXT, line_amount TEXT, discount_rate TEXT
+    tax_type TEXT, tax_amount TEXT, line_amount TEXT, discount_rate TEXT, job TEXT, site TEXT
 );
 CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
 """
@@ -86,6 +86,10 @@ SCHEMA_SCRIPTS = (
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("payments", "bill_id", "TEXT"),
     ("contacts", "merged_into", "TEXT"),
+    ("invoice_lines", "job", "TEXT"),
+    ("invoice_lines", "site", "TEXT"),
+    ("bill_lines", "job", "TEXT"),
+    ("bill_lines", "site", "TEXT"),
 )
 # tables the contract gained after its first version
 ADDED_TABLES: tuple[str, ...] = ()

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from xsync.model.entities import spec
+from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
 from xsync.model.records import Line, Record
 from xsync.model.side import Change, ChangeResult, ScanResult
@@ -89,7 +89,8 @@ class SqliteOpsStore:
 
     def __init__(self, path: Path | str, *, categories: dict[str, str] | None = None,
                  default_tax_types: dict[str, str] | None = None,
-                 now: Any = utc_now_text, busy_timeout: float = BUSY_TIMEOUT) -> None:
+                 now: Any = utc_now_text, busy_timeout: float = BUSY_TIMEOUT,
+                 tracked: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         # autocommit mode: write() opens its own transaction with a savepoint per change
@@ -107,6 +108,9 @@ class SqliteOpsStore:
         self.categories = dict(categories or {})
         # Xero account code -> the tax type of a line that names none
         self.default_tax_types = dict(default_tax_types or {})
+        # the tracking columns (job, site) mapped to Xero: the others are neither read nor written
+        self.tracked = frozenset(tracked)
+        self._untracked = frozenset(TRACKING_FIELDS) - self.tracked
         self._now = now
 
     def close(self) -> None:
@@ -282,7 +286,7 @@ class SqliteOpsStore:
     def _read_row(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
                   problems: list[str]) -> Record:
         return read_record(entity, row, line_rows, problems, self.categories,
-                           self.default_tax_types)
+                           self.default_tax_types, self.tracked)
 
     def _existing_contacts(self, records: Iterable[Record]) -> set[str]:
         """Which of the contact ids these records name are rows of ``contacts``."""
@@ -387,7 +391,7 @@ class SqliteOpsStore:
             values[key] = record_id
             heads.setdefault(tuple(values), []).append(list(values.values()))
             for position, line in enumerate(change.lines or [], start=1):
-                row: dict[str, Any] = dict(line.fields)
+                row: dict[str, Any] = self._line_values(line)
                 row.setdefault("position", str(position))
                 row["id"] = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
                 row[owner or ""] = record_id
@@ -483,7 +487,7 @@ class SqliteOpsStore:
                 f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
         kept: set[str] = set()
         for position, line in enumerate(lines, start=1):
-            values = dict(line.fields)
+            values = self._line_values(line)
             values.setdefault("position", str(position))
             if line.id and line.id in existing:
                 self._update(table, "id", line.id, values)
@@ -496,6 +500,11 @@ class SqliteOpsStore:
                 kept.add(line_id)
         for stale in existing - kept:
             self.conn.execute(f"DELETE FROM {table} WHERE id = ?", [stale])
+
+    def _line_values(self, line: Line) -> dict[str, Any]:
+        """A line's columns to write: a tracking column not mapped to Xero is the platform's
+        alone, and is left as it is."""
+        return {k: v for k, v in line.fields.items() if k not in self._untracked}
 
     def _new_id(self, entity: str) -> str:
         return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"

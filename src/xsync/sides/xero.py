@@ -13,7 +13,10 @@ Invariants:
   batch is the same request;
 - documents are read and written with ``unitdp=4``, so a unit price of 4 decimals arrives as
   written, both ways;
-- one change that cannot become a Xero element fails alone: the batch is built from the others.
+- one change that cannot become a Xero element fails alone: the batch is built from the others;
+- a line's tracking (``job``, ``site``) is read from and written to the tracking categories the
+  workspace maps them to; an option Xero lacks is created first where allowed, else the
+  document is refused with the reason (see :mod:`xsync.sides.xero_tracking`).
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
     ENDPOINTS,
+    NO_TRACKING,
     PAYMENT_TYPES,
+    Tracking,
     element_for_change,
     record_from_xero,
 )
+from xsync.sides.xero_tracking import TrackingOptions
 from xsync.xero.client import XeroClient
 from xsync.xero.xjson import parse_datetime, to_utc
 
@@ -70,9 +76,11 @@ class XeroSide:
 
     name = "xero"
 
-    def __init__(self, client: XeroClient, *, overlap_seconds: int = 5) -> None:
+    def __init__(self, client: XeroClient, *, overlap_seconds: int = 5,
+                 tracking: Tracking = NO_TRACKING) -> None:
         self.client = client
         self.overlap = timedelta(seconds=overlap_seconds)
+        self.tracking = tracking
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -89,7 +97,7 @@ class XeroSide:
             if not self._wanted(entity, element):
                 continue
             try:
-                record = record_from_xero(entity, element)
+                record = record_from_xero(entity, element, self.tracking)
             except ValueError as exc:
                 # the message names the record, the field and the value
                 rejected.append((str(element.get(ENDPOINTS[entity][1], "?")), str(exc)))
@@ -150,7 +158,7 @@ class XeroSide:
                                            params=self._params(entity) or None)
         wanted = set(ids)
         id_field = ENDPOINTS[entity][1]
-        return [record_from_xero(entity, element) for element in found
+        return [record_from_xero(entity, element, self.tracking) for element in found
                 if self._wanted(entity, element) and str(element.get(id_field)) in wanted]
 
     def _where_ids(self, entity: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -191,7 +199,8 @@ class XeroSide:
                                      for v in wanted[start:start + WHERE_CHUNK])
                 found += self.client.iter_all(
                     "Contacts", params={"where": clause, "includeArchived": "true"})
-        return [record_from_xero(entity, el) for el in found if self._wanted(entity, el)]
+        return [record_from_xero(entity, el, self.tracking) for el in found
+                if self._wanted(entity, el)]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -207,10 +216,18 @@ class XeroSide:
         ready: list[tuple[Change, dict[str, Any]]] = []
         for change in changes:
             try:
-                ready.append((change, element_for_change(entity, change)))
+                ready.append((change, element_for_change(entity, change, self.tracking)))
             except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
                 out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
                                                errors=[unmappable(entity, change, exc)])
+        if ready and self.tracking.categories and entity in ("invoices", "bills"):
+            refused = TrackingOptions(self.client, self.tracking).prepare(
+                [c for c, _ in ready])
+            for change, _ in ready:
+                if change.key in refused:
+                    out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
+                                                   errors=[refused[change.key]])
+            ready = [(c, e) for c, e in ready if c.key not in refused]
         if ready:
             sent = [c for c, _ in ready]
             try:
@@ -231,8 +248,7 @@ class XeroSide:
                     out[change.key] = self._result(entity, change, res)
         return [out[c.key] for c in changes]
 
-    @staticmethod
-    def _result(entity: str, change: Change, res: Any) -> ChangeResult:
+    def _result(self, entity: str, change: Change, res: Any) -> ChangeResult:
         if not res.ok:
             return ChangeResult(key=change.key, ok=False, id=change.id or res.xero_id,
                                 errors=[f"Xero refused it: {m}" for m in res.messages]
@@ -240,7 +256,7 @@ class XeroSide:
         record = None
         if res.element:
             try:
-                record = record_from_xero(entity, res.element)
+                record = record_from_xero(entity, res.element, self.tracking)
             except (ValueError, KeyError, TypeError):
                 record = None
         return ChangeResult(key=change.key, ok=True, id=res.xero_id or change.id,

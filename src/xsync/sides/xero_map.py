@@ -9,6 +9,8 @@ becomes the smallest Xero element that carries it: documents reference their con
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +50,30 @@ ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+@dataclass(frozen=True)
+class Tracking:
+    """Which of Xero's tracking categories each ops tracking column (``job``, ``site``) is,
+    by the category's name; a column not named here is not synced."""
+
+    categories: dict[str, str] = field(default_factory=dict)
+    # options missing in Xero are created there (else the document is refused, saying why)
+    create_options: bool = False
+
+    def option(self, item: dict[str, Any], name: str) -> str | None:
+        """The option a Xero line item has in the category mapped to column ``name``."""
+        category = self.categories.get(name)
+        if category is None:
+            return None
+        wanted = category.casefold()
+        for entry in item.get("Tracking") or []:
+            if str(entry.get("Name") or "").strip().casefold() == wanted:
+                return _text(entry.get("Option"))
+        return None
+
+
+NO_TRACKING = Tracking()
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -81,13 +107,18 @@ def _enum(el: dict[str, Any], name: str, known: dict[str, str], default: str) ->
     return known[value]
 
 
-def record_from_xero(entity: str, element: dict[str, Any]) -> Record:
+def record_from_xero(entity: str, element: dict[str, Any],
+                     tracking: Tracking = NO_TRACKING) -> Record:
     """One Xero element as a canonical record. Raises :class:`Unmappable` (a ValueError) with
     a sentence naming the record, the field and the value, on data it cannot read."""
     reader = _READERS[entity]
     id_field = ENDPOINTS[entity][1]
     try:
-        fields, lines = reader(element)
+        lines: list[Line] | None
+        if entity in ("invoices", "bills"):
+            fields, lines = _document(element, tracking)
+        else:
+            fields, lines = reader(element)
         updated = _read(element, "UpdatedDateUTC", parse_datetime)
         record_id = str(element[id_field])
     except (Unmappable, KeyError) as exc:
@@ -133,7 +164,8 @@ def _guid(value: Any) -> str | None:
     return None if text is None or text == NO_GUID else text
 
 
-def _document(el: dict[str, Any]) -> tuple[Fields, list[Line]]:
+def _document(el: dict[str, Any], tracking: Tracking = NO_TRACKING
+              ) -> tuple[Fields, list[Line]]:
     fields: Fields = {
         "number": _text(el.get("InvoiceNumber")),
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
@@ -151,11 +183,12 @@ def _document(el: dict[str, Any]) -> tuple[Fields, list[Line]]:
         "amount_due": _read(el, "AmountDue", money),
         "paid_on": _read(el, "FullyPaidOnDate", _date),
     }
-    lines = [_line(index, item) for index, item in enumerate(el.get("LineItems") or [], start=1)]
+    lines = [_line(index, item, tracking)
+             for index, item in enumerate(el.get("LineItems") or [], start=1)]
     return fields, lines
 
 
-def _line(index: int, item: dict[str, Any]) -> Line:
+def _line(index: int, item: dict[str, Any], tracking: Tracking = NO_TRACKING) -> Line:
     try:
         return Line(
             id=_text(item.get("LineItemID")),
@@ -169,6 +202,8 @@ def _line(index: int, item: dict[str, Any]) -> Line:
                 "tax_amount": _read(item, "TaxAmount", money),
                 "line_amount": _read(item, "LineAmount", money),
                 "discount_rate": _read(item, "DiscountRate", money),
+                "job": tracking.option(item, "job"),
+                "site": tracking.option(item, "site"),
             },
         )
     except Unmappable as exc:
@@ -223,7 +258,7 @@ def _tax_rate(el: dict[str, Any]) -> tuple[Fields, None]:
     }, None
 
 
-_READERS = {
+_READERS: dict[str, Callable[[dict[str, Any]], tuple[Fields, list[Line] | None]]] = {
     "contacts": _contact,
     "invoices": _document,
     "bills": _document,
@@ -237,7 +272,8 @@ _READERS = {
 # -- writing ------------------------------------------------------------------------------------
 
 
-def element_for_change(entity: str, change: Change) -> dict[str, Any]:
+def element_for_change(entity: str, change: Change,
+                       tracking: Tracking = NO_TRACKING) -> dict[str, Any]:
     """The Xero element that carries ``change``; ids in ``change`` are already Xero's."""
     id_field = ENDPOINTS[entity][1]
     element: dict[str, Any] = {}
@@ -250,7 +286,7 @@ def element_for_change(entity: str, change: Change) -> dict[str, Any]:
     if entity in ("invoices", "bills"):
         if change.action in ("delete", "void"):
             return {**element, "Status": "DELETED" if change.action == "delete" else "VOIDED"}
-        element.update(_document_out(entity, change))
+        element.update(_document_out(entity, change, tracking))
         return element
     raise ValueError(f"xsync does not write {entity} to Xero")
 
@@ -275,7 +311,7 @@ def _contact_out(fields: Fields) -> dict[str, Any]:
     return out
 
 
-def _document_out(entity: str, change: Change) -> dict[str, Any]:
+def _document_out(entity: str, change: Change, tracking: Tracking) -> dict[str, Any]:
     entity_spec = spec(entity)
     fields = {k: v for k, v in change.fields.items() if k not in entity_spec.xero_computed}
     out: dict[str, Any] = {}
@@ -296,11 +332,11 @@ def _document_out(entity: str, change: Change) -> dict[str, Any]:
     if status in DOC_STATUS_OUT:
         out["Status"] = DOC_STATUS_OUT[status or "draft"]
     if change.lines is not None:
-        out["LineItems"] = [_line_out(entity, line) for line in change.lines]
+        out["LineItems"] = [_line_out(entity, line, tracking) for line in change.lines]
     return out
 
 
-def _line_out(entity: str, line: Line) -> dict[str, Any]:
+def _line_out(entity: str, line: Line, tracking: Tracking = NO_TRACKING) -> dict[str, Any]:
     f = line.fields
     item: dict[str, Any] = {}
     if line.id:
@@ -316,4 +352,8 @@ def _line_out(entity: str, line: Line) -> dict[str, Any]:
     # Xero takes a discount rate on sales documents only
     if entity == "invoices" and f.get("discount_rate") not in (None, "0.00"):
         item["DiscountRate"] = Decimal(f["discount_rate"] or "0")
+    if tracking.categories:
+        # the mapped categories, as the line has them (none: the line's tracking is cleared)
+        item["Tracking"] = [{"Name": category, "Option": f[name]}
+                            for name, category in tracking.categories.items() if f.get(name)]
     return item

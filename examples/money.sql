@@ -1,0 +1,47 @@
+-- The money story in ops.db: rows the operations platform writes and the questions a bookkeeper
+-- asks once xsync has synced. Run the inserts into a workspace's ops.db (with `[mappings.tracking]
+-- job = "Job"` and `site = "Site"` in xsync.toml), `xsync sync`, pay or reverse in Xero, sync
+-- again, then run the queries:   sqlite3 ops.db < examples/money.sql
+
+-- A supplier's bill and a tracked job (pushed to Xero: the bill as ACCPAY, the job's lines with
+-- their Job and Site tracking).
+INSERT OR IGNORE INTO contacts (id, name, email, status, updated_at) VALUES
+    ('S-1', 'Harbour Timber Supplies', 'ap@harbourtimber.example', 'active',
+     '2026-11-24T10:00:00Z'),
+    ('C-7', 'Balmain Renovations', 'office@balmainreno.example', 'active',
+     '2026-11-24T10:00:00Z');
+INSERT OR IGNORE INTO bills (id, number, contact_id, date, due_date, status, updated_at) VALUES
+    ('BL-1', 'HTS-5001', 'S-1', '2026-11-10', '2026-12-10', 'approved', '2026-11-24T10:00:00Z');
+INSERT OR IGNORE INTO bill_lines (id, bill_id, position, description, quantity, unit_price,
+                                  account_code, tax_type, job, site) VALUES
+    ('BL-1-1', 'BL-1', 1, 'Hardwood decking', '10', '50.00', '400', 'INPUT', 'J-100', 'Balmain');
+INSERT OR IGNORE INTO invoices (id, number, contact_id, date, due_date, status, updated_at)
+VALUES ('J-2001', 'JOB-2001', 'C-7', '2026-11-24', '2026-12-24', 'approved',
+        '2026-11-24T10:00:00Z');
+INSERT OR IGNORE INTO invoice_lines (id, invoice_id, position, description, quantity,
+                                     unit_price, account_code, tax_type, job, site) VALUES
+    ('J-2001-1', 'J-2001', 1, 'Framing', '8', '95.00', '200', 'OUTPUT', 'J-100', 'Balmain');
+
+-- Bills paid in Xero: status, what was paid and when (payments name their bill in bill_id).
+SELECT b.number, b.status, b.amount_paid, b.amount_due, b.paid_on,
+       count(p.id) AS payments
+FROM bills b LEFT JOIN payments p ON p.bill_id = b.id AND p.status = 'authorised'
+GROUP BY b.id;
+
+-- Payments the accountant deleted in Xero (bounced transfers): their documents owe again.
+SELECT p.date, p.amount, coalesce(i.number, b.number) AS document
+FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id LEFT JOIN bills b ON b.id = p.bill_id
+WHERE p.status = 'reversed';
+
+-- Contacts merged in Xero, and the contact each now lives on as; no document names them.
+SELECT merged.name AS merged, kept.name AS into_contact,
+       (SELECT count(*) FROM invoices WHERE contact_id = merged.id) AS invoices_left
+FROM contacts merged JOIN contacts kept ON kept.id = merged.merged_into;
+
+-- Job costing: what each job earned and cost, by its tracking option.
+SELECT job, sum(CASE WHEN kind = 'sale' THEN amount ELSE 0 END) AS sales,
+       sum(CASE WHEN kind = 'cost' THEN amount ELSE 0 END) AS costs
+FROM (SELECT job, 'sale' AS kind, CAST(line_amount AS NUMERIC) AS amount FROM invoice_lines
+      UNION ALL
+      SELECT job, 'cost', CAST(line_amount AS NUMERIC) FROM bill_lines)
+WHERE job IS NOT NULL GROUP BY job;
