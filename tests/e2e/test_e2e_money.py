@@ -226,3 +226,40 @@ def test_job_and_site_costing_reach_xero_tracking_and_come_back(world: World) ->
         ("J-2001-1", "J-100", "Balmain"), ("J-2001-2", "J-101", None)]
     again = world.run("diff")
     assert again.code == 0 and "JOB-2001" not in again.out, again.out
+
+
+def test_a_credit_note_across_invoices_and_refunded_in_cash_keeps_every_balance(
+        world: World) -> None:
+    synced(world)
+    owing: dict[str, list[dict[str, Any]]] = {}
+    for i in world.xero.invoices(where='Type=="ACCREC"'):
+        if i["Status"] == "AUTHORISED" and Decimal(str(i["AmountDue"])) >= 100:
+            owing.setdefault(i["Contact"]["ContactID"], []).append(i)
+    contact, (a, b) = next((c, found[:2]) for c, found in owing.items() if len(found) >= 2)
+    note = world.xero.call("PUT", "/CreditNotes", {"CreditNotes": [{
+        "Type": "ACCRECCREDIT", "Contact": {"ContactID": contact}, "Date": "2026-11-24",
+        "Status": "AUTHORISED", "LineAmountTypes": "Inclusive",
+        "LineItems": [{"Description": "Overcharge", "Quantity": 1, "UnitAmount": 330,
+                       "AccountCode": "200", "TaxType": "OUTPUT"}]}]})["CreditNotes"][0]
+    for invoice in (a, b):
+        world.xero.call("PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations",
+                        {"Allocations": [{"Invoice": {"InvoiceID": invoice["InvoiceID"]},
+                                          "Amount": 100, "Date": "2026-11-24"}]})
+    world.xero.call("PUT", "/Payments", {"Payments": [{
+        "CreditNote": {"CreditNoteID": note["CreditNoteID"]}, "Account": {"Code": "090"},
+        "Date": "2026-11-24", "Amount": 130, "Reference": "Refund"}]})
+    synced(world)
+
+    for invoice in (a, b):
+        xero = world.xero.invoice(invoice["InvoiceNumber"])
+        row = world.ops.one("SELECT * FROM invoices WHERE number = ?", [invoice["InvoiceNumber"]])
+        assert (row["amount_credited"], row["amount_due"]) == (
+            f"{Decimal(str(xero['AmountCredited'])):.2f}", f"{Decimal(str(xero['AmountDue'])):.2f}")
+        assert Decimal(row["amount_due"]) == Decimal(str(invoice["AmountDue"])) - 100
+    credit = world.ops.one("SELECT * FROM credit_notes WHERE number = ?",
+                           [note["CreditNoteNumber"]])
+    assert (credit["total"], credit["remaining"], credit["status"]) == ("330.00", "0.00", "paid")
+    refund = world.ops.one("SELECT * FROM payments WHERE credit_note_id = ?", [credit["id"]])
+    assert (refund["amount"], refund["invoice_id"], refund["bill_id"]) == ("130.00", None, None)
+    again = world.run("diff")
+    assert again.code == 0, again.out

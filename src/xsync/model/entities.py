@@ -122,13 +122,14 @@ INVOICES = _document("invoices", "both", ("number",))
 # total); several candidates are an ambiguous match, never a guess
 BILLS = _document("bills", "push", (("contact_id", "number", "date", "total"),
                                     ("contact_id", "number", "date")))
-# a payment is on an invoice (``invoice_id``) or on a bill (``bill_id``), never both
+# a payment is on an invoice (``invoice_id``), on a bill (``bill_id``), or the cash refund of a
+# credit note (``credit_note_id``): exactly one of them
 PAYMENTS = EntitySpec(
     name="payments",
-    fields=("invoice_id", "bill_id", "date", "amount", "reference", "status"),
-    kinds={"invoice_id": "ref", "bill_id": "ref", "date": "date", "amount": "money",
-           "status": "status"},
-    refs={"invoice_id": "invoices", "bill_id": "bills"},
+    fields=("invoice_id", "bill_id", "credit_note_id", "date", "amount", "reference", "status"),
+    kinds={"invoice_id": "ref", "bill_id": "ref", "credit_note_id": "ref", "date": "date",
+           "amount": "money", "status": "status"},
+    refs={"invoice_id": "invoices", "bill_id": "bills", "credit_note_id": "credit_notes"},
     direction="pull",
     label="reference",
 )
@@ -146,7 +147,7 @@ CREDIT_NOTES = EntitySpec(
 
 # Dependency order: what a record references is synced before it.
 ENTITY_ORDER: tuple[str, ...] = (
-    "accounts", "tax_rates", "contacts", "invoices", "bills", "payments", "credit_notes",
+    "accounts", "tax_rates", "contacts", "invoices", "bills", "credit_notes", "payments",
 )
 ENTITIES: dict[str, EntitySpec] = {
     s.name: s

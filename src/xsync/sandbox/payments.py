@@ -1,9 +1,13 @@
-"""Payments against invoices: create (never edit), delete by ``{"Status": "DELETED"}``.
+"""Payments against invoices and bills, and cash refunds of credit notes: create (never
+edit), delete by ``{"Status": "DELETED"}``.
 
-A payment needs an AUTHORISED invoice (by InvoiceID or InvoiceNumber), a BANK account or one with
-``EnablePaymentsToAccount`` (by AccountID or Code) and 0 < Amount ≤ AmountDue. Creating or
-deleting one updates the invoice's AmountPaid, AmountDue, Payments[], status (PAID ↔ AUTHORISED)
-and UpdatedDateUTC.
+A payment needs an AUTHORISED invoice (by InvoiceID or InvoiceNumber) or credit note (by
+CreditNoteID or CreditNoteNumber: a refund), a BANK account or one with
+``EnablePaymentsToAccount`` (by AccountID or Code) and 0 < Amount ≤ what is outstanding (the
+invoice's AmountDue, the credit note's RemainingCredit). Creating or deleting one updates the
+document's Payments[], balances (AmountPaid and AmountDue; RemainingCredit), status (PAID ↔
+AUTHORISED) and UpdatedDateUTC. ``PaymentType`` tells them apart: ACCRECPAYMENT, ACCPAYPAYMENT,
+ARCREDITPAYMENT (a sales credit note refunded), APCREDITPAYMENT (a supplier's refund).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 from xsync.sandbox import xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
+    CREDIT_NOTE,
     INVOICE,
+    Flavour,
     lock_message,
     posted_amount_and_date,
     rebalance,
@@ -46,9 +52,35 @@ def _invoice(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
                 else f"Invoice number {number} matches more than one invoice; use InvoiceID."
             )
         return found[0]
-    if raw.get("CreditNote") or raw.get("Prepayment") or raw.get("Overpayment"):
-        raise Invalid("This sandbox accepts payments against invoices only.")
+    if raw.get("Prepayment") or raw.get("Overpayment"):
+        raise Invalid("This sandbox accepts payments against invoices and credit notes only.")
     raise Invalid("An Invoice (InvoiceID or InvoiceNumber) must be specified for the payment.")
+
+
+def _credit_note(ctx: Ctx, ref: dict[str, Any]) -> dict[str, Any]:
+    note_id = ref.get("CreditNoteID")
+    number = ref.get("CreditNoteNumber")
+    if note_id:
+        doc = ctx.store.get("creditnotes", ctx.tenant, str(note_id).lower())
+        if doc is None:
+            raise Invalid(f"Credit note with CreditNoteID {note_id} could not be found.")
+        return doc
+    found = ctx.store.find("creditnotes", ctx.tenant, "number = ? AND status != 'DELETED'",
+                           (str(number or ""),)) if number else []
+    if len(found) != 1:
+        raise Invalid(f"Credit note number {number} could not be found.")
+    return found[0]
+
+
+def _document(ctx: Ctx, raw: dict[str, Any]) -> tuple[Flavour, dict[str, Any]]:
+    """What the payment pays: an invoice, or a credit note refunded."""
+    if isinstance(raw.get("CreditNote"), dict) and not raw.get("Invoice"):
+        return CREDIT_NOTE, _credit_note(ctx, raw["CreditNote"])
+    return INVOICE, _invoice(ctx, raw)
+
+
+PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT",
+                 "ACCRECCREDIT": "ARCREDITPAYMENT", "ACCPAYCREDIT": "APCREDITPAYMENT"}
 
 
 def _account(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
@@ -76,12 +108,13 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """Record one payment; raises ``Invalid``."""
     if raw.get("PaymentID"):
         raise Invalid("Payments cannot be edited; delete the payment and create a new one.")
-    invoice = _invoice(ctx, raw)
+    flavour, invoice = _document(ctx, raw)
     account = _account(ctx, raw)
     if invoice["Status"] != "AUTHORISED":
         raise Invalid("Payments can only be made against Authorised documents.")
     amount, day = posted_amount_and_date(ctx, raw, "payment")
-    if amount > Decimal(invoice["AmountDue"]):
+    outstanding = invoice["AmountDue"] if flavour is INVOICE else invoice["RemainingCredit"]
+    if amount > Decimal(outstanding):
         raise Invalid("The payment amount exceeds the amount outstanding on this document.")
     now = ctx.now_ms()
     payment: dict[str, Any] = {
@@ -91,7 +124,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
         "Amount": amount,
         "Reference": str(raw.get("Reference") or ""),
         "CurrencyRate": Decimal("1.000000"),
-        "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
+        "PaymentType": PAYMENT_TYPES[invoice["Type"]],
         "Status": "AUTHORISED",
         "UpdatedDateUTC": xjson.ms_timestamp(now),
         "UpdatedDateUTCString": xjson.iso_timestamp(now),
@@ -102,7 +135,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
             "Code": account["Code"],
             "Name": account["Name"],
         },
-        "Invoice": reference(INVOICE, invoice),
+        "Invoice" if flavour is INVOICE else "CreditNote": reference(flavour, invoice),
         "HasValidationErrors": False,
     }
     ctx.store.put("payments", ctx.tenant, payment, now)
@@ -117,8 +150,9 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
             "HasValidationErrors": False,
         }
     )
-    invoice["AmountPaid"] = xjson.money(Decimal(invoice["AmountPaid"]) + amount)
-    rebalance(ctx, INVOICE, invoice)
+    if flavour is INVOICE:
+        invoice["AmountPaid"] = xjson.money(Decimal(invoice["AmountPaid"]) + amount)
+    rebalance(ctx, flavour, invoice)
     return payment
 
 
@@ -148,6 +182,12 @@ def delete(ctx: Ctx, payment_id: str, raw: Any) -> dict[str, Any]:
     payment["UpdatedDateUTC"] = xjson.ms_timestamp(now)
     payment["UpdatedDateUTCString"] = xjson.iso_timestamp(now)
     ctx.store.put("payments", ctx.tenant, payment, now)
+    if "CreditNote" in payment:
+        note = ctx.store.get("creditnotes", ctx.tenant, payment["CreditNote"]["CreditNoteID"])
+        if note is not None:
+            note["Payments"] = [p for p in note["Payments"] if p["PaymentID"] != payment_id]
+            rebalance(ctx, CREDIT_NOTE, note)
+        return payment
     invoice = ctx.store.get("invoices", ctx.tenant, payment["Invoice"]["InvoiceID"])
     if invoice is not None:
         invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment_id]

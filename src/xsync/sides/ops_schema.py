@@ -62,7 +62,8 @@ CREATE INDEX IF NOT EXISTS {line}_owner ON {line}({owner});
 SCHEMA_REST = """
 CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
-    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL, bill_id TEXT
+    status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL, bill_id TEXT,
+    credit_note_id TEXT
 );
 CREATE TABLE IF NOT EXISTS credit_notes (
     id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
@@ -85,6 +86,7 @@ SCHEMA_SCRIPTS = (
 # (table, column, declaration) the contract gained after its first version, in that order
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("payments", "bill_id", "TEXT"),
+    ("payments", "credit_note_id", "TEXT"),
     ("contacts", "merged_into", "TEXT"),
     ("invoice_lines", "job", "TEXT"),
     ("invoice_lines", "site", "TEXT"),

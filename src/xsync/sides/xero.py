@@ -7,7 +7,8 @@ Invariants:
   before it, so the cursor is marked settled and the next scan asks from the second after it:
   records sharing one stamp are not read again and again;
 - invoices and bills are one endpoint told apart by ``Type``; payments on invoices and on bills
-  are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), and sales credit notes;
+  are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), sales credit notes, and their
+  cash refunds (ARCREDITPAYMENT);
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;

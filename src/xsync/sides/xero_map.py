@@ -34,9 +34,8 @@ GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "del
 # a payment deleted in Xero (a bounced transfer, a mistake undone) is reversed in ops: its
 # document's balance is back as before it
 PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "reversed"}
-# the payments of sales invoices and of bills; those of credit notes, over- and prepayments are
-# read with their own documents
-PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT"})
+# the payments of sales invoices and of bills, and the cash refunds of sales credit notes
+PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT", "ARCREDITPAYMENT"})
 
 # entity -> (endpoint, id field, Xero Type filter)
 ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
@@ -217,6 +216,7 @@ def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
     return {
         "invoice_id": None if on_bill else document_id,
         "bill_id": document_id if on_bill else None,
+        "credit_note_id": _text((el.get("CreditNote") or {}).get("CreditNoteID")),
         "date": _read(el, "Date", _date),
         "amount": _read(el, "Amount", money),
         "reference": _text(el.get("Reference")),
