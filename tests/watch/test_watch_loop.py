@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from xsync.errors import AuthError, DailyLimitReached, MassDeleteGuard, RunLocked, XsyncError
+from xsync.model.entities import ENTITY_ORDER, spec
 from xsync.state.db import open_state
 from xsync.sync.plan import RunResult
 from xsync.watch.loop import Watcher, WatchOptions, default_poll, entities_for
@@ -46,10 +47,14 @@ def watcher(engine: Engine, **options: Any) -> tuple[Watcher, list[float]]:
 def test_what_each_event_category_syncs() -> None:
     assert entities_for(["CONTACT"]) == (["contacts"], [])
     invoice, _ = entities_for(["INVOICE"])
-    assert set(invoice) == {"contacts", "invoices", "payments", "bills"}
-    assert invoice.index("contacts") < invoice.index("invoices") < invoice.index("payments")
+    assert {"contacts", "invoices", "payments", "bills"} <= set(invoice)
+    assert invoice == [e for e in ENTITY_ORDER if e in invoice]
     notes, unknown = entities_for(["CREDITNOTE", "SUBSCRIPTION"])
-    assert set(notes) == {"contacts", "invoices", "credit_notes"} and unknown == ["SUBSCRIPTION"]
+    assert {"contacts", "invoices", "credit_notes"} <= set(notes)
+    assert unknown == ["SUBSCRIPTION"]
+    for found in (invoice, notes):  # with whatever they refer to, and nothing polled only
+        assert all(t in found for e in found for t in spec(e).refs.values())
+        assert not {"accounts", "tax_rates"} & set(found)
 
 
 def test_the_default_poll_keeps_within_a_quarter_of_the_days_calls() -> None:
