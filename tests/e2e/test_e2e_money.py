@@ -227,6 +227,14 @@ def test_job_and_site_costing_reach_xero_tracking_and_come_back(world: World) ->
     again = world.run("diff")
     assert again.code == 0 and "JOB-2001" not in again.out, again.out
 
+    # a mapping to a category Xero does not have reads nothing, rather than every line untracked
+    world.configure('[mappings.tracking]\njob = "Crew"\nsite = "Site"')
+    wrong = world.run("sync")
+    assert wrong.code == 2 and "'Crew'" in wrong.out + wrong.err, wrong.out + wrong.err
+    assert [r["job"] for r in world.ops.rows(
+        "SELECT job FROM invoice_lines WHERE invoice_id = 'J-2001' ORDER BY position")] == [
+        "J-100", "J-101"]
+
 
 def test_a_credit_note_across_invoices_and_refunded_in_cash_keeps_every_balance(
         world: World) -> None:

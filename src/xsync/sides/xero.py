@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from xsync.errors import XeroValidationError
+from xsync.errors import ConfigError, XeroValidationError
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
@@ -94,6 +94,8 @@ class XeroSide:
             since = newest + timedelta(seconds=1) if settled else newest - self.overlap
         records: list[Record] = []
         rejected: list[tuple[str, str]] = []
+        if entity in ("invoices", "bills") and self.tracking.categories:
+            self._check_categories()
         for element in self._elements(entity, since):
             if not self._wanted(entity, element):
                 continue
@@ -114,6 +116,20 @@ class XeroSide:
                 new_cursor += SETTLED_MARK
         return ScanResult(records=records, cursor=new_cursor, complete=since is None,
                           rejected=rejected)
+
+    def _check_categories(self) -> None:
+        """A mapped tracking category Xero no longer has (renamed, removed) would read as every
+        line's tracking cleared there: the read fails instead, naming the mapping to fix."""
+        envelope = self.client.get("TrackingCategories", params={"includeArchived": "true"})
+        names = {str(c.get("Name") or "").strip().casefold()
+                 for c in envelope.get("TrackingCategories") or []}
+        for column, category in self.tracking.categories.items():
+            if category.casefold() not in names:
+                raise ConfigError(
+                    f"[mappings.tracking] {column} = {category!r}, but Xero has no tracking "
+                    f"category {category!r} (renamed or removed there?): name one it has, or "
+                    f"remove the mapping; lines were not read, so none was changed",
+                    path="xsync.toml")
 
     def _elements(self, entity: str, since: datetime | None) -> Iterator[dict[str, Any]]:
         endpoint, _, kind = ENDPOINTS[entity]
