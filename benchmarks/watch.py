@@ -6,8 +6,8 @@ Against the live sandbox (on loopback, real clock, the demo company) and `xsync 
 process with the default flags, registered as the organisation's webhook:
 
 1. a Xero change (an invoice's reference, through the API) to the ops row: median and p95 s
-   (target <= 5 s); changes come ``--gap`` seconds apart (default 5): a webhook's sync reads
-   four endpoints, and at Xero's 60 calls a minute a faster stream waits for the minute window
+   (target <= 5 s); changes come ``--gap`` seconds apart (default 5): an invoice event's sync
+   reads five endpoints, and at Xero's 60 calls a minute a faster stream waits for the minute window
    (the events queue meanwhile and are then synced together);
 2. an ops approval (a new invoice written to ops.db as approved) to the invoice in Xero: median
    and p95 s (target <= 10 s; the ops store is checked every 5 s);
@@ -259,7 +259,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=20, help="changes timed each way")
     parser.add_argument("--gap", type=float, default=5.0,
-                        help="seconds between timed changes (each webhook sync reads 4 "
+                        help="seconds between timed changes (an invoice event's sync reads 5 "
                              "endpoints, and Xero allows 60 calls a minute)")
     parser.add_argument("--idle", type=float, default=240.0, help="idle seconds measured")
     parser.add_argument("--events", type=int, default=10_000, help="events posted")
