@@ -48,9 +48,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/mypy
 
-# the fast suite; the tests marked slow (tests/conftest.py says which) run under `make torture`
+# the fast suite, on every core; the tests marked slow (tests/conftest.py says which) run under
+# `make torture`
 test: lint
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n auto
 
 # the long sweeps and the slowest tests: kill -9 at many points, fault mixes, repeated
 # concurrent runs, the demo, the whole bad-row sweep

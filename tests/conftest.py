@@ -61,3 +61,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             seen[test] += 1
         if slow and item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output is tested as it prints where no terminal says its width (a pipe, cron); a test
+    that wants a width sets ``COLUMNS`` itself. Runners differ: pytest-xdist's workers, for
+    one, inherit ``COLUMNS=80``."""
+    monkeypatch.delenv("COLUMNS", raising=False)
