@@ -7,6 +7,7 @@ the engine the same way, and a dry run sees exactly what a real run would.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -82,6 +83,7 @@ def open_engine(runtime: Runtime) -> Iterator[Any]:
     from xsync.sides.xero import XeroSide
     from xsync.state.db import damage_named, open_state
     from xsync.sync.engine import Engine
+    from xsync.xero.organisation import lock_date
 
     state = open_state(runtime.workspace.state_path)
     ops = open_ops_store(runtime.workspace, runtime.settings)
@@ -100,7 +102,8 @@ def open_engine(runtime: Runtime) -> Iterator[Any]:
         # damage deep in state.db shows only when its pages are read, mid-run; the sides turn
         # their own file troubles into their own errors, so what reaches here is state.db's
         with damage_named(runtime.workspace.state_path):
-            yield Engine(state, ops, xero, runtime.rules)
+            yield Engine(state, ops, xero, runtime.rules,
+                         lock_date=functools.partial(lock_date, client))
     finally:
         client.close()
         _close(ops)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -37,6 +37,7 @@ from xsync.sync.ledger import Ledger, transaction
 from xsync.sync.lock import RunLock
 from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
 from xsync.sync.planner import Planner
+from xsync.sync.preflight import LOCKED, hold_locked
 from xsync.sync.rules import Rules
 
 # SQLite page cache of the state database while the engine holds it, in KiB
@@ -72,6 +73,11 @@ def resolve_conflict(state: sqlite_utils.Database, conflict_id: int, take: str |
     conflict = ledger.conflict(conflict_id)
     if conflict is None:
         raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
+    if conflict.field == LOCKED:
+        raise UsageError(
+            f"conflict {conflict_id} is a write into a period Xero has locked ({conflict.reason});"
+            " it is settled in Xero (the lock date) or in the ops platform (the document's date),"
+            " and closes by itself on the next sync", conflict_id=conflict_id)
     if conflict.field == "_number":
         raise UsageError(
             f"conflict {conflict_id} is a number used twice ({conflict.reason}); it is settled "
@@ -114,7 +120,8 @@ def record_failed_run(state: sqlite_utils.Database, command: str, entities: Sequ
 class Engine:
     def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
                  now: Callable[[], datetime] = utc_now,
-                 lock_stale_after: timedelta = timedelta(minutes=15)) -> None:
+                 lock_stale_after: timedelta = timedelta(minutes=15),
+                 lock_date: Callable[[], date | None] | None = None) -> None:
         self.state = state
         self.ops = ops
         self.xero = xero
@@ -122,6 +129,8 @@ class Engine:
         self.now = now
         self.ledger = Ledger(state)
         self.lock_stale_after = lock_stale_after
+        # the last day Xero takes no posting on (see :mod:`xsync.sync.preflight`), when known
+        self.lock_date = lock_date
         self._lock: RunLock | None = None
         # links, bases and line links are keyed by random ids: a first import of many records
         # writes index pages all over the file, so keep them cached (memory, not behaviour)
@@ -138,6 +147,8 @@ class Engine:
         after = self.ledger.last_run()
         planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now)
         plan = planner.plan(mode, list(entities) if entities is not None else None)
+        if self.lock_date is not None:
+            hold_locked(plan, self.ledger, self.lock_date)
         plan.after_run = after
         return plan
 
