@@ -2,11 +2,17 @@
 
 The sandbox in particular shares no code with xsync's client, so that a bug in one cannot hide
 its twin in the other.
+
+Each database has one owner, with no exception: every SQL statement on the state database is in
+``state/``, on the ops store in ``sides/``, on the sandbox's store in ``sandbox/``. Elsewhere no
+module runs a statement (``execute``, ``executemany``, ``executescript``, ``query``, ``table``),
+opens a SQLite file (``sqlite3.connect``), or spells one (a string that starts with a statement).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +28,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
                                                        "sqlite_utils"}),
     "sandbox": ({"sandbox"}, {"typer", "rich", "keyring", "tenacity"}),
     "state": ({"state", "model", "errors"}, {"httpx", "typer", "rich"}),
-    "watch": ({"watch", "sync", "model", "errors"}, {"httpx", "typer", "rich"}),
+    "watch": ({"watch", "sync", "state", "model", "errors"}, {"httpx", "typer", "rich"}),
 }
 
 
@@ -60,4 +66,42 @@ def test_typer_and_rich_live_only_in_the_cli() -> None:
         if path.parts[-2] != "cli"
         and any(n.split(".")[0] in ("typer", "rich") for n in _imports(path))
     ]
+    assert offenders == []
+
+
+SQL_OWNERS = ("state", "sides", "sandbox")
+SQL_CALLS = {"execute", "executemany", "executescript", "query", "table"}
+SQL_TEXT = re.compile(
+    r"\s*(SELECT\s.+\sFROM\s|INSERT\s+(OR\s+\w+\s+)?INTO\s|UPDATE\s+\S+\s+SET\s|"
+    r"DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX|UNIQUE|TEMP)|DROP\s+|ALTER\s+TABLE|PRAGMA\s+\w|"
+    r"BEGIN\b|COMMIT\b|ROLLBACK\b|SAVEPOINT\s|RELEASE\s)", re.DOTALL)
+
+
+def _text(node: ast.AST) -> str | None:
+    """A string literal's text, an f-string's with ``{}`` for what it interpolates."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return None
+
+
+def _sql_uses(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            target = node.func.value
+            if name in SQL_CALLS or (name == "connect" and isinstance(target, ast.Name)
+                                     and target.id == "sqlite3"):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} calls {name}")
+        elif (text := _text(node)) is not None and SQL_TEXT.match(text):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno} spells {text[:30]!r}")
+    return found
+
+
+def test_only_each_databases_owner_runs_sql_on_it() -> None:
+    offenders = [use for path in sorted(SRC.rglob("*.py"))
+                 if path.relative_to(SRC).parts[0] not in SQL_OWNERS
+                 for use in _sql_uses(path)]
     assert offenders == []

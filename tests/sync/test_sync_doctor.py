@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from xsync.model.records import Line, Record
+from xsync.state.ledger import Base, record_hash
 from xsync.sync import doctor as d
-from xsync.sync.ledger import Base, record_hash
 from xsync.sync.rules import EntityRules, Rules, default_rules
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 from syncworld import World
 
 from xsync.errors import ExitCode, RunLocked, StalePlanGuard
-from xsync.sync.lock import RunLock
+from xsync.state.lock import RunLock
 
 
 def test_the_lock_is_held_while_the_sides_are_read(world: World,

@@ -12,7 +12,7 @@ from syncworld import World
 
 from xsync.errors import RunLocked
 from xsync.sides.memory import SimulatedCrash
-from xsync.sync.lock import RunLock
+from xsync.state.lock import RunLock
 
 
 def numbers(world: World) -> list[str]:

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from syncworld import World
 
-from xsync.sync.ledger import unpack
+from xsync.state.ledger import unpack
 
 
 @pytest.mark.parametrize("older", ["plain JSON text", "a plain zlib stream"])

@@ -17,7 +17,7 @@ import pytest
 from xsync.sandbox.clock import Clock
 from xsync.sandbox.webhooks import Webhooks
 from xsync.state.db import open_state
-from xsync.sync.watch_store import WebhookEvents
+from xsync.state.watch import WebhookEvents
 from xsync.watch.receiver import Receiver, signature_ok
 from xsync.watch.sink import StateSink
 

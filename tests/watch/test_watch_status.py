@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from xsync.cli.status import watcher_line
 from xsync.state.db import open_state
-from xsync.sync.watch_store import WatcherRow, WebhookEvents, watcher_view
+from xsync.state.watch import WatcherRow, WebhookEvents, watcher_view
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

@@ -87,9 +87,9 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
     from xsync.cli.runtime import load_runtime
     from xsync.reports import bas_data, bas_output
     from xsync.reports.bas import reconcile
+    from xsync.state.bas import BasLedger
     from xsync.state.db import damage_named, open_state
-    from xsync.sync.bas_ledger import BasLedger
-    from xsync.sync.ledger import Ledger
+    from xsync.state.ledger import Ledger
 
     runtime = load_runtime(workspace_dir)
     at = datetime.now(UTC).isoformat()

@@ -26,9 +26,6 @@ from xsync.cli.console import console
 from xsync.cli.render import plain, print_json
 from xsync.cli.runner import WORKSPACE_HELP
 
-# documents the line-bearing entities keep their lines in (the SQLite store's tables)
-_LINE_TABLES = {"invoices": ("invoices", "invoice_lines", "invoice_id"),
-                "bills": ("bills", "bill_lines", "bill_id")}
 _XERO_RETRIES = 1
 _MARK = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
 
@@ -171,7 +168,7 @@ def gather(runtime: Any) -> list[Any]:
 @contextlib.contextmanager
 def _ledger(ws: Any) -> Iterator[Any]:
     from xsync.state.db import damage_named, open_state
-    from xsync.sync.ledger import Ledger
+    from xsync.state.ledger import Ledger
 
     db = open_state(ws.state_path)
     try:
@@ -182,8 +179,8 @@ def _ledger(ws: Any) -> Iterator[Any]:
 
 
 def _lock_check(lock: dict[str, Any] | None) -> Any:
+    from xsync.state.lock import _alive
     from xsync.sync.doctor import check_run_lock
-    from xsync.sync.lock import _alive
 
     return check_run_lock(lock, now=local_now(), host=socket.gethostname(), alive=_alive)
 
@@ -280,20 +277,10 @@ def _check_sqlite_schema(path: Path) -> None:
 def _category_uses(store: Any) -> list[Any]:
     """Categories that decide a line's account (the line names no account code), with how many
     lines and the first documents using each."""
+    from xsync.sides.ops_facts import category_uses
     from xsync.sync.doctor import CategoryUse
 
-    found: dict[str, tuple[int, list[str]]] = {}
-    for _, (doc, line, owner) in _LINE_TABLES.items():
-        rows = store.conn.execute(
-            f"SELECT l.category, coalesce(d.number, d.id, l.{owner}) FROM {line} l "
-            f"LEFT JOIN {doc} d ON d.id = l.{owner} WHERE l.category IS NOT NULL AND "
-            "l.category != '' AND (l.account_code IS NULL OR l.account_code = '') "
-            "ORDER BY l.category, d.date, d.id").fetchall()
-        for category, document in rows:
-            count, docs = found.get(str(category), (0, []))
-            if document is not None and str(document) not in docs:
-                docs.append(str(document))
-            found[str(category)] = (count + 1, docs)
+    found = category_uses(store.conn)
     return [CategoryUse(c, n, tuple(docs)) for c, (n, docs) in sorted(found.items())]
 
 

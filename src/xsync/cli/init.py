@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import typer
@@ -105,19 +104,15 @@ def _fill_example(path: Path | None) -> None:
     if path is None:
         raise _refused("--example fills the default SQLite ops store; [ops] store is another",
                        'Set [ops] store = "sqlite" or leave out --example.')
-    conn = sqlite3.connect(path)
-    try:
-        held = sum(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                   for table in ("contacts", "invoices", "bills"))
-        if held:
-            raise _refused(
-                f"{path} already holds {held} contacts, invoices or bills; the example is "
-                "written only into an empty ops.db",
-                "Use another folder: `xsync init --example DIR`.")
-        with conn:
-            conn.executescript(EXAMPLE_SQL.read_text())
-    finally:
-        conn.close()
+    from xsync.sides.ops_facts import rows_held, run_script
+
+    held = rows_held(path)
+    if held:
+        raise _refused(
+            f"{path} already holds {held} contacts, invoices or bills; the example is "
+            "written only into an empty ops.db",
+            "Use another folder: `xsync init --example DIR`.")
+    run_script(path, EXAMPLE_SQL.read_text())
     console.print(f"Example data written to {path}: 5 contacts, 3 invoices (jobs), 1 bill",
                   markup=False)
 

@@ -32,7 +32,7 @@ def log(
     check_entities([entity] if entity else None)
     from xsync.cli.runtime import load_runtime
     from xsync.state.db import damage_named, open_state
-    from xsync.sync.ledger import Ledger
+    from xsync.state.ledger import Ledger
 
     runtime = load_runtime(workspace)
     with damage_named(runtime.workspace.state_path):

@@ -38,7 +38,7 @@ def resolve(
     `--all --take xero`. Interactive when run in a terminal with no arguments."""
     from xsync.cli.runtime import load_runtime
     from xsync.state.db import open_state
-    from xsync.sync.ledger import Ledger
+    from xsync.state.ledger import Ledger
 
     runtime = load_runtime(workspace)
     db = open_state(runtime.workspace.state_path)

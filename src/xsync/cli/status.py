@@ -75,8 +75,8 @@ def watcher_line(w: dict[str, Any]) -> str:
 def _gather(workspace: Any) -> dict[str, Any]:
     from xsync.cli.session import endpoints_for, load_connection, load_limits
     from xsync.state.db import open_state
-    from xsync.sync.ledger import Ledger
-    from xsync.sync.watch_store import watcher_view
+    from xsync.state.ledger import Ledger
+    from xsync.state.watch import watcher_view
 
     connection = load_connection(workspace)
     limits = load_limits(workspace, connection.tenant_id) if connection else None

@@ -100,7 +100,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
     from xsync.cli.runtime import open_engine
     from xsync.model.entities import ENTITY_ORDER
     from xsync.state.db import open_state
-    from xsync.sync.watch_store import watcher_view
+    from xsync.state.watch import watcher_view
     from xsync.watch.key import load_key
     from xsync.watch.loop import (
         DAY_CALLS,

@@ -26,8 +26,8 @@ from xsync.model.side import Side
 from xsync.reports.bas import Difference, Doc, Lodged, Pair, TaxLine
 from xsync.reports.bas_docs import Rates, from_ops, from_xero, ops_credit_note, xero_stamp
 from xsync.reports.period import Period
-from xsync.sync.bas_ledger import BasLedger, StoredDoc
-from xsync.sync.ledger import Ledger
+from xsync.state.bas import BasLedger, StoredDoc
+from xsync.state.ledger import Ledger
 from xsync.sync.rules import Rules
 
 ENDPOINTS = ("Invoices", "CreditNotes", "BankTransactions", "ManualJournals")

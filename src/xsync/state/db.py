@@ -70,3 +70,21 @@ def damage_named(path: Path | str) -> Iterator[None]:
         raise StateCorrupt(
             f"the state database {path} is damaged and cannot be read (SQLite: {exc})",
             path=str(path)) from None
+
+
+# SQLite page cache of the state database while a sync holds it, in KiB
+RUN_CACHE_KIB = 131072
+# pages in the write-ahead log before SQLite copies them into the file, and the bytes the log is
+# cut back to afterwards
+RUN_CHECKPOINT_PAGES = 20000
+RUN_WAL_LIMIT = 64 * 2**20
+
+
+def tune_for_runs(db: sqlite_utils.Database) -> None:
+    """Settings of the connection a sync runs on (memory and disk use, not behaviour). Links and
+    bases are keyed by random ids, so a first import of many records writes index pages all over
+    the file: keep them cached, and checkpoint the log seldom, so that a page written by many
+    commits of one run is copied into the file once, not once per commit."""
+    db.conn.execute(f"PRAGMA cache_size = -{RUN_CACHE_KIB}")
+    db.conn.execute(f"PRAGMA wal_autocheckpoint = {RUN_CHECKPOINT_PAGES}")
+    db.conn.execute(f"PRAGMA journal_size_limit = {RUN_WAL_LIMIT}")

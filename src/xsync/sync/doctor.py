@@ -19,7 +19,7 @@ from typing import Any, Literal
 from xsync.errors import ExitCode
 from xsync.model.entities import spec
 from xsync.model.records import Record
-from xsync.sync.ledger import Base, record_hash
+from xsync.state.ledger import Base, record_hash
 from xsync.sync.rules import Rules
 
 Level = Literal["ok", "warn", "fail"]
@@ -30,7 +30,7 @@ NAMES = ("connection", "scopes", "lock_dates", "ops_schema", "categories", "acco
 
 CLOCK_WARN_SECONDS = 120
 CLOCK_FAIL_SECONDS = 600
-# a run lock whose heartbeat is older than this is taken over (xsync.sync.lock.RunLock)
+# a run lock whose heartbeat is older than this is taken over (xsync.state.lock.RunLock)
 LOCK_STALE_AFTER = timedelta(minutes=15)
 # records named in one check's detail; the rest are counted
 SHOWN = 5

@@ -32,20 +32,15 @@ from xsync.errors import (
     XsyncError,
 )
 from xsync.model.side import Side
+from xsync.state.db import tune_for_runs
+from xsync.state.ledger import Ledger, transaction
+from xsync.state.lock import RunLock
 from xsync.sync.apply import Applier
-from xsync.sync.ledger import Ledger, transaction
-from xsync.sync.lock import RunLock
 from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
 from xsync.sync.planner import Planner
 from xsync.sync.preflight import LOCKED, hold_locked
 from xsync.sync.rules import Rules
 
-# SQLite page cache of the state database while the engine holds it, in KiB
-STATE_CACHE_KIB = 131072
-# pages in the state database's write-ahead log before SQLite copies them into the file, and
-# the bytes the log is cut back to afterwards
-STATE_CHECKPOINT_PAGES = 20000
-STATE_WAL_LIMIT = 64 * 2**20
 # a run's exit code as the word the runs table keeps
 OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
             6: "reconnect", 7: "daily limit", 8: "unreachable"}
@@ -132,13 +127,7 @@ class Engine:
         # the last day Xero takes no posting on (see :mod:`xsync.sync.preflight`), when known
         self.lock_date = lock_date
         self._lock: RunLock | None = None
-        # links, bases and line links are keyed by random ids: a first import of many records
-        # writes index pages all over the file, so keep them cached (memory, not behaviour)
-        state.conn.execute(f"PRAGMA cache_size = -{STATE_CACHE_KIB}")
-        # and checkpoint the write-ahead log seldom, so that a page written by many commits of
-        # one run is copied into the file once, not once per commit; the log is cut back after
-        state.conn.execute(f"PRAGMA wal_autocheckpoint = {STATE_CHECKPOINT_PAGES}")
-        state.conn.execute(f"PRAGMA journal_size_limit = {STATE_WAL_LIMIT}")
+        tune_for_runs(state)
 
     # -- plan and apply --------------------------------------------------------------------------
 
@@ -272,6 +261,5 @@ class Engine:
             "last_run_per_entity": self.ledger.last_run_per_entity(),
             "open_conflicts": len(self.ledger.conflicts(open_only=True)),
             "outbox": self.ledger.outbox_counts(),
-            "links": {row[0]: row[1] for row in self.state.conn.execute(
-                "SELECT entity, count(*) FROM links GROUP BY entity")},
+            "links": self.ledger.link_counts(),
         }

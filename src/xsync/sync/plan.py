@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from xsync.errors import ExitCode, most_urgent
 from xsync.model.records import Record
+from xsync.state.rows import AuditEntry as AuditEntry
+from xsync.state.rows import Conflict
 
 TO_XERO = "ops->xero"
 TO_OPS = "xero->ops"
@@ -35,41 +37,6 @@ class FieldChange:
     old: str | None
     new: str | None
     rule: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(slots=True)
-class Conflict:
-    """A field both sides changed that no rule could settle (or an ambiguous first match).
-
-    ``id`` is ``None`` for a conflict first found by this plan. ``field`` is ``_match`` for an
-    ambiguous match, whose ``xero`` value lists the candidate ids.
-    """
-
-    entity: str
-    ops_id: str | None
-    xero_id: str | None
-    field: str
-    base: str | None
-    ops: str | None
-    xero: str | None
-    reason: str
-    label: str = ""
-    id: int | None = None
-    created_at: str | None = None
-    resolved_at: str | None = None
-    resolved_take: str | None = None
-    resolution: str | None = None
-    applied_at: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
-    def same_values(self, other: Conflict) -> bool:
-        return (self.base, self.ops, self.xero) == (other.base, other.ops, other.xero)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -340,26 +307,6 @@ class RunResult:
             "read_errors": [e.to_json() for e in self.read_errors],
             "skipped": [r.to_json() for r in self.skipped],
         }
-
-
-@dataclass(slots=True)
-class AuditEntry:
-    id: int
-    run_id: int | None
-    at: str
-    entity: str
-    ops_id: str | None
-    xero_id: str | None
-    label: str | None
-    direction: str
-    action: str
-    field: str | None
-    old: str | None
-    new: str | None
-    rule: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def iso(moment: datetime | None) -> str | None:

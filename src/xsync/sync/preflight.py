@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from xsync.state.ledger import Ledger
 from xsync.sync.accounting import DOCUMENTS
-from xsync.sync.ledger import Ledger
 from xsync.sync.plan import Action, Conflict, Plan, Step
 
 LOCKED = "_locked"

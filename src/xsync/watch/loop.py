@@ -33,9 +33,9 @@ from typing import Any
 from xsync.errors import ExitCode, RunLocked, StateCorrupt, XsyncError
 from xsync.model.entities import ENTITY_ORDER, spec
 from xsync.model.side_changes import SupportsChangedSince
+from xsync.state.watch import Pending, WatcherRow, WebhookEvents
 from xsync.sync.engine import Engine, record_failed_run
 from xsync.sync.plan import TO_OPS, RunResult
-from xsync.sync.watch_store import Pending, WatcherRow, WebhookEvents
 
 log = logging.getLogger("xsync.watch")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from xsync.sync.watch_store import WebhookEvents
+from xsync.state.watch import WebhookEvents
 
 
 class StateSink:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from xsync.sync.ledger import pack, transaction, unpack
+from xsync.state.ledger import pack, transaction, unpack
 
 CHUNK = 500
 

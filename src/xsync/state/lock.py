@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from xsync.errors import RunLocked
-from xsync.sync.ledger import transaction
+from xsync.state.ledger import transaction
 
 
 def _alive(pid: int) -> bool:

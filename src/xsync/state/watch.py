@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
-from xsync.sync.ledger import transaction
+from xsync.state.ledger import transaction
 
 # the watcher row is taken for running while its heartbeat is younger than this
 HEARTBEAT_STALE = timedelta(minutes=2)

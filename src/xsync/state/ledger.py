@@ -1,0 +1,482 @@
+"""The engine's tables in the state database: links, bases, cursors, retries, conflicts, outbox,
+audit and runs. Every write goes through :func:`transaction`, so a run's bookkeeping for a record
+is committed as one unit (and an outbox row is committed before its write is sent)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlite_utils
+
+from xsync.model.records import Record
+from xsync.state.rows import AuditEntry, Conflict
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def record_hash(record: Record) -> str:
+    """The hash of a record's content (its fields and lines), as of ``Record.to_json``."""
+    lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
+                                               for ln in record.lines]
+    text = json.dumps({"fields": record.fields, "lines": lines}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# the first byte of a value deflated against SNAPSHOT_WORDS (a zlib stream starts with 0x78)
+PRESET = b"\x01"
+# what snapshots and payloads are mostly made of, primed into the deflater so that even one
+# small record compresses well. Never change it: stored values depend on it byte for byte (a
+# new dictionary needs a new first byte).
+SNAPSHOT_WORDS = (
+    b'"abn":"account_code":"address_line1":"amount":"amount_credited":"amount_due":'
+    b'"amount_paid":"amounts_are":"city":"code":"contact_id":"country":"currency":"date":'
+    b'"description":"discount_rate":"due_date":"email":"invoice_id":"line_amount":"name":'
+    b'"number":"paid_on":"phone":"position":"postal_code":"quantity":"rate":"reference":'
+    b'"region":"remaining":"status":"subtotal":"tax_amount":"tax_type":"total":"total_tax":'
+    b'"type":"unit_price":{"fields":{"lines":[{"fields":"ops":"xero":null,"0.00","approved",'
+    b'"exclusive","inclusive","AUD","OUTPUT","INPUT","authorised","paid","active","2025-2026-'
+)
+
+
+def pack(value: Any) -> bytes:
+    """A snapshot or payload as the state database keeps it: compact JSON, deflated against
+    :data:`SNAPSHOT_WORDS` (about a third of the text; a base is read back only for the records
+    a run looks at)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    deflater = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY,
+                                SNAPSHOT_WORDS)
+    return PRESET + deflater.compress(text) + deflater.flush()
+
+
+def unpack(raw: bytes | str) -> Any:
+    """What :func:`pack` stored (or what databases written before it hold: a plain zlib stream,
+    or plain JSON text)."""
+    if isinstance(raw, bytes):
+        if raw[:1] == PRESET:
+            inflater = zlib.decompressobj(-15, SNAPSHOT_WORDS)
+            return json.loads(inflater.decompress(raw[1:]) + inflater.flush())
+        return json.loads(zlib.decompress(raw))
+    return json.loads(raw)
+
+
+def digest_in(value: str | None) -> bytes | str | None:
+    """A content hash as stored: its 32 bytes rather than 64 hex characters."""
+    if value is not None and len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return value
+    return value
+
+
+def digest_out(value: bytes | str | None) -> str | None:
+    """A stored content hash as :func:`record_hash` writes it (hex), whichever way it was kept."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
+class Base:
+    """The last synced values of one linked pair, and how each side looked then.
+
+    ``snapshot`` is decoded from the database only when first used: a run reads every base of
+    an entity to tell what changed, but needs the values of only the records that did."""
+
+    __slots__ = ("_raw", "_snapshot", "ops_hash", "ops_id", "ops_updated_at", "synced_at",
+                 "xero_hash", "xero_id", "xero_updated_at")
+
+    def __init__(self, ops_id: str, xero_id: str, snapshot: dict[str, Any] | bytes | str,
+                 ops_hash: str | None, xero_hash: str | None, ops_updated_at: str | None,
+                 xero_updated_at: str | None, synced_at: str | None = None) -> None:
+        self.ops_id = ops_id
+        self.xero_id = xero_id
+        self._snapshot: dict[str, Any] | None = None
+        self._raw: bytes | str | None = None
+        if isinstance(snapshot, bytes | str):
+            self._raw = snapshot
+        else:
+            self._snapshot = snapshot
+        self.ops_hash = ops_hash
+        self.xero_hash = xero_hash
+        self.ops_updated_at = ops_updated_at
+        self.xero_updated_at = xero_updated_at
+        self.synced_at = synced_at
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        if self._snapshot is None:
+            assert self._raw is not None
+            self._snapshot = unpack(self._raw)
+            self._raw = None
+        return self._snapshot
+
+    def with_synced_at(self, at: str) -> Base:
+        return Base(self.ops_id, self.xero_id, self.snapshot, self.ops_hash, self.xero_hash,
+                    self.ops_updated_at, self.xero_updated_at, at)
+
+
+_CONFLICT_COLS = ("id", "entity", "ops_id", "xero_id", "label", "field", "base", "ops", "xero",
+                  "reason", "created_at", "resolved_at", "resolved_take", "resolution",
+                  "applied_at")
+
+
+class Ledger:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self.db.conn.execute(sql, list(params)).fetchall())
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self.db.conn.execute(sql, list(params))
+        return int(cursor.lastrowid or 0)
+
+    # -- links and bases -------------------------------------------------------------------------
+
+    def link_counts(self) -> dict[str, int]:
+        """entity -> how many records of it are linked."""
+        return dict(self._rows("SELECT entity, count(*) FROM links GROUP BY entity"))
+
+    def links(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id."""
+        return dict(self._rows("SELECT ops_id, xero_id FROM links WHERE entity = ?", [entity]))
+
+    def xero_id_of(self, entity: str, ops_id: str) -> str | None:
+        """The Xero id of an ops record: its link, else the linked record it is an alias of."""
+        rows = self._rows("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ? "
+                          "UNION ALL SELECT xero_id FROM aliases WHERE entity = ? AND ops_id = ?",
+                          [entity, ops_id, entity, ops_id])
+        return rows[0][0] if rows else None
+
+    def line_owners(self, entity: str, ops_line_ids: Sequence[str]) -> dict[str, str]:
+        """ops line id -> the ops id of the linked record the line belonged to at the last sync
+        (from the bases' line pairs; asked only when lines name a record that does not exist)."""
+        wanted = set(ops_line_ids)
+        out: dict[str, str] = {}
+        for ops_id, base in self.bases(entity).items():
+            for pair in base.snapshot.get("lines") or []:
+                if pair.get("ops") in wanted:
+                    out[pair["ops"]] = ops_id
+        return out
+
+    def aliases(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of ops records that follow another ops record's Xero twin."""
+        return dict(self._rows("SELECT ops_id, xero_id FROM aliases WHERE entity = ?",
+                               [entity]))
+
+    def alias(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self._run("INSERT OR REPLACE INTO aliases (entity, ops_id, xero_id, rule, linked_at) "
+                  "VALUES (?, ?, ?, ?, ?)", [entity, ops_id, xero_id, rule, at])
+
+    def ops_id_of(self, entity: str, xero_id: str) -> str | None:
+        rows = self._rows("SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?",
+                          [entity, xero_id])
+        return rows[0][0] if rows else None
+
+    def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self._run("DELETE FROM links WHERE entity = ? AND (ops_id = ? OR xero_id = ?)",
+                  [entity, ops_id, xero_id])
+        self._run("INSERT INTO links (entity, ops_id, xero_id, rule, linked_at) "
+                  "VALUES (?, ?, ?, ?, ?)", [entity, ops_id, xero_id, rule, at])
+
+    def bases(self, entity: str) -> dict[str, Base]:
+        rows = self._rows(
+            "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
+            "xero_updated_at, synced_at FROM bases WHERE entity = ?", [entity])
+        return {r[0]: Base(r[0], r[1], r[2], digest_out(r[3]), digest_out(r[4]), r[5], r[6], r[7])
+                for r in rows}
+
+    def confirm_bases(self, rows: Sequence[tuple[str, str, str | None]], at: str) -> None:
+        """(entity, ops id, change time): the ops row was found, by its content, to be as its
+        base holds it; from now on that change time alone proves it unchanged."""
+        self.db.conn.executemany(
+            "UPDATE bases SET ops_updated_at = ?, synced_at = ? WHERE entity = ? AND ops_id = ?",
+            [(stamp, at, entity, ops_id) for entity, ops_id, stamp in rows])
+
+    def save_base(self, entity: str, base: Base, at: str) -> None:
+        self.save_bases(entity, [base.with_synced_at(at)], at)
+
+    def save_bases(self, entity: str, bases: Sequence[Base], at: str) -> None:
+        """Store bases, as if saved one after the other, in few statements.
+        A base's ``synced_at`` is kept; ``at`` stands in where it is ``None``."""
+        run: list[Base] = []
+        seen: set[str] = set()
+        for base in bases:
+            if base.ops_id in seen:
+                self._save_run(entity, run, at)
+                run, seen = [], set()
+            run.append(base)
+            seen.add(base.ops_id)
+        self._save_run(entity, run, at)
+
+    def _save_run(self, entity: str, bases: Sequence[Base], at: str) -> None:
+        """Bases of distinct records, in one statement."""
+        if not bases:
+            return
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, "
+            "xero_hash, ops_updated_at, xero_updated_at, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(entity, b.ops_id, b.xero_id, pack(b.snapshot), digest_in(b.ops_hash),
+              digest_in(b.xero_hash), b.ops_updated_at, b.xero_updated_at, b.synced_at or at)
+             for b in bases])
+
+    # -- cursors and retries ---------------------------------------------------------------------
+
+    def cursor(self, side: str, entity: str) -> str | None:
+        rows = self._rows("SELECT cursor FROM cursors WHERE side = ? AND entity = ?",
+                          [side, entity])
+        return rows[0][0] if rows else None
+
+    def set_cursor(self, side: str, entity: str, cursor: str | None, at: str) -> None:
+        self._run("INSERT OR REPLACE INTO cursors (side, entity, cursor, updated_at) "
+                  "VALUES (?, ?, ?, ?)", [side, entity, cursor, at])
+
+    def retries(self, entity: str, side: str) -> set[str]:
+        rows = self._rows("SELECT id FROM retries WHERE entity = ? AND side = ?", [entity, side])
+        return {r[0] for r in rows}
+
+    def add_retry(self, entity: str, side: str, record_id: str, reason: str, run_id: int,
+                  at: str) -> None:
+        self._run("INSERT OR REPLACE INTO retries (entity, side, id, reason, run_id, at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)", [entity, side, record_id, reason, run_id, at])
+
+    def clear_retry(self, entity: str, side: str, record_id: str | None) -> None:
+        if record_id:
+            self._run("DELETE FROM retries WHERE entity = ? AND side = ? AND id = ?",
+                      [entity, side, record_id])
+
+    # -- conflicts -------------------------------------------------------------------------------
+
+    def conflicts(self, *, open_only: bool = True, entity: str | None = None,
+                  unapplied: bool = False) -> list[Conflict]:
+        where, params = [], []
+        if open_only:
+            where.append("resolved_at IS NULL")
+        if unapplied:
+            where.append("resolved_at IS NOT NULL AND applied_at IS NULL")
+        if entity:
+            where.append("entity = ?")
+            params.append(entity)
+        sql = f"SELECT {', '.join(_CONFLICT_COLS)} FROM conflicts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [Conflict(**dict(zip(_CONFLICT_COLS, row, strict=True)))
+                for row in self._rows(sql + " ORDER BY id", params)]
+
+    def conflict(self, conflict_id: int) -> Conflict | None:
+        rows = self._rows(f"SELECT {', '.join(_CONFLICT_COLS)} FROM conflicts WHERE id = ?",
+                          [conflict_id])
+        return Conflict(**dict(zip(_CONFLICT_COLS, rows[0], strict=True))) if rows else None
+
+    def upsert_conflict(self, c: Conflict, at: str) -> int:
+        """One open conflict per record and field: a repeat updates it, never duplicates it."""
+        rows = self._rows(
+            "SELECT id FROM conflicts WHERE entity = ? AND ops_id IS ? AND xero_id IS ? "
+            "AND field = ? AND resolved_at IS NULL", [c.entity, c.ops_id, c.xero_id, c.field])
+        if rows:
+            self._run("UPDATE conflicts SET base = ?, ops = ?, xero = ?, reason = ?, label = ?, "
+                      "updated_at = ? WHERE id = ?",
+                      [c.base, c.ops, c.xero, c.reason, c.label, at, rows[0][0]])
+            return int(rows[0][0])
+        return self._run(
+            "INSERT INTO conflicts (entity, ops_id, xero_id, label, field, base, ops, xero, "
+            "reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [c.entity, c.ops_id, c.xero_id, c.label, c.field, c.base, c.ops, c.xero, c.reason,
+             at, at])
+
+    def resolve(self, conflict_id: int, take: str | None, value: str | None, at: str) -> None:
+        self._run("UPDATE conflicts SET resolved_at = ?, resolved_take = ?, resolution = ? "
+                  "WHERE id = ?", [at, take, value, conflict_id])
+
+    def settle(self, conflict_id: int, at: str, take: str | None = None) -> None:
+        """Mark a conflict carried out (or, with ``take``, closed because the sides agree)."""
+        if take:
+            self._run("UPDATE conflicts SET resolved_at = ?, resolved_take = ?, applied_at = ? "
+                      "WHERE id = ? AND resolved_at IS NULL", [at, take, at, conflict_id])
+        else:
+            self._run("UPDATE conflicts SET applied_at = ? WHERE id = ?", [at, conflict_id])
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def outbox_add(self, run_id: int, entity: str, action: str, side: str, key: str,
+                   ops_id: str | None, xero_id: str | None, payload: dict[str, Any],
+                   at: str) -> tuple[int, str]:
+        text = json.dumps(payload, sort_keys=True)
+        stored = zlib.compress(text.encode(), 1)
+        row_id = self._run(
+            "INSERT INTO outbox (run_id, entity, action, side, key, ops_id, xero_id, payload, "
+            "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            [run_id, entity, action, side, key, ops_id, xero_id, stored, at, at])
+        idem = idempotency_key(row_id, text)
+        self._run("UPDATE outbox SET idempotency_key = ? WHERE id = ?", [idem, row_id])
+        return row_id, idem
+
+    def outbox_row(self, row_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "
+                          "idempotency_key, state FROM outbox WHERE id = ?", [row_id])
+        if not rows:
+            return None
+        keys = ("id", "entity", "action", "side", "ops_id", "xero_id", "payload",
+                "idempotency_key", "state")
+        row = dict(zip(keys, rows[0], strict=True))
+        row["payload"] = unpack(row["payload"])
+        return row
+
+    def outbox_pending(self, entity: str, side: str, action: str = "create"
+                       ) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT id FROM outbox WHERE entity = ? AND side = ? AND action = ? "
+                          "AND state IN ('pending', 'sent') ORDER BY id", [entity, side, action])
+        found = [self.outbox_row(r[0]) for r in rows]
+        return [r for r in found if r is not None]
+
+    def outbox_mark(self, row_id: int, state: str, result: Any, at: str) -> None:
+        self._run("UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
+                  [state, json.dumps(result, sort_keys=True), at, row_id])
+
+    def outbox_marks(self, marks: Sequence[tuple[int, str, Any, str]]) -> None:
+        """Several rows' outcomes at once: (row id, state, result, at). A row whose write is
+        done is forgotten at once, in the transaction that records its link and answer: crash
+        recovery needs only unanswered rows, and what the write did is in the audit log and the
+        bases (a first import would otherwise keep a second copy of every record)."""
+        self.db.conn.executemany(
+            "UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
+            [(state, json.dumps(result, sort_keys=True), at, row_id)
+             for row_id, state, result, at in marks if state != "done"])
+        self.db.conn.executemany("DELETE FROM outbox WHERE id = ?",
+                                 [(row_id,) for row_id, state, _, _ in marks if state == "done"])
+
+    def outbox_supersede(self, run_id: int, at: str) -> None:
+        """Earlier runs' unfinished updates, deletes and voids: superseded by this run's plan,
+        which is made from bases those writes never moved. Unfinished creates stay: planning
+        settles each one (found on its side and linked, or sent again under its own key)."""
+        self._run("UPDATE outbox SET state = 'abandoned', result = ?, updated_at = ? "
+                  "WHERE run_id < ? AND action != 'create' AND state IN ('pending', 'sent')",
+                  [json.dumps({"superseded_by_run": run_id}), at, run_id])
+
+    def outbox_prune(self, run_id: int) -> int:
+        """Forget the finished rows of earlier runs: what each write did is in the audit log and
+        the bases; only unfinished rows (pending, sent) are needed after a crash."""
+        cursor = self.db.conn.execute(
+            "DELETE FROM outbox WHERE run_id < ? AND state IN ('done', 'failed', 'abandoned')",
+            [run_id])
+        return int(cursor.rowcount or 0)
+
+    def outbox_counts(self) -> dict[str, int]:
+        return dict(self._rows("SELECT state, count(*) FROM outbox GROUP BY state"))
+
+    # -- audit and runs --------------------------------------------------------------------------
+
+    def audit_add(self, entry: AuditEntry) -> None:
+        self._run(
+            "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
+            "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry.run_id, entry.at, entry.entity, entry.ops_id, entry.xero_id, entry.label,
+             entry.direction, entry.action, entry.field, entry.old, entry.new, entry.rule])
+
+    def audit_add_many(self, entries: Sequence[AuditEntry]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
+            "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.run_id, e.at, e.entity, e.ops_id, e.xero_id, e.label, e.direction, e.action,
+              e.field, e.old, e.new, e.rule) for e in entries])
+
+    def audit(self, since: str | None = None, entity: str | None = None,
+              record: str | None = None) -> list[AuditEntry]:
+        sql = ("SELECT id, run_id, at, entity, ops_id, xero_id, label, direction, action, field,"
+               " old, new, rule FROM audit WHERE 1 = 1")
+        params: list[Any] = []
+        if since:
+            sql += " AND at >= ?"
+            params.append(since)
+        if entity:
+            sql += " AND entity = ?"
+            params.append(entity)
+        if record:
+            sql += " AND (ops_id = ? OR xero_id = ? OR label = ?)"
+            params += [record, record, record]
+        return [AuditEntry(*row) for row in self._rows(sql + " ORDER BY id", params)]
+
+    def run_start(self, command: str, entities: Sequence[str], at: str) -> int:
+        return self._run("INSERT INTO runs (command, entities, started_at) VALUES (?, ?, ?)",
+                         [command, json.dumps(list(entities)), at])
+
+    def run_finish(self, run_id: int, outcome: str, exit_code: int | None,
+                   counts: dict[str, Any], at: str,
+                   entity_outcomes: dict[str, dict[str, Any]] | None = None) -> None:
+        self._run("UPDATE runs SET ended_at = ?, outcome = ?, exit_code = ?, counts = ?, "
+                  "entity_outcomes = ? WHERE id = ?",
+                  [at, outcome, exit_code, json.dumps(counts),
+                   json.dumps(entity_outcomes) if entity_outcomes is not None else None, run_id])
+
+    def last_run(self) -> int | None:
+        rows = self._rows("SELECT max(id) FROM runs")
+        return rows[0][0] if rows else None
+
+    def last_run_per_entity(self, limit: int = 200) -> dict[str, dict[str, Any]]:
+        """The newest run that covered each entity, among the last ``limit`` runs, with that
+        entity's own outcome (``entity_outcome``, ``entity_reason``; the run's outcome for runs
+        that did not record one)."""
+        last: dict[str, dict[str, Any]] = {}
+        for run in self.runs(limit=limit):  # newest first
+            own = run.get("entity_outcomes") or {}
+            for entity in run["entities"]:
+                if entity in last:
+                    continue
+                mine = own.get(entity) or {}
+                last[entity] = {**run, "entity_outcome": mine.get("outcome", run["outcome"]),
+                                "entity_reason": mine.get("reason")}
+        return last
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        keys = ("id", "command", "entities", "started_at", "ended_at", "outcome", "exit_code",
+                "counts", "entity_outcomes")
+        rows = self._rows(f"SELECT {', '.join(keys)} FROM runs ORDER BY id DESC LIMIT ?",
+                          [limit])
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["entities"] = json.loads(item["entities"] or "[]")
+            item["counts"] = json.loads(item["counts"] or "{}")
+            item["entity_outcomes"] = json.loads(item["entity_outcomes"] or "{}")
+            out.append(item)
+        return out
+
+    # -- what `xsync doctor` reads ---------------------------------------------------------------
+
+    def outbox_unfinished(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Writes recorded but never answered (pending, sent), oldest first, without payloads."""
+        keys = ("id", "run_id", "entity", "action", "side", "ops_id", "xero_id", "state",
+                "created_at")
+        rows = self._rows(f"SELECT {', '.join(keys)} FROM outbox WHERE state IN ('pending', "
+                          "'sent') ORDER BY id LIMIT ?", [limit])
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def run_lock(self) -> dict[str, Any] | None:
+        """Who holds the run lock (pid, host, acquired_at, heartbeat_at), or None."""
+        keys = ("pid", "host", "acquired_at", "heartbeat_at")
+        rows = self._rows(f"SELECT {', '.join(keys)} FROM run_lock WHERE id = 1")
+        return dict(zip(keys, rows[0], strict=True)) if rows else None
+
+
+def idempotency_key(row_id: int, payload_text: str) -> str:
+    """Derived from the outbox row and its payload: a resend of that row is the same request."""
+    digest = hashlib.sha256(payload_text.encode()).hexdigest()[:16]
+    return f"xsync-ob{row_id}-{digest}"
