@@ -45,3 +45,17 @@ FROM (SELECT job, 'sale' AS kind, CAST(line_amount AS NUMERIC) AS amount FROM in
       UNION ALL
       SELECT job, 'cost', CAST(line_amount AS NUMERIC) FROM bill_lines)
 WHERE job IS NOT NULL GROUP BY job;
+
+-- Customers' overpayments and prepayments (deposits) in Xero, what is left of each, and how
+-- much of it was refunded in cash.
+SELECT c.kind, k.name AS customer, c.date, c.reference, c.total, c.remaining, c.status,
+       (SELECT coalesce(sum(CAST(p.amount AS NUMERIC)), 0) FROM payments p
+        WHERE p.credit_id = c.id AND p.status = 'authorised') AS refunded
+FROM credits c LEFT JOIN contacts k ON k.id = c.contact_id ORDER BY c.date;
+
+-- Customers with credit left to apply, against what their invoices still owe.
+SELECT k.name, sum(CAST(c.remaining AS NUMERIC)) AS credit_left,
+       (SELECT sum(CAST(i.amount_due AS NUMERIC)) FROM invoices i
+        WHERE i.contact_id = k.id AND i.status = 'approved') AS owing
+FROM credits c JOIN contacts k ON k.id = c.contact_id
+WHERE c.status = 'approved' GROUP BY k.id;

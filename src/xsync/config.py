@@ -99,6 +99,7 @@ class SyncSettings(_Strict):
     bills: EntityRule = Field(default_factory=lambda: EntityRule(direction="push"))
     payments: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     credit_notes: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
+    credits: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     accounts: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     tax_rates: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
 

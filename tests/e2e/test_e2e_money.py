@@ -271,3 +271,70 @@ def test_a_credit_note_across_invoices_and_refunded_in_cash_keeps_every_balance(
     assert (refund["amount"], refund["invoice_id"], refund["bill_id"]) == ("130.00", None, None)
     again = world.run("diff")
     assert again.code == 0, again.out
+
+
+def received(world: World, contact: str, typ: str, amount: str, reference: str) -> str:
+    """The accountant records money received (spend and receive money in Xero); returns the
+    overpayment's or prepayment's id."""
+    bank = world.xero.call("PUT", "/BankTransactions", {"BankTransactions": [{
+        "Type": typ, "Contact": {"ContactID": contact}, "BankAccount": {"Code": "090"},
+        "Date": "2026-11-20", "Reference": reference, "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": reference, "Quantity": 1, "UnitAmount": amount,
+                       "AccountCode": "200"}]}]})["BankTransactions"][0]
+    return str(bank.get("OverpaymentID") or bank["PrepaymentID"])
+
+
+def test_overpayments_and_prepayments_are_credits_in_ops_and_lower_what_invoices_owe(
+        world: World) -> None:
+    synced(world)
+    owing: dict[str, list[dict[str, Any]]] = {}
+    for i in world.xero.invoices(where='Type=="ACCREC"'):
+        if i["Status"] == "AUTHORISED" and Decimal(str(i["AmountDue"])) >= 100:
+            owing.setdefault(i["Contact"]["ContactID"], []).append(i)
+    contact, (a, b) = next(
+        (c, sorted(found, key=lambda i: -Decimal(str(i["AmountDue"])))[:2])
+        for c, found in owing.items()
+        if len(found) >= 2 and max(Decimal(str(i["AmountDue"])) for i in found) >= 250)
+    over = received(world, contact, "RECEIVE-OVERPAYMENT", "250.00", "Paid twice")
+    pre = received(world, contact, "RECEIVE-PREPAYMENT", "400.00", "Deposit, kitchen job")
+    synced(world)
+    ops_contact = world.ops.one("SELECT * FROM contacts WHERE id = (SELECT contact_id FROM "
+                                "invoices WHERE number = ?)", [a["InvoiceNumber"]])
+    credits = world.ops.rows("SELECT * FROM credits ORDER BY kind")
+    assert [(c["kind"], c["contact_id"], c["date"], c["reference"], c["total"], c["remaining"],
+             c["status"]) for c in credits] == [
+        ("overpayment", ops_contact["id"], "2026-11-20", "Paid twice", "250.00", "250.00",
+         "approved"),
+        ("prepayment", ops_contact["id"], "2026-11-20", "Deposit, kitchen job", "400.00",
+         "400.00", "approved")]
+
+    # the overpayment pays 100 of each invoice and the rest is refunded; the deposit goes
+    # 150 to the first invoice and the rest stays as credit
+    for invoice in (a, b):
+        world.xero.call("PUT", f"/Overpayments/{over}/Allocations", {"Allocations": [{
+            "Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Amount": 100,
+            "Date": "2026-11-21"}]})
+    world.xero.call("PUT", f"/Prepayments/{pre}/Allocations", {"Allocations": [{
+        "Invoice": {"InvoiceID": a["InvoiceID"]}, "Amount": "150", "Date": "2026-11-21"}]})
+    world.xero.call("PUT", "/Payments", {"Payments": [{
+        "Overpayment": {"OverpaymentID": over}, "Account": {"Code": "090"},
+        "Date": "2026-11-22", "Amount": 50, "Reference": "Refund of overpayment"}]})
+    synced(world)
+
+    for invoice, applied in ((a, Decimal(250)), (b, Decimal(100))):
+        xero = world.xero.invoice(invoice["InvoiceNumber"])
+        row = world.ops.one("SELECT * FROM invoices WHERE number = ?", [invoice["InvoiceNumber"]])
+        assert (row["amount_credited"], row["amount_due"]) == (
+            f"{Decimal(str(xero['AmountCredited'])):.2f}", f"{Decimal(str(xero['AmountDue'])):.2f}")
+        assert Decimal(row["amount_due"]) == Decimal(str(invoice["AmountDue"])) - applied
+    by_kind = {c["kind"]: c for c in world.ops.rows("SELECT * FROM credits")}
+    assert (by_kind["overpayment"]["remaining"], by_kind["overpayment"]["status"]) == (
+        "0.00", "paid")
+    assert (by_kind["prepayment"]["remaining"], by_kind["prepayment"]["status"]) == (
+        "250.00", "approved")
+    refund = world.ops.one("SELECT * FROM payments WHERE credit_id = ?",
+                           [by_kind["overpayment"]["id"]])
+    assert (refund["amount"], refund["invoice_id"], refund["bill_id"], refund["credit_note_id"],
+            refund["reference"]) == ("50.00", None, None, None, "Refund of overpayment")
+    again = world.run("diff")
+    assert again.code == 0, again.out

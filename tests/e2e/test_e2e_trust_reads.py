@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from e2e_helpers import World, assert_plain_words, fast_retries, run_json
 
-DOCUMENT_ENTITIES = ("invoices", "payments", "credit_notes", "bills")
+DOCUMENT_ENTITIES = ("invoices", "payments", "credit_notes", "credits", "bills")
 ALL_ENTITIES = ("accounts", "tax_rates", "contacts", *DOCUMENT_ENTITIES)
 
 
@@ -111,7 +111,7 @@ def recovers(world: World) -> None:
 
 
 DEPENDENTS_OF_CONTACTS = {"contacts": None, "invoices": "contacts", "payments": "invoices",
-                          "credit_notes": "contacts", "bills": "contacts"}
+                          "credit_notes": "contacts", "credits": "contacts", "bills": "contacts"}
 
 
 def test_xero_down_for_contacts_exits_8_and_holds_contacts_and_all_that_refers_to_them(

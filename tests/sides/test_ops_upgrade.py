@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from xsync.sides.ops_schema import ADDED_COLUMNS, SCHEMA_SCRIPTS
+from xsync.sides.ops_schema import ADDED_COLUMNS, ADDED_TABLES, SCHEMA_SCRIPTS
 from xsync.sides.ops_sqlite import SqliteOpsStore
 
 
@@ -16,6 +16,8 @@ def _older_file(path: Path) -> None:
         conn.executescript(script)
     for table, column, _ in ADDED_COLUMNS:
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for table in ADDED_TABLES:
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("INSERT INTO payments (id, invoice_id, date, amount, status, updated_at) "
                  "VALUES ('P1', 'I1', '2026-11-02', '10.00', 'authorised', "
                  "'2026-11-02T09:00:00Z')")
@@ -48,3 +50,25 @@ def test_the_doctor_check_passes_an_older_file_that_xsync_will_complete(tmp_path
         check_schema(path, table_columns(conn))
     finally:
         conn.close()
+
+
+def test_an_older_ops_db_gets_the_credits_table_and_refunds_name_their_credit(
+        tmp_path: Path) -> None:
+    path = tmp_path / "ops.db"
+    _older_file(path)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE IF EXISTS credits")
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path)
+    try:
+        assert store.scan("credits", None).records == []
+        [payment] = store.scan("payments", None).records
+    finally:
+        store.close()
+    assert payment.fields["credit_id"] is None
+    conn = sqlite3.connect(path)
+    credits = [r[1] for r in conn.execute("PRAGMA table_info(credits)")]
+    conn.close()
+    assert credits == ["id", "kind", "contact_id", "date", "reference", "total", "remaining",
+                       "status", "updated_at"]

@@ -123,13 +123,16 @@ INVOICES = _document("invoices", "both", ("number",))
 BILLS = _document("bills", "push", (("contact_id", "number", "date", "total"),
                                     ("contact_id", "number", "date")))
 # a payment is on an invoice (``invoice_id``), on a bill (``bill_id``), or the cash refund of a
-# credit note (``credit_note_id``): exactly one of them
+# credit note (``credit_note_id``) or of an overpayment or prepayment (``credit_id``): exactly
+# one of them
 PAYMENTS = EntitySpec(
     name="payments",
-    fields=("invoice_id", "bill_id", "credit_note_id", "date", "amount", "reference", "status"),
-    kinds={"invoice_id": "ref", "bill_id": "ref", "credit_note_id": "ref", "date": "date",
-           "amount": "money", "status": "status"},
-    refs={"invoice_id": "invoices", "bill_id": "bills", "credit_note_id": "credit_notes"},
+    fields=("invoice_id", "bill_id", "credit_note_id", "credit_id", "date", "amount",
+            "reference", "status"),
+    kinds={"invoice_id": "ref", "bill_id": "ref", "credit_note_id": "ref", "credit_id": "ref",
+           "date": "date", "amount": "money", "status": "status"},
+    refs={"invoice_id": "invoices", "bill_id": "bills", "credit_note_id": "credit_notes",
+          "credit_id": "credits"},
     direction="pull",
     label="reference",
 )
@@ -144,14 +147,26 @@ CREDIT_NOTES = EntitySpec(
     direction="pull",
     label="number",
 )
+# a customer's overpayment or prepayment (``kind``): money received that no invoice holds yet;
+# ``remaining`` is what is left to allocate to invoices or refund (Xero's RemainingCredit)
+CREDITS = EntitySpec(
+    name="credits",
+    fields=("kind", "contact_id", "date", "reference", "total", "remaining", "status"),
+    kinds={"contact_id": "ref", "date": "date", "total": "money", "remaining": "money",
+           "status": "status"},
+    refs={"contact_id": "contacts"},
+    direction="pull",
+    label="reference",
+)
 
 # Dependency order: what a record references is synced before it.
 ENTITY_ORDER: tuple[str, ...] = (
-    "accounts", "tax_rates", "contacts", "invoices", "bills", "credit_notes", "payments",
+    "accounts", "tax_rates", "contacts", "invoices", "bills", "credit_notes", "credits",
+    "payments",
 )
 ENTITIES: dict[str, EntitySpec] = {
     s.name: s
-    for s in (ACCOUNTS, TAX_RATES, CONTACTS, INVOICES, BILLS, PAYMENTS, CREDIT_NOTES)
+    for s in (ACCOUNTS, TAX_RATES, CONTACTS, INVOICES, BILLS, PAYMENTS, CREDIT_NOTES, CREDITS)
 }
 
 # Canonical statuses (the operations vocabulary).
@@ -159,6 +174,7 @@ DOC_STATUSES = ("draft", "approved", "paid", "void", "deleted")
 CONTACT_STATUSES = ("active", "archived")
 # "reversed": deleted in Xero; "deleted" is what earlier versions of xsync wrote for it
 PAYMENT_STATUSES = ("authorised", "reversed", "deleted")
+CREDIT_KINDS = ("overpayment", "prepayment")
 
 
 def spec(entity: str) -> EntitySpec:

@@ -18,6 +18,7 @@ from xsync.sandbox import (
     bank_transactions,
     batch,
     contacts,
+    credits,
     documents,
     idempotency,
     manual_journals,
@@ -407,4 +408,6 @@ _ROUTES: dict[str, Callable[[Ctx, str, list[str], bytes], Reply]] = {
     "banktransactions": bank_transactions.route,
     "manualjournals": manual_journals.route,
     "trackingcategories": tracking.route,
+    "overpayments": credits.route(credits.OVERPAYMENT),
+    "prepayments": credits.route(credits.PREPAYMENT),
 }

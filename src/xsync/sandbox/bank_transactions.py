@@ -1,10 +1,12 @@
 """Bank transactions (spend and receive money): validation, lines, totals, status, lock dates.
 
 A bank transaction is ``SPEND`` or ``RECEIVE`` money on a ``BANK`` account, with a contact and
-at least one line; its lines are computed as invoice lines are (tax per line, half-up). It is
-``AUTHORISED`` when created (Xero has no draft spend or receive money) and can be edited, or
-``DELETED`` (``{"Status": "DELETED"}``), unless it is reconciled; a deleted transaction is final.
-Nothing dated on or before the organisation's lock date can be created, edited or deleted.
+at least one line (``…-OVERPAYMENT`` and ``…-PREPAYMENT`` ones also make the overpayment or
+prepayment they carry, see :mod:`xsync.sandbox.credits`, and cannot be edited); its lines are
+computed as invoice lines are (tax per line, half-up). It is ``AUTHORISED`` when created (Xero
+has no draft spend or receive money) and can be edited, or ``DELETED`` (``{"Status":
+"DELETED"}``), unless it is reconciled; a deleted transaction is final. Nothing dated on or
+before the organisation's lock date can be created, edited or deleted.
 
 Routes: ``GET /BankTransactions`` (If-Modified-Since, where/order, paging, ``unitdp``),
 ``GET /BankTransactions/{id}``, ``PUT`` (create), ``POST`` (create or update by
@@ -17,7 +19,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import batch, contacts, lines, xjson
+from xsync.sandbox import batch, contacts, credits, lines, xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import lock_message, set_date
 from xsync.sandbox.listing import ListSpec, Reply, envelope, list_documents, shape
@@ -26,7 +28,10 @@ from xsync.sandbox.problems import ApiError, Invalid, not_found
 KIND = "banktransactions"
 KEY = "BankTransactions"
 ID_FIELD = "BankTransactionID"
-TYPES = ("RECEIVE", "SPEND")
+TYPES = ("RECEIVE", "SPEND", "RECEIVE-OVERPAYMENT", "SPEND-OVERPAYMENT", "RECEIVE-PREPAYMENT",
+         "SPEND-PREPAYMENT")
+CREDIT_MESSAGE = ("This Bank Transaction cannot be edited as it is an overpayment or a "
+                  "prepayment; allocate or refund the credit instead")
 STATUS_MESSAGE = "Bank Transaction not of valid status for modification"
 RECONCILED_MESSAGE = "This Bank Transaction cannot be edited as it has been reconciled"
 
@@ -102,6 +107,8 @@ def save(
 def _update(ctx: Ctx, raw: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
     current = existing["Status"]
     requested = raw.get("Status") or current
+    if existing["Type"] in credits.BANK_TYPES:
+        raise Invalid(CREDIT_MESSAGE)
     if current != "AUTHORISED" or requested not in ("AUTHORISED", "DELETED"):
         raise Invalid(STATUS_MESSAGE)
     if existing.get("IsReconciled") and set(raw) - {ID_FIELD, "IsReconciled"}:
@@ -187,7 +194,7 @@ def _build(ctx: Ctx, raw: dict[str, Any], doc: dict[str, Any], *, created: bool)
             ctx,
             line,
             amount_types=amount_types,
-            sales=doc["Type"] == "RECEIVE",
+            sales=doc["Type"].startswith("RECEIVE"),
             strict=True,
             unitdp4=unitdp4,
             errors=errors,
@@ -203,6 +210,8 @@ def _build(ctx: Ctx, raw: dict[str, Any], doc: dict[str, Any], *, created: bool)
         errors.append(lock_message(lock))
     if errors:
         raise Invalid(*errors)
+    if created and doc["Type"] in credits.BANK_TYPES:
+        credits.from_bank_transaction(ctx, doc)
     return _store(ctx, doc)
 
 

@@ -331,6 +331,8 @@ def _balances(fl: Flavour, doc: dict[str, Any]) -> None:
         doc["IsDiscounted"] = "TotalDiscount" in doc
         doc["AmountDue"] = ZERO if doc["Status"] in ("VOIDED", "DELETED") else xjson.money(due)
         dates = [p["Date"] for p in doc["Payments"]] + [c["Date"] for c in doc["CreditNotes"]]
+        dates += [c["Date"] for key in ("Overpayments", "Prepayments")
+                  for c in doc.get(key) or () if c.get("Date")]
     else:
         used = sum((Decimal(a["Amount"]) for a in doc["Allocations"]), ZERO)
         used += sum((Decimal(p["Amount"]) for p in doc["Payments"]), ZERO)
@@ -344,7 +346,7 @@ def _balances(fl: Flavour, doc: dict[str, Any]) -> None:
         doc["Status"] = "PAID"
     elif doc["Status"] == "PAID" and due != 0:
         doc["Status"] = "AUTHORISED"
-    if doc["Status"] == "PAID":
+    if doc["Status"] == "PAID" and fl.kind in ("invoices", "creditnotes"):
         paid_on = max(
             (xjson.stored_date(d) for d in dates), default=None, key=lambda d: d or date.min
         )

@@ -7,7 +7,9 @@ CreditNoteID or CreditNoteNumber: a refund), a BANK account or one with
 invoice's AmountDue, the credit note's RemainingCredit). Creating or deleting one updates the
 document's Payments[], balances (AmountPaid and AmountDue; RemainingCredit), status (PAID ↔
 AUTHORISED) and UpdatedDateUTC. ``PaymentType`` tells them apart: ACCRECPAYMENT, ACCPAYPAYMENT,
-ARCREDITPAYMENT (a sales credit note refunded), APCREDITPAYMENT (a supplier's refund).
+ARCREDITPAYMENT (a sales credit note refunded), APCREDITPAYMENT (a supplier's refund),
+AROVERPAYMENTPAYMENT and ARPREPAYMENTPAYMENT (a customer's overpayment or prepayment refunded;
+``Overpayment``/``Prepayment`` by id), and their AP twins.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import xjson
+from xsync.sandbox import credits, xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
     CREDIT_NOTE,
@@ -52,8 +54,6 @@ def _invoice(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
                 else f"Invoice number {number} matches more than one invoice; use InvoiceID."
             )
         return found[0]
-    if raw.get("Prepayment") or raw.get("Overpayment"):
-        raise Invalid("This sandbox accepts payments against invoices and credit notes only.")
     raise Invalid("An Invoice (InvoiceID or InvoiceNumber) must be specified for the payment.")
 
 
@@ -72,15 +72,32 @@ def _credit_note(ctx: Ctx, ref: dict[str, Any]) -> dict[str, Any]:
     return found[0]
 
 
+def _credit(ctx: Ctx, fl: Flavour, ref: dict[str, Any]) -> dict[str, Any]:
+    credit_id = str(ref.get(fl.id_field) or "").lower()
+    doc = ctx.store.get(fl.kind, ctx.tenant, credit_id) if credit_id else None
+    if doc is None:
+        raise Invalid(f"{fl.noun} with {fl.id_field} {credit_id or '(none)'} could not be found.")
+    return doc
+
+
 def _document(ctx: Ctx, raw: dict[str, Any]) -> tuple[Flavour, dict[str, Any]]:
-    """What the payment pays: an invoice, or a credit note refunded."""
-    if isinstance(raw.get("CreditNote"), dict) and not raw.get("Invoice"):
-        return CREDIT_NOTE, _credit_note(ctx, raw["CreditNote"])
+    """What the payment pays: an invoice, or a credit note, overpayment or prepayment
+    refunded."""
+    if not raw.get("Invoice"):
+        if isinstance(raw.get("CreditNote"), dict):
+            return CREDIT_NOTE, _credit_note(ctx, raw["CreditNote"])
+        for fl in credits.FLAVOURS:
+            if isinstance(raw.get(fl.noun), dict):
+                return fl, _credit(ctx, fl, raw[fl.noun])
     return INVOICE, _invoice(ctx, raw)
 
 
 PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT",
-                 "ACCRECCREDIT": "ARCREDITPAYMENT", "ACCPAYCREDIT": "APCREDITPAYMENT"}
+                 "ACCRECCREDIT": "ARCREDITPAYMENT", "ACCPAYCREDIT": "APCREDITPAYMENT",
+                 "RECEIVE-OVERPAYMENT": "AROVERPAYMENTPAYMENT",
+                 "SPEND-OVERPAYMENT": "APOVERPAYMENTPAYMENT",
+                 "RECEIVE-PREPAYMENT": "ARPREPAYMENTPAYMENT",
+                 "SPEND-PREPAYMENT": "APPREPAYMENTPAYMENT"}
 
 
 def _account(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +119,18 @@ def _account(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
             "enabled; payments must be made to or from such an account."
         )
     return account
+
+
+_LINK = {"invoices": "Invoice", "creditnotes": "CreditNote", "overpayments": "Overpayment",
+         "prepayments": "Prepayment"}
+
+
+def _linked(fl: Flavour, doc: dict[str, Any]) -> dict[str, Any]:
+    if fl in credits.FLAVOURS:
+        return {fl.id_field: doc[fl.id_field], "Type": doc["Type"],
+                "Contact": {"ContactID": doc["Contact"]["ContactID"],
+                            "Name": doc["Contact"]["Name"]}}
+    return reference(fl, doc)
 
 
 def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +164,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
             "Code": account["Code"],
             "Name": account["Name"],
         },
-        "Invoice" if flavour is INVOICE else "CreditNote": reference(flavour, invoice),
+        _LINK[flavour.kind]: _linked(flavour, invoice),
         "HasValidationErrors": False,
     }
     ctx.store.put("payments", ctx.tenant, payment, now)
@@ -182,12 +211,13 @@ def delete(ctx: Ctx, payment_id: str, raw: Any) -> dict[str, Any]:
     payment["UpdatedDateUTC"] = xjson.ms_timestamp(now)
     payment["UpdatedDateUTCString"] = xjson.iso_timestamp(now)
     ctx.store.put("payments", ctx.tenant, payment, now)
-    if "CreditNote" in payment:
-        note = ctx.store.get("creditnotes", ctx.tenant, payment["CreditNote"]["CreditNoteID"])
-        if note is not None:
-            note["Payments"] = [p for p in note["Payments"] if p["PaymentID"] != payment_id]
-            rebalance(ctx, CREDIT_NOTE, note)
-        return payment
+    for fl in (CREDIT_NOTE, *credits.FLAVOURS):
+        if _LINK[fl.kind] in payment:
+            note = ctx.store.get(fl.kind, ctx.tenant, payment[_LINK[fl.kind]][fl.id_field])
+            if note is not None:
+                note["Payments"] = [p for p in note["Payments"] if p["PaymentID"] != payment_id]
+                rebalance(ctx, fl, note)
+            return payment
     invoice = ctx.store.get("invoices", ctx.tenant, payment["Invoice"]["InvoiceID"])
     if invoice is not None:
         invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment_id]

@@ -29,6 +29,8 @@ KINDS: dict[str, str] = {
     "banktransactions": "BankTransactionID",
     "manualjournals": "ManualJournalID",
     "trackingcategories": "TrackingCategoryID",
+    "overpayments": "OverpaymentID",
+    "prepayments": "PrepaymentID",
 }
 
 _DOC_COLUMNS = "tenant_id, id, updated_ms, number, name_key, status, type, contact_id, flags, json"
@@ -83,9 +85,11 @@ def index_columns(kind: str, doc: dict[str, Any]) -> tuple[Any, ...]:
         number = doc.get("ContactNumber") or None
         return (doc_id, number, key, doc.get("ContactStatus"), None, None, 0)
     if kind == "payments":
-        inv = doc.get("Invoice") or doc.get("CreditNote") or {}
+        inv = (doc.get("Invoice") or doc.get("CreditNote") or doc.get("Overpayment")
+               or doc.get("Prepayment") or {})
         contact = (inv.get("Contact") or {}).get("ContactID")
-        target = inv.get("InvoiceID") or inv.get("CreditNoteID")
+        target = (inv.get("InvoiceID") or inv.get("CreditNoteID") or inv.get("OverpaymentID")
+                  or inv.get("PrepaymentID"))
         return (doc_id, target, None, doc.get("Status"), doc.get("PaymentType"), contact, 0)
     number = doc.get("InvoiceNumber") if kind == "invoices" else doc.get("CreditNoteNumber")
     flags = 0

@@ -17,7 +17,8 @@ from pathlib import Path
 from xsync.sides.ops_schema import TABLES
 
 # tables whose rows carry updated_at (the platform bumps it on every change)
-STAMPED_TABLES = ("contacts", "invoices", "bills", "payments", "credit_notes")
+STAMPED_TABLES = ("contacts", "invoices", "bills", "payments", "credit_notes",
+                  "credits")
 
 
 class SqliteChangeProbe:

@@ -24,6 +24,7 @@ from typing import Any
 
 from xsync.model.entities import (
     CONTACT_STATUSES,
+    CREDIT_KINDS,
     DOC_STATUSES,
     PAYMENT_STATUSES,
     TRACKING_FIELDS,
@@ -44,9 +45,13 @@ ENUMS: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
     ("bills", "amounts_are"): (AMOUNTS_ARE, True),
     ("payments", "status"): (PAYMENT_STATUSES, False),
     ("credit_notes", "status"): (DOC_STATUSES, True),
+    ("credits", "status"): (DOC_STATUSES, True),
+    ("credits", "kind"): (CREDIT_KINDS, False),
 }
 # entities whose rows carry an updated_at stamp
-STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes"})
+STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes", "credits"})
+# entities only Xero writes: a row's contact is Xero's to name, even one ops has not pulled
+PULLED_ONLY = frozenset({"credit_notes", "credits"})
 
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIRST_DATE = "1900-01-01"
@@ -238,7 +243,7 @@ def check_refs(record: Record, accounts: set[str], contacts: set[str],
     ``accounts`` empty means the chart is not pulled yet, so no code is refused for it."""
     who = f"{NOUN[record.entity]} {record.id}"
     contact = record.fields.get("contact_id")
-    if "contact_id" in spec(record.entity).refs and record.entity != "credit_notes":
+    if "contact_id" in spec(record.entity).refs and record.entity not in PULLED_ONLY:
         if not contact:
             problems.append(f"{who}: contact_id is empty; every {NOUN[record.entity]} "
                             "needs a contact")

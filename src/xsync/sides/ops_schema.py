@@ -63,11 +63,16 @@ SCHEMA_REST = """
 CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY, invoice_id TEXT, date TEXT, amount TEXT, reference TEXT,
     status TEXT NOT NULL DEFAULT 'authorised', updated_at TEXT NOT NULL, bill_id TEXT,
-    credit_note_id TEXT
+    credit_note_id TEXT, credit_id TEXT
 );
 CREATE TABLE IF NOT EXISTS credit_notes (
     id TEXT PRIMARY KEY, number TEXT, contact_id TEXT, invoice_id TEXT, date TEXT,
     total TEXT, remaining TEXT, status TEXT, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credits (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('overpayment', 'prepayment')),
+    contact_id TEXT, date TEXT, reference TEXT, total TEXT, remaining TEXT, status TEXT,
+    updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS accounts (
     code TEXT PRIMARY KEY, name TEXT, type TEXT, tax_type TEXT, status TEXT
@@ -92,9 +97,10 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("invoice_lines", "site", "TEXT"),
     ("bill_lines", "job", "TEXT"),
     ("bill_lines", "site", "TEXT"),
+    ("payments", "credit_id", "TEXT"),
 )
 # tables the contract gained after its first version
-ADDED_TABLES: tuple[str, ...] = ()
+ADDED_TABLES: tuple[str, ...] = ("credits",)
 
 # entity -> (table, line table, line owner column, id column)
 TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
@@ -103,12 +109,14 @@ TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
     "bills": ("bills", "bill_lines", "bill_id", "id"),
     "payments": ("payments", None, None, "id"),
     "credit_notes": ("credit_notes", None, None, "id"),
+    "credits": ("credits", None, None, "id"),
     "accounts": ("accounts", None, None, "code"),
     "tax_rates": ("tax_rates", None, None, "tax_type"),
 }
 # what a bookkeeper calls one record of each entity
 NOUN = {"contacts": "contact", "invoices": "invoice", "bills": "bill", "payments": "payment",
-        "credit_notes": "credit note", "accounts": "account", "tax_rates": "tax rate"}
+        "credit_notes": "credit note", "credits": "credit", "accounts": "account",
+        "tax_rates": "tax rate"}
 # seconds a statement waits for another program's lock before the store gives up
 BUSY_TIMEOUT = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -8,7 +8,8 @@ Invariants:
   records sharing one stamp are not read again and again;
 - invoices and bills are one endpoint told apart by ``Type``; payments on invoices and on bills
   are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), sales credit notes, and their
-  cash refunds (ARCREDITPAYMENT);
+  cash refunds (ARCREDITPAYMENT); a customer's overpayments and prepayments are one entity
+  (``credits``) read from two endpoints, their refunds payments too;
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
@@ -32,6 +33,7 @@ from xsync.errors import ConfigError, XeroValidationError
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
+    CREDIT_ENDPOINTS,
     ENDPOINTS,
     NO_TRACKING,
     PAYMENT_TYPES,
@@ -43,14 +45,14 @@ from xsync.sides.xero_tracking import TrackingOptions
 from xsync.xero.client import XeroClient
 from xsync.xero.xjson import parse_datetime, to_utc
 
-PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes"}
+PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes", "credits"}
 WRITABLE = {"contacts", "invoices", "bills"}
 # documents whose unit prices Xero rounds to 2 places unless asked for 4
-UNITDP = {"invoices", "bills", "credit_notes"}
+UNITDP = {"invoices", "bills", "credit_notes", "credits"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
 # endpoints Xero does not filter by an IDs list
-NO_ID_LIST = {"payments"}
+NO_ID_LIST = {"payments", "credits"}
 
 
 def _quote(value: str) -> str:
@@ -103,7 +105,7 @@ class XeroSide:
                 record = record_from_xero(entity, element, self.tracking)
             except ValueError as exc:
                 # the message names the record, the field and the value
-                rejected.append((str(element.get(ENDPOINTS[entity][1], "?")), str(exc)))
+                rejected.append((_element_id(entity, element) or "?", str(exc)))
                 continue
             records.append(record)
             if record.updated_at and (newest is None or record.updated_at > newest):
@@ -136,6 +138,14 @@ class XeroSide:
         params = self._params(entity)
         if entity in ("invoices", "bills"):
             params["where"] = f'Type=="{kind}"'
+        if entity == "credits":
+            # a customer's overpayments and prepayments: two endpoints, one entity
+            for credit_endpoint, (_, _, typ) in CREDIT_ENDPOINTS.items():
+                for page in self.client.iter_pages(credit_endpoint, modified_since=since,
+                                                   params={**params,
+                                                           "where": f'Type=="{typ}"'}):
+                    yield from page
+            return
         if entity in PAGED:
             for page in self.client.iter_pages(endpoint, modified_since=since, params=params):
                 yield from page
@@ -158,6 +168,8 @@ class XeroSide:
     def _wanted(entity: str, element: dict[str, Any]) -> bool:
         if entity == "payments":
             return element.get("PaymentType", "ACCRECPAYMENT") in PAYMENT_TYPES
+        if entity == "credits":
+            return str(element.get("Type") or "").startswith("RECEIVE-")
         kind = ENDPOINTS[entity][2]
         return kind is None or element.get("Type", kind) == kind
 
@@ -174,21 +186,25 @@ class XeroSide:
             found = self.client.get_by_ids(endpoint, list(ids),
                                            params=self._params(entity) or None)
         wanted = set(ids)
-        id_field = ENDPOINTS[entity][1]
         return [record_from_xero(entity, element, self.tracking) for element in found
-                if self._wanted(entity, element) and str(element.get(id_field)) in wanted]
+                if self._wanted(entity, element) and _element_id(entity, element) in wanted]
 
     def _where_ids(self, entity: str, ids: list[str]) -> list[dict[str, Any]]:
         """Records of an endpoint without an ``IDs`` filter, by a ``where`` on their ids, a
         few to a request (the URL stays short)."""
         endpoint, id_field, _ = ENDPOINTS[entity]
+        places = [(endpoint, id_field)]
+        if entity == "credits":
+            # an id alone does not say which of the two endpoints holds it
+            places = [(e, field) for e, (field, _, _) in CREDIT_ENDPOINTS.items()]
         found: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), WHERE_CHUNK):
-            clause = " OR ".join(f'{id_field}==Guid("{_quote(i)}")'
-                                 for i in unique[start:start + WHERE_CHUNK])
-            found += self.client.iter_all(endpoint, params={**self._params(entity),
-                                                            "where": clause})
+        for place, field in places:
+            for start in range(0, len(unique), WHERE_CHUNK):
+                clause = " OR ".join(f'{field}==Guid("{_quote(i)}")'
+                                     for i in unique[start:start + WHERE_CHUNK])
+                found += self.client.iter_all(place, params={**self._params(entity),
+                                                             "where": clause})
         return found
 
     def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]:
@@ -278,6 +294,16 @@ class XeroSide:
                 record = None
         return ChangeResult(key=change.key, ok=True, id=res.xero_id or change.id,
                             record=record)
+
+
+def _element_id(entity: str, element: dict[str, Any]) -> str | None:
+    """The Xero id of an element read for ``entity`` (a credit's is its overpayment's or its
+    prepayment's)."""
+    if entity == "credits":
+        found = element.get("OverpaymentID") or element.get("PrepaymentID")
+    else:
+        found = element.get(ENDPOINTS[entity][1])
+    return None if found is None else str(found)
 
 
 def _content_digest(change: Change) -> str:

@@ -34,8 +34,16 @@ GENERIC_STATUS_IN = {"ACTIVE": "active", "ARCHIVED": "archived", "DELETED": "del
 # a payment deleted in Xero (a bounced transfer, a mistake undone) is reversed in ops: its
 # document's balance is back as before it
 PAYMENT_STATUS_IN = {"AUTHORISED": "authorised", "DELETED": "reversed"}
-# the payments of sales invoices and of bills, and the cash refunds of sales credit notes
-PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT", "ARCREDITPAYMENT"})
+# the payments of sales invoices and of bills, and the cash refunds of sales credit notes and
+# of customers' overpayments and prepayments
+PAYMENT_TYPES = frozenset({"ACCRECPAYMENT", "ACCPAYPAYMENT", "ARCREDITPAYMENT",
+                           "AROVERPAYMENTPAYMENT", "ARPREPAYMENTPAYMENT"})
+# a customer's overpayments and prepayments (the credits entity): endpoint -> (id field, kind,
+# the Type of those received from customers)
+CREDIT_ENDPOINTS: dict[str, tuple[str, str, str]] = {
+    "Overpayments": ("OverpaymentID", "overpayment", "RECEIVE-OVERPAYMENT"),
+    "Prepayments": ("PrepaymentID", "prepayment", "RECEIVE-PREPAYMENT"),
+}
 
 # entity -> (endpoint, id field, Xero Type filter)
 ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
@@ -44,6 +52,8 @@ ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
     "bills": ("Invoices", "InvoiceID", "ACCPAY"),
     "payments": ("Payments", "PaymentID", None),
     "credit_notes": ("CreditNotes", "CreditNoteID", "ACCRECCREDIT"),
+    # read from Overpayments and Prepayments both (CREDIT_ENDPOINTS)
+    "credits": ("Overpayments", "OverpaymentID", "RECEIVE-OVERPAYMENT"),
     "accounts": ("Accounts", "AccountID", None),
     "tax_rates": ("TaxRates", "TaxType", None),
 }
@@ -112,6 +122,8 @@ def record_from_xero(entity: str, element: dict[str, Any],
     a sentence naming the record, the field and the value, on data it cannot read."""
     reader = _READERS[entity]
     id_field = ENDPOINTS[entity][1]
+    if entity == "credits" and "PrepaymentID" in element:
+        id_field = "PrepaymentID"
     try:
         lines: list[Line] | None
         if entity in ("invoices", "bills"):
@@ -217,6 +229,8 @@ def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
         "invoice_id": None if on_bill else document_id,
         "bill_id": document_id if on_bill else None,
         "credit_note_id": _text((el.get("CreditNote") or {}).get("CreditNoteID")),
+        "credit_id": _text((el.get("Overpayment") or {}).get("OverpaymentID")
+                           or (el.get("Prepayment") or {}).get("PrepaymentID")),
         "date": _read(el, "Date", _date),
         "amount": _read(el, "Amount", money),
         "reference": _text(el.get("Reference")),
@@ -235,6 +249,23 @@ def _credit_note(el: dict[str, Any]) -> tuple[Fields, None]:
         "total": _read(el, "Total", money),
         "remaining": _read(el, "RemainingCredit", money),
         "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
+    }, None
+
+
+def credit_kind(el: dict[str, Any]) -> str:
+    """overpayment or prepayment, by the id the element carries."""
+    return "prepayment" if "PrepaymentID" in el else "overpayment"
+
+
+def _credit(el: dict[str, Any]) -> tuple[Fields, None]:
+    return {
+        "kind": credit_kind(el),
+        "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
+        "date": _read(el, "Date", _date),
+        "reference": _text(el.get("Reference")),
+        "total": _read(el, "Total", money),
+        "remaining": _read(el, "RemainingCredit", money),
+        "status": _enum(el, "Status", DOC_STATUS_IN, "AUTHORISED"),
     }, None
 
 
@@ -264,6 +295,7 @@ _READERS: dict[str, Callable[[dict[str, Any]], tuple[Fields, list[Line] | None]]
     "bills": _document,
     "payments": _payment,
     "credit_notes": _credit_note,
+    "credits": _credit,
     "accounts": _account,
     "tax_rates": _tax_rate,
 }
