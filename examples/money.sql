@@ -59,3 +59,10 @@ SELECT k.name, sum(CAST(c.remaining AS NUMERIC)) AS credit_left,
         WHERE i.contact_id = k.id AND i.status = 'approved') AS owing
 FROM credits c JOIN contacts k ON k.id = c.contact_id
 WHERE c.status = 'approved' GROUP BY k.id;
+
+-- Each invoice's credit, allocation by allocation: which credit note, overpayment or prepayment
+-- paid how much of it, and when.
+SELECT i.number, a.kind, coalesce(n.number, c.reference) AS credit, a.amount, a.date
+FROM allocations a JOIN invoices i ON i.id = a.invoice_id
+LEFT JOIN credit_notes n ON n.id = a.credit_note_id LEFT JOIN credits c ON c.id = a.credit_id
+WHERE a.status = 'applied' ORDER BY i.number, a.date;

@@ -100,6 +100,7 @@ class SyncSettings(_Strict):
     payments: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     credit_notes: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     credits: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
+    allocations: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     accounts: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
     tax_rates: EntityRule = Field(default_factory=lambda: EntityRule(direction="pull"))
 

@@ -29,6 +29,10 @@ def test_make_a_change_in_xero_see_it_in_ops(world: World) -> None:
     accountant(world, "edit-contact", "Coco Cafe", "--phone", "02 9555 0199")
     accountant(world, "void", "INV-0015")
     accountant(world, "merge-contacts", "Bayside Club", "Coco Cafe")
+    deposit_due = Decimal(str(world.xero.invoice("INV-0013")["AmountDue"]))
+    said = accountant(world, "prepay", "Port & Philip Freight", "300", "--reference", "Deposit")
+    prepayment = said.split(" as prepayment ")[1].split(" ")[0]
+    accountant(world, "allocate", prepayment, "INV-0013", "100")
 
     diff = world.run("diff")
     assert diff.code == 0, diff.out + diff.err
@@ -62,6 +66,14 @@ def test_make_a_change_in_xero_see_it_in_ops(world: World) -> None:
     assert bayside["status"] == "archived"
     moved = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0014'")
     assert moved["contact_id"] == coco["id"]  # its documents followed the merge
+
+    deposit = world.ops.one("SELECT * FROM credits")
+    assert (deposit["kind"], deposit["total"], deposit["remaining"]) == (
+        "prepayment", "300.00", "200.00")
+    deposited = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0013'")
+    assert Decimal(deposited["amount_due"]) == deposit_due - 100
+    assert world.ops.one("SELECT * FROM allocations WHERE credit_id = ?",
+                         [deposit["id"]])["invoice_id"] == deposited["id"]
 
     again = world.run("diff")
     assert again.code == 0, again.out + again.err

@@ -338,3 +338,92 @@ def test_overpayments_and_prepayments_are_credits_in_ops_and_lower_what_invoices
             refund["reference"]) == ("50.00", None, None, None, "Refund of overpayment")
     again = world.run("diff")
     assert again.code == 0, again.out
+
+
+def test_every_allocation_is_a_row_of_its_own_and_one_removed_in_xero_is_deleted(
+        world: World) -> None:
+    synced(world)
+    owing: dict[str, list[dict[str, Any]]] = {}
+    for i in world.xero.invoices(where='Type=="ACCREC"'):
+        if i["Status"] == "AUTHORISED" and Decimal(str(i["AmountDue"])) >= 100:
+            owing.setdefault(i["Contact"]["ContactID"], []).append(i)
+    contact, (a, b) = next((c, found[:2]) for c, found in owing.items() if len(found) >= 2)
+    note = world.xero.call("PUT", "/CreditNotes", {"CreditNotes": [{
+        "Type": "ACCRECCREDIT", "Contact": {"ContactID": contact}, "Date": "2026-11-24",
+        "Status": "AUTHORISED", "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": "Overcharge", "Quantity": 1, "UnitAmount": 120,
+                       "AccountCode": "200"}]}]})["CreditNotes"][0]
+    placed = {}
+    for invoice, amount in ((a, 70), (b, 50)):
+        placed[invoice["InvoiceNumber"]] = world.xero.call(
+            "PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations",
+            {"Allocations": [{"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Amount": amount,
+                              "Date": "2026-11-24"}]})["Allocations"][0]["AllocationID"]
+    over = received(world, contact, "RECEIVE-OVERPAYMENT", "30.00", "Paid twice")
+    world.xero.call("PUT", f"/Overpayments/{over}/Allocations", {"Allocations": [{
+        "Invoice": {"InvoiceID": b["InvoiceID"]}, "Amount": 30, "Date": "2026-11-25"}]})
+    synced(world)
+
+    ops_note = world.ops.one("SELECT id FROM credit_notes WHERE number = ?",
+                             [note["CreditNoteNumber"]])["id"]
+    ops_credit = world.ops.one("SELECT id FROM credits")["id"]
+    rows = world.ops.rows(
+        "SELECT i.number, a.kind, a.credit_note_id, a.credit_id, a.amount, a.date, a.status "
+        "FROM allocations a JOIN invoices i ON i.id = a.invoice_id "
+        "WHERE a.credit_note_id = ? OR a.credit_id = ? ORDER BY a.date, a.amount DESC",
+        [ops_note, ops_credit])
+    assert [tuple(r.values()) for r in rows] == [
+        (a["InvoiceNumber"], "credit_note", ops_note, None, "70.00", "2026-11-24", "applied"),
+        (b["InvoiceNumber"], "credit_note", ops_note, None, "50.00", "2026-11-24", "applied"),
+        (b["InvoiceNumber"], "overpayment", None, ops_credit, "30.00", "2026-11-25", "applied")]
+    # what each invoice was credited is the sum of its allocations
+    for invoice in (a, b):
+        row = world.ops.one("SELECT * FROM invoices WHERE number = ?", [invoice["InvoiceNumber"]])
+        applied = world.ops.one(
+            "SELECT sum(CAST(amount AS NUMERIC)) AS s FROM allocations "
+            "WHERE invoice_id = ? AND status = 'applied'", [row["id"]])["s"]
+        assert Decimal(row["amount_credited"]) == Decimal(str(invoice["AmountCredited"])) + \
+            Decimal(str(applied))
+
+    # the accountant takes the note's allocation off the second invoice
+    world.xero.call("DELETE", f"/CreditNotes/{note['CreditNoteID']}/Allocations/"
+                              f"{placed[b['InvoiceNumber']]}")
+    synced(world)
+    gone = world.ops.one("SELECT a.status FROM allocations a JOIN invoices i "
+                         "ON i.id = a.invoice_id WHERE i.number = ? AND a.kind = 'credit_note'",
+                         [b["InvoiceNumber"]])
+    assert gone["status"] == "deleted"
+    row = world.ops.one("SELECT * FROM invoices WHERE number = ?", [b["InvoiceNumber"]])
+    assert Decimal(row["amount_due"]) == Decimal(str(b["AmountDue"])) - 30
+    assert world.ops.one("SELECT remaining FROM credit_notes WHERE id = ?",
+                         [ops_note])["remaining"] == "50.00"
+    again = world.run("diff")
+    assert again.code == 0, again.out
+
+
+def test_the_accountant_takes_a_deposit_and_applies_it_from_the_command_line(
+        world: World) -> None:
+    synced(world)
+    invoice = world.xero.invoice("INV-0011")
+    customer = invoice["Contact"]["Name"]
+    said = accountant(world, "prepay", customer, "100", "--date", "2026-11-20",
+                      "--reference", "Deposit")
+    credit_id = said.split(" as prepayment ")[1].split(" ")[0]
+    assert f"Received 100.00 from {customer}" in said
+    said = accountant(world, "allocate", credit_id, "INV-0011", "60", "--date", "2026-11-21")
+    assert said.startswith(f"Allocated 60.00 of prepayment {credit_id} to INV-0011;"), said
+    synced(world)
+    credit = world.ops.one("SELECT * FROM credits")
+    assert (credit["kind"], credit["total"], credit["remaining"], credit["reference"]) == (
+        "prepayment", "100.00", "40.00", "Deposit")
+    row = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")
+    assert Decimal(row["amount_due"]) == Decimal(str(invoice["AmountDue"])) - 60
+    applied = world.ops.one("SELECT * FROM allocations WHERE credit_id = ?", [credit["id"]])
+    assert (applied["invoice_id"], applied["amount"], applied["kind"]) == (
+        row["id"], "60.00", "prepayment")
+    wrong = world.run("sandbox", "xero", "allocate", credit_id, "INV-0011", "50", "--url",
+                      world.url)
+    assert wrong.code == 4 and "remaining credit" in (wrong.out + wrong.err), wrong.out
+    unknown = world.run("sandbox", "xero", "allocate", "8d0c6a2e-0000-4000-8000-000000000000",
+                        "INV-0011", "5", "--url", world.url)
+    assert unknown.code == 2 and "no overpayment or prepayment" in unknown.err, unknown.err

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from e2e_helpers import World, assert_plain_words, fast_retries, run_json
 
-DOCUMENT_ENTITIES = ("invoices", "payments", "credit_notes", "credits", "bills")
+DOCUMENT_ENTITIES = ("invoices", "payments", "credit_notes", "credits", "allocations", "bills")
 ALL_ENTITIES = ("accounts", "tax_rates", "contacts", *DOCUMENT_ENTITIES)
 
 
@@ -111,7 +111,8 @@ def recovers(world: World) -> None:
 
 
 DEPENDENTS_OF_CONTACTS = {"contacts": None, "invoices": "contacts", "payments": "invoices",
-                          "credit_notes": "contacts", "credits": "contacts", "bills": "contacts"}
+                          "credit_notes": "contacts", "credits": "contacts",
+                          "allocations": "credit_notes", "bills": "contacts"}
 
 
 def test_xero_down_for_contacts_exits_8_and_holds_contacts_and_all_that_refers_to_them(
@@ -196,7 +197,7 @@ def test_a_read_xero_rejects_fails_the_entity_and_what_refers_to_it(synced: Worl
     assert got != 0, plan
     code = got
     failed_read(world, code, {"invoices": None, "bills": None, "payments": "invoices",
-                              "credit_notes": "invoices"})
+                              "credit_notes": "invoices", "allocations": "credit_notes"})
     # contacts were read and synced
     world.sandbox.clear_faults()
     phones = [p for p in world.xero.contact("Coco Cafe")["Phones"] if p["PhoneType"] == "DEFAULT"]

@@ -33,7 +33,7 @@ def test_xero_out_of_reach_is_tried_once_not_once_per_entity(
     assert code == report["exit_code"] == 8
     errors = {e["entity"]: e for e in report["read_errors"]}
     assert set(errors) == {"accounts", "tax_rates", "contacts", "invoices", "payments",
-                           "credit_notes", "credits", "bills"}
+                           "credit_notes", "credits", "allocations", "bills"}
     assert errors["accounts"]["cause"] is None
     assert all(e["cause"] == "accounts" for n, e in errors.items() if n != "accounts")
     assert all("reach" in e["reason"] for e in errors.values())

@@ -112,7 +112,8 @@ def test_the_contract_is_the_schema_the_readme_lists():
                                        "reference")
     assert "discount_rate" in columns["bill_lines"] and "bill_id" in columns["bill_lines"]
     assert set(columns) == {"contacts", "invoices", "invoice_lines", "bills", "bill_lines",
-                            "payments", "credit_notes", "credits", "accounts", "tax_rates"}
+                            "payments", "credit_notes", "credits", "allocations", "accounts",
+                            "tax_rates"}
 
 
 # -- locks ---------------------------------------------------------------------------------------

@@ -52,23 +52,28 @@ def test_the_doctor_check_passes_an_older_file_that_xsync_will_complete(tmp_path
         conn.close()
 
 
-def test_an_older_ops_db_gets_the_credits_table_and_refunds_name_their_credit(
+def test_an_older_ops_db_gets_the_credits_and_allocations_tables(
         tmp_path: Path) -> None:
     path = tmp_path / "ops.db"
     _older_file(path)
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE IF EXISTS credits")
+    conn.execute("DROP TABLE IF EXISTS allocations")
     conn.commit()
     conn.close()
     store = SqliteOpsStore(path)
     try:
         assert store.scan("credits", None).records == []
+        assert store.scan("allocations", None).records == []
         [payment] = store.scan("payments", None).records
     finally:
         store.close()
     assert payment.fields["credit_id"] is None
     conn = sqlite3.connect(path)
     credits = [r[1] for r in conn.execute("PRAGMA table_info(credits)")]
+    allocations = [r[1] for r in conn.execute("PRAGMA table_info(allocations)")]
     conn.close()
+    assert allocations == ["id", "kind", "credit_note_id", "credit_id", "invoice_id", "amount",
+                           "date", "status", "updated_at"]
     assert credits == ["id", "kind", "contact_id", "date", "reference", "total", "remaining",
                        "status", "updated_at"]

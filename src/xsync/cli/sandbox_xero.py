@@ -471,6 +471,106 @@ def merge_contacts(
          f"and its documents now belong to {target['Name']}.")
 
 
+def _receive(kind: str, contact: str, amount: str, day: str | None, reference: str | None,
+             account: str, code: str, url: str | None, workspace: Path | None,
+             client_id: str | None, client_secret: str | None) -> None:
+    """Money received from a customer as an overpayment or a prepayment (a receive money
+    transaction of Type RECEIVE-OVERPAYMENT or RECEIVE-PREPAYMENT)."""
+    received, when = _amount(amount), _day(day)
+    noun = kind.lower()
+    with _xero(url, workspace, client_id, client_secret) as xero:
+        who = xero.contact(contact)
+        body: dict[str, Any] = {
+            "Type": f"RECEIVE-{kind}", "Contact": {"ContactID": who["ContactID"]},
+            "BankAccount": {"Code": account}, "LineAmountTypes": "NoTax",
+            "Reference": reference or noun.capitalize(),
+            "LineItems": [{"Description": reference or noun.capitalize(), "Quantity": 1,
+                           "UnitAmount": received, "AccountCode": code}]}
+        if when is not None:
+            body["Date"] = when
+        made = xero.api("PUT", "/BankTransactions", {"BankTransactions": [body]},
+                        what=f"record an {noun} of {received} from {who['Name']}"
+                        if kind == "OVERPAYMENT" else
+                        f"record a {noun} of {received} from {who['Name']}")
+        bank = made["BankTransactions"][0]
+    credit_id = bank.get(f"{kind.capitalize()}ID")
+    _say(f"Received {received} from {who['Name']} as {noun} {credit_id} (account {account}); "
+         f"allocate it with `xsync sandbox xero allocate {credit_id} INVOICE AMOUNT`.")
+
+
+RECEIVE_ACCOUNT = typer.Option("090", "--account", help="Bank account code received into.")
+LINE_ACCOUNT = typer.Option("200", "--account-code", help="Account code of its line.")
+
+
+@xero_app.command("overpay")
+def overpay(
+    contact: str = typer.Argument(..., help="The customer (name or ContactID)."),
+    amount: str = typer.Argument(..., help="Amount received, e.g. 250."),
+    day: str | None = typer.Option(None, "--date", help="Date received (default: today)."),
+    reference: str | None = typer.Option(None, "--reference", help="Its reference."),
+    account: str = RECEIVE_ACCOUNT, code: str = LINE_ACCOUNT,
+    url: str | None = URL_OPTION, workspace: Path | None = WORKSPACE_OPTION,
+    client_id: str | None = CLIENT_ID_OPTION, client_secret: str | None = CLIENT_SECRET_OPTION,
+) -> None:
+    """Record money a customer paid beyond what they owe: an overpayment, credit to allocate."""
+    _receive("OVERPAYMENT", contact, amount, day, reference, account, code, url, workspace,
+             client_id, client_secret)
+
+
+@xero_app.command("prepay")
+def prepay(
+    contact: str = typer.Argument(..., help="The customer (name or ContactID)."),
+    amount: str = typer.Argument(..., help="Amount received, e.g. 400."),
+    day: str | None = typer.Option(None, "--date", help="Date received (default: today)."),
+    reference: str | None = typer.Option(None, "--reference", help="Its reference."),
+    account: str = RECEIVE_ACCOUNT, code: str = LINE_ACCOUNT,
+    url: str | None = URL_OPTION, workspace: Path | None = WORKSPACE_OPTION,
+    client_id: str | None = CLIENT_ID_OPTION, client_secret: str | None = CLIENT_SECRET_OPTION,
+) -> None:
+    """Record a deposit a customer paid before the job is invoiced: a prepayment."""
+    _receive("PREPAYMENT", contact, amount, day, reference, account, code, url, workspace,
+             client_id, client_secret)
+
+
+@xero_app.command("allocate")
+def allocate(
+    credit_id: str = typer.Argument(..., help="The OverpaymentID or PrepaymentID."),
+    invoice: str = typer.Argument(..., help="Invoice number (INV-0001) or InvoiceID."),
+    amount: str = typer.Argument(..., help="Amount to apply, e.g. 100."),
+    day: str | None = typer.Option(None, "--date", help="Allocation date (default: today)."),
+    url: str | None = URL_OPTION, workspace: Path | None = WORKSPACE_OPTION,
+    client_id: str | None = CLIENT_ID_OPTION, client_secret: str | None = CLIENT_SECRET_OPTION,
+) -> None:
+    """Apply an overpayment's or prepayment's credit to an invoice of the same customer."""
+    applied, when = _amount(amount), _day(day)
+    if not _UUID.match(credit_id):
+        raise UsageError(f"{credit_id!r} is not an OverpaymentID or PrepaymentID (the id "
+                         "`xsync sandbox xero overpay` or `prepay` printed)")
+    with _xero(url, workspace, client_id, client_secret) as xero:
+        inv = xero.invoice(invoice)
+        endpoint = None
+        unknown = f"no overpayment or prepayment {credit_id} in the sandbox's Xero at {xero.base}"
+        for key in ("Overpayments", "Prepayments"):
+            try:
+                xero.api("GET", f"/{key}/{credit_id}", what=f"read {credit_id}", missing=unknown)
+            except UsageError:
+                continue
+            endpoint = key
+            break
+        if endpoint is None:
+            raise UsageError(unknown)
+        allocation: dict[str, Any] = {"Invoice": {"InvoiceID": inv["InvoiceID"]},
+                                      "Amount": applied}
+        if when is not None:
+            allocation["Date"] = when
+        noun = endpoint[:-1].lower()
+        xero.api("PUT", f"/{endpoint}/{credit_id}/Allocations", {"Allocations": [allocation]},
+                 what=f"allocate {applied} of {noun} {credit_id} to {invoice}")
+        after = xero.invoice(inv["InvoiceID"])
+    _say(f"Allocated {applied} of {noun} {credit_id} to {after['InvoiceNumber']}; "
+         f"{_balance(after)}.")
+
+
 @xero_app.command("lock-period")
 def lock_period(
     day: str = typer.Argument(..., metavar="DATE",

@@ -158,15 +158,27 @@ CREDITS = EntitySpec(
     direction="pull",
     label="reference",
 )
+# one allocation of a credit note (``credit_note_id``) or of an overpayment or prepayment
+# (``credit_id``) to an invoice: a note allocated across several invoices has one per invoice;
+# ``deleted``: the accountant removed it in Xero (the invoice owes that amount again)
+ALLOCATIONS = EntitySpec(
+    name="allocations",
+    fields=("kind", "credit_note_id", "credit_id", "invoice_id", "amount", "date", "status"),
+    kinds={"credit_note_id": "ref", "credit_id": "ref", "invoice_id": "ref", "amount": "money",
+           "date": "date", "status": "status"},
+    refs={"credit_note_id": "credit_notes", "credit_id": "credits", "invoice_id": "invoices"},
+    direction="pull",
+)
 
 # Dependency order: what a record references is synced before it.
 ENTITY_ORDER: tuple[str, ...] = (
     "accounts", "tax_rates", "contacts", "invoices", "bills", "credit_notes", "credits",
-    "payments",
+    "payments", "allocations",
 )
 ENTITIES: dict[str, EntitySpec] = {
     s.name: s
-    for s in (ACCOUNTS, TAX_RATES, CONTACTS, INVOICES, BILLS, PAYMENTS, CREDIT_NOTES, CREDITS)
+    for s in (ACCOUNTS, TAX_RATES, CONTACTS, INVOICES, BILLS, PAYMENTS, CREDIT_NOTES, CREDITS,
+              ALLOCATIONS)
 }
 
 # Canonical statuses (the operations vocabulary).
@@ -175,6 +187,8 @@ CONTACT_STATUSES = ("active", "archived")
 # "reversed": deleted in Xero; "deleted" is what earlier versions of xsync wrote for it
 PAYMENT_STATUSES = ("authorised", "reversed", "deleted")
 CREDIT_KINDS = ("overpayment", "prepayment")
+ALLOCATION_KINDS = ("credit_note", *CREDIT_KINDS)
+ALLOCATION_STATUSES = ("applied", "deleted")
 
 
 def spec(entity: str) -> EntitySpec:

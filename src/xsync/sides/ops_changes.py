@@ -18,7 +18,7 @@ from xsync.sides.ops_schema import TABLES
 
 # tables whose rows carry updated_at (the platform bumps it on every change)
 STAMPED_TABLES = ("contacts", "invoices", "bills", "payments", "credit_notes",
-                  "credits")
+                  "credits", "allocations")
 
 
 class SqliteChangeProbe:

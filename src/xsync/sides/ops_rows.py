@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from xsync.model.entities import (
+    ALLOCATION_KINDS,
+    ALLOCATION_STATUSES,
     CONTACT_STATUSES,
     CREDIT_KINDS,
     DOC_STATUSES,
@@ -47,9 +49,12 @@ ENUMS: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
     ("credit_notes", "status"): (DOC_STATUSES, True),
     ("credits", "status"): (DOC_STATUSES, True),
     ("credits", "kind"): (CREDIT_KINDS, False),
+    ("allocations", "kind"): (ALLOCATION_KINDS, False),
+    ("allocations", "status"): (ALLOCATION_STATUSES, False),
 }
 # entities whose rows carry an updated_at stamp
-STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes", "credits"})
+STAMPED = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes", "credits",
+                     "allocations"})
 # entities only Xero writes: a row's contact is Xero's to name, even one ops has not pulled
 PULLED_ONLY = frozenset({"credit_notes", "credits"})
 

@@ -74,6 +74,14 @@ CREATE TABLE IF NOT EXISTS credits (
     contact_id TEXT, date TEXT, reference TEXT, total TEXT, remaining TEXT, status TEXT,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS allocations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('credit_note', 'overpayment', 'prepayment')),
+    credit_note_id TEXT, credit_id TEXT, invoice_id TEXT, amount TEXT, date TEXT,
+    status TEXT NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'deleted')),
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS allocations_invoice ON allocations(invoice_id);
 CREATE TABLE IF NOT EXISTS accounts (
     code TEXT PRIMARY KEY, name TEXT, type TEXT, tax_type TEXT, status TEXT
 );
@@ -100,7 +108,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("payments", "credit_id", "TEXT"),
 )
 # tables the contract gained after its first version
-ADDED_TABLES: tuple[str, ...] = ("credits",)
+ADDED_TABLES: tuple[str, ...] = ("credits", "allocations")
 
 # entity -> (table, line table, line owner column, id column)
 TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
@@ -110,12 +118,14 @@ TABLES: dict[str, tuple[str, str | None, str | None, str]] = {
     "payments": ("payments", None, None, "id"),
     "credit_notes": ("credit_notes", None, None, "id"),
     "credits": ("credits", None, None, "id"),
+    "allocations": ("allocations", None, None, "id"),
     "accounts": ("accounts", None, None, "code"),
     "tax_rates": ("tax_rates", None, None, "tax_type"),
 }
 # what a bookkeeper calls one record of each entity
 NOUN = {"contacts": "contact", "invoices": "invoice", "bills": "bill", "payments": "payment",
-        "credit_notes": "credit note", "credits": "credit", "accounts": "account",
+        "credit_notes": "credit note", "credits": "credit", "allocations": "allocation",
+        "accounts": "account",
         "tax_rates": "tax rate"}
 # seconds a statement waits for another program's lock before the store gives up
 BUSY_TIMEOUT = 30.0

@@ -77,7 +77,8 @@ CACHE_KIB = 131072
 # ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
 FETCH_CHUNK = 500
 ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "PAY",
-             "credit_notes": "CN", "credits": "CR"}
+             "credit_notes": "CN", "credits": "CR",
+             "allocations": "AL"}
 
 
 class SqliteOpsStore:

@@ -9,7 +9,8 @@ Invariants:
 - invoices and bills are one endpoint told apart by ``Type``; payments on invoices and on bills
   are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), sales credit notes, and their
   cash refunds (ARCREDITPAYMENT); a customer's overpayments and prepayments are one entity
-  (``credits``) read from two endpoints, their refunds payments too;
+  (``credits``) read from two endpoints, their refunds payments too; the allocations of sales
+  credit notes and of credits are records of their own, read whole every time;
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
@@ -33,11 +34,13 @@ from xsync.errors import ConfigError, XeroValidationError
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
+    ALLOCATION_SOURCES,
     CREDIT_ENDPOINTS,
     ENDPOINTS,
     NO_TRACKING,
     PAYMENT_TYPES,
     Tracking,
+    allocation_elements,
     element_for_change,
     record_from_xero,
 )
@@ -51,6 +54,9 @@ WRITABLE = {"contacts", "invoices", "bills"}
 UNITDP = {"invoices", "bills", "credit_notes", "credits"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
+# entities read whole on every scan (their records live inside others', and Xero drops one
+# removed there from the list: only a whole read tells it is gone)
+ALWAYS_WHOLE = ("allocations",)
 # endpoints Xero does not filter by an IDs list
 NO_ID_LIST = {"payments", "credits"}
 
@@ -88,6 +94,8 @@ class XeroSide:
     # -- reading -------------------------------------------------------------------------------
 
     def scan(self, entity: str, cursor: str | None) -> ScanResult:
+        if entity in ALWAYS_WHOLE:
+            cursor = None
         settled = bool(cursor and cursor.endswith(SETTLED_MARK))
         stamp = cursor.removesuffix(SETTLED_MARK) if cursor else None
         newest = parse_datetime(stamp) if stamp else None
@@ -138,6 +146,9 @@ class XeroSide:
         params = self._params(entity)
         if entity in ("invoices", "bills"):
             params["where"] = f'Type=="{kind}"'
+        if entity == "allocations":
+            yield from self._allocation_elements()
+            return
         if entity == "credits":
             # a customer's overpayments and prepayments: two endpoints, one entity
             for credit_endpoint, (_, _, typ) in CREDIT_ENDPOINTS.items():
@@ -154,6 +165,17 @@ class XeroSide:
         envelope = self.client.get(endpoint, params=params or None,
                                    modified_since=since if entity == "accounts" else None)
         yield from envelope.get(endpoint) or []
+
+    def _allocation_elements(self) -> Iterator[dict[str, Any]]:
+        """Every allocation of sales credit notes and of customers' credits, read whole: an
+        allocation removed in Xero is then positively gone, not merely unlisted. Only what has
+        credit applied can hold one (AppliedAmount counts every allocation), so nothing else is
+        asked for."""
+        for endpoint, (_, _, typ) in ALLOCATION_SOURCES.items():
+            where = f'Type=="{typ}" AND AppliedAmount>0'
+            for page in self.client.iter_pages(endpoint, params={"where": where}):
+                for parent in page:
+                    yield from allocation_elements(endpoint, parent)
 
     @staticmethod
     def _params(entity: str) -> dict[str, str]:
@@ -177,7 +199,7 @@ class XeroSide:
         if not ids:
             return []
         endpoint = ENDPOINTS[entity][0]
-        if entity in ("accounts", "tax_rates"):
+        if entity in ("accounts", "tax_rates", *ALWAYS_WHOLE):
             wanted = set(ids)
             return [r for r in self.scan(entity, None).records if r.id in wanted]
         if entity in NO_ID_LIST:

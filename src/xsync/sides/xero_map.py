@@ -54,6 +54,8 @@ ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
     "credit_notes": ("CreditNotes", "CreditNoteID", "ACCRECCREDIT"),
     # read from Overpayments and Prepayments both (CREDIT_ENDPOINTS)
     "credits": ("Overpayments", "OverpaymentID", "RECEIVE-OVERPAYMENT"),
+    # read from the Allocations[] of sales credit notes and of credits (allocation_elements)
+    "allocations": ("CreditNotes", "AllocationID", None),
     "accounts": ("Accounts", "AccountID", None),
     "tax_rates": ("TaxRates", "TaxType", None),
 }
@@ -269,6 +271,42 @@ def _credit(el: dict[str, Any]) -> tuple[Fields, None]:
     }, None
 
 
+# where allocations are listed: endpoint -> (parent id field, the kind of credit, its Type)
+ALLOCATION_SOURCES: dict[str, tuple[str, str, str]] = {
+    "CreditNotes": ("CreditNoteID", "credit_note", "ACCRECCREDIT"),
+    **CREDIT_ENDPOINTS,
+}
+
+
+def allocation_elements(endpoint: str, parent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The allocations a credit note, overpayment or prepayment lists, each as an element of
+    its own naming its parent; stamped with the parent's UpdatedDateUTC."""
+    id_field, kind, _ = ALLOCATION_SOURCES[endpoint]
+    out = []
+    for allocation in parent.get("Allocations") or []:
+        if allocation.get("IsDeleted"):
+            continue
+        out.append({**allocation, "Kind": kind, id_field: parent.get(id_field),
+                    "UpdatedDateUTC": parent.get("UpdatedDateUTC")})
+    return out
+
+
+def _allocation(el: dict[str, Any]) -> tuple[Fields, None]:
+    kind = str(el.get("Kind") or "")
+    if kind not in ("credit_note", "overpayment", "prepayment"):
+        raise Unmappable(f"Kind {kind!r} is not one of credit_note, overpayment, prepayment")
+    return {
+        "kind": kind,
+        "credit_note_id": _text(el.get("CreditNoteID")) if kind == "credit_note" else None,
+        "credit_id": _text(el.get("OverpaymentID") or el.get("PrepaymentID"))
+        if kind != "credit_note" else None,
+        "invoice_id": _text((el.get("Invoice") or {}).get("InvoiceID")),
+        "amount": _read(el, "Amount", money),
+        "date": _read(el, "Date", _date),
+        "status": "applied",
+    }, None
+
+
 def _account(el: dict[str, Any]) -> tuple[Fields, None]:
     return {
         "code": _text(el.get("Code")),
@@ -296,6 +334,7 @@ _READERS: dict[str, Callable[[dict[str, Any]], tuple[Fields, list[Line] | None]]
     "payments": _payment,
     "credit_notes": _credit_note,
     "credits": _credit,
+    "allocations": _allocation,
     "accounts": _account,
     "tax_rates": _tax_rate,
 }

@@ -489,6 +489,14 @@ class EntityPlanner:
             return None
         fields = dict(base.snapshot["fields"])
         fields["status"] = "archived" if self.entity == "contacts" else "deleted"
+        if side == "xero":
+            # the base holds references in ops ids; a Xero record names Xero's
+            for name, target in self.spec.refs.items():
+                value = fields.get(name)
+                if value and value.startswith(XERO_REF):
+                    fields[name] = value.removeprefix(XERO_REF)
+                elif value:
+                    fields[name] = self.p.xero_ids(target).get(value, value)
         lines = None
         if base.snapshot.get("lines") is not None:
             lines = [Line(pair[side], dict(pair["fields"])) for pair in base.snapshot["lines"]]
