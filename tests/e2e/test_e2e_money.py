@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from e2e_helpers import World
+from e2e_helpers import World, fast_retries, run_json
 
 SUPPLIER = """
 INSERT INTO contacts (id, name, email, status, updated_at) VALUES
@@ -427,3 +427,27 @@ def test_the_accountant_takes_a_deposit_and_applies_it_from_the_command_line(
     unknown = world.run("sandbox", "xero", "allocate", "8d0c6a2e-0000-4000-8000-000000000000",
                         "INV-0011", "5", "--url", world.url)
     assert unknown.code == 2 and "no overpayment or prepayment" in unknown.err, unknown.err
+
+
+def test_prepayments_xero_cannot_serve_fail_the_run_and_nothing_that_refers_to_them_is_touched(
+        world: World, monkeypatch: Any) -> None:
+    fast_retries(monkeypatch)
+    synced(world)
+    contact = world.xero.invoice("INV-0011")["Contact"]["ContactID"]
+    pre = received(world, contact, "RECEIVE-PREPAYMENT", "80.00", "Deposit")
+    world.xero.call("PUT", "/Payments", {"Payments": [{
+        "Prepayment": {"PrepaymentID": pre}, "Account": {"Code": "090"},
+        "Date": "2026-11-22", "Amount": 80, "Reference": "Deposit back"}]})
+    world.sandbox.set_faults(error_rate=1.0, status=500, match="GET /Prepayments")
+    code, report = run_json(world, "sync")
+    assert code == report["exit_code"] != 0, report
+    causes = {e["entity"]: e["cause"] for e in report["read_errors"]}
+    assert causes == {"credits": None, "payments": "credits", "allocations": "credits"}
+    assert world.ops.rows("SELECT * FROM credits") == []
+    assert world.ops.rows("SELECT * FROM payments WHERE reference = 'Deposit back'") == []
+    world.sandbox.clear_faults()
+    synced(world)
+    credit = world.ops.one("SELECT * FROM credits")
+    assert (credit["remaining"], credit["status"]) == ("0.00", "paid")
+    refund = world.ops.one("SELECT * FROM payments WHERE reference = 'Deposit back'")
+    assert refund["credit_id"] == credit["id"]
