@@ -21,7 +21,7 @@ from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
-from xsync.sync.ledger import Base, Ledger, record_hash, transaction
+from xsync.state.ledger import Base, Ledger, record_hash, transaction
 from xsync.sync.merge import agrees
 from xsync.sync.plan import (
     XERO_REF,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from xsync.model.records import Record
-from xsync.sync.ledger import Base
+from xsync.state.ledger import Base
 from xsync.sync.plan import TO_OPS, Action, FieldChange, Step, Write
 
 RULE = "merged:contact"

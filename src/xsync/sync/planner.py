@@ -24,8 +24,8 @@ from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncE
 from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import ScanResult, Side, SupportsChangedScan, SupportsFind
+from xsync.state.ledger import Base, Ledger, record_hash
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
-from xsync.sync.ledger import Base, Ledger, record_hash
 from xsync.sync.match import key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
 from xsync.sync.merged import carry, known_merges, repointed

@@ -13,8 +13,8 @@ from typing import Any
 
 from xsync.model.entities import EntitySpec
 from xsync.model.records import Fields, Line, Record
+from xsync.state.ledger import record_hash
 from xsync.sync.accounting import DOCUMENTS, TERMINAL, locked_reason, status_write
-from xsync.sync.ledger import record_hash
 from xsync.sync.merge import FieldConflict, Flows, LineSets, Merger, MergeResult
 from xsync.sync.plan import (
     TO_OPS,
