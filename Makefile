@@ -48,10 +48,11 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/mypy
 
-# the fast suite, on every core; the tests marked slow (tests/conftest.py says which) run under
-# `make torture`
+# the fast suite, two workers a core (most tests wait on loopback or a child process, so a core
+# serves two); the tests marked slow (tests/conftest.py says which) run under `make torture`
+WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) * 2 )))
 test: lint
-	$(BIN)/pytest -q -m "not slow" -n auto
+	$(BIN)/pytest -q -m "not slow" -n $(WORKERS)
 
 # the long sweeps and the slowest tests: kill -9 at many points, fault mixes, repeated
 # concurrent runs, the demo, the whole bad-row sweep
