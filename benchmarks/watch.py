@@ -42,7 +42,10 @@ from typing import Any
 import httpx
 
 from xsync.cli.app import main
+from xsync.model.entities import ENTITY_ORDER
 from xsync.sandbox.app import Sandbox
+from xsync.sides.xero import reads_per_scan
+from xsync.watch.loop import UNHOOKED, default_poll
 
 KEY = "benchmark-webhook-key"
 
@@ -221,12 +224,16 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
             # our own writes to Xero come back as webhooks: let those echoes settle first
             wait_for(lambda: (_healthy(port) or {}).get("queue_depth") == 0)
             time.sleep(5)
+            polled = sum(reads_per_scan(e) for e in UNHOOKED)
+            every = sum(reads_per_scan(e) for e in ENTITY_ORDER)
+            interval = default_poll(polled)
             before = bench.api_calls()
             time.sleep(args.idle)
             idle = bench.api_calls() - before
             print(f"idle for {args.idle:.0f} s: {idle} Xero calls, "
                   f"{idle * 3600 / args.idle:,.0f} per idle hour "
-                  "(schedule: 3 entities every 208 s and all 7 once an hour, about 59)")
+                  f"(schedule: {polled} calls every {interval} s and all {every} calls once an "
+                  f"hour, about {round(3600 / interval * polled + every)})")
 
             start_rss = rss_kib(proc.pid)
             samples = post_events(hook, args.events, proc.pid, sandbox.tenant_ids[0])

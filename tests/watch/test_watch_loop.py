@@ -57,6 +57,16 @@ def test_what_each_event_category_syncs() -> None:
         assert not {"accounts", "tax_rates"} & set(found)
 
 
+def test_the_default_poll_counts_each_endpoint_an_entity_reads() -> None:
+    from xsync.model.entities import ENTITY_ORDER
+    from xsync.sides.xero import reads_per_scan
+
+    assert [reads_per_scan(e) for e in ("invoices", "credits", "allocations")] == [1, 2, 3]
+    every = sum(reads_per_scan(e) for e in ENTITY_ORDER)
+    assert every > len(ENTITY_ORDER)
+    assert every * 86400 / default_poll(every) <= 5000 * 0.25
+
+
 def test_the_default_poll_keeps_within_a_quarter_of_the_days_calls() -> None:
     assert default_poll(3) == 208 and default_poll(7) == 484
     assert 3 * 86400 / default_poll(3) <= 5000 * 0.25

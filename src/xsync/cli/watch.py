@@ -99,6 +99,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
            notify_command: str | None, settle: float, wait: float) -> int:
     from xsync.cli.runtime import open_engine
     from xsync.model.entities import ENTITY_ORDER
+    from xsync.sides.xero import reads_per_scan
     from xsync.state.db import open_state
     from xsync.state.watch import watcher_view
     from xsync.watch.key import load_key
@@ -125,7 +126,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
                 pid=other["pid"], host=other["host"], since=other["started_at"])
         poll_entities = list(UNHOOKED) if key else None
         polled = poll_entities or list(ENTITY_ORDER)
-        interval = poll or default_poll(len(polled))
+        interval = poll or default_poll(sum(reads_per_scan(e) for e in polled))
         options = WatchOptions(
             poll=interval, ops_poll=ops_poll, poll_entities=poll_entities, settle=settle,
             lock_wait=wait, tenant_id=getattr(engine.xero.client, "tenant_id", None),

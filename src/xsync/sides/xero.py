@@ -80,6 +80,16 @@ SETTLED = timedelta(seconds=60)
 SETTLED_MARK = "|settled"
 
 
+def reads_per_scan(entity: str) -> int:
+    """The calls an incremental scan of ``entity`` costs when nothing changed: one page of each
+    endpoint it reads (credits are two endpoints, allocations three)."""
+    if entity == "credits":
+        return len(CREDIT_ENDPOINTS)
+    if entity in ALWAYS_WHOLE:
+        return len(ALLOCATION_SOURCES)
+    return 1
+
+
 class XeroSide:
     """The engine's view of one Xero organisation, through a :class:`XeroClient`."""
 

@@ -80,10 +80,10 @@ def entities_for(categories: Sequence[str]) -> tuple[list[str], list[str]]:
     return [e for e in ENTITY_ORDER if e in wanted], sorted(unknown)
 
 
-def default_poll(entities: int, day_calls: int = DAY_CALLS, share: float = POLL_SHARE) -> int:
-    """Seconds between polls so that an idle poll (one call per entity) spends at most
-    ``share`` of the day's calls."""
-    return max(60, math.ceil(86400 * entities / (day_calls * share)))
+def default_poll(calls: int, day_calls: int = DAY_CALLS, share: float = POLL_SHARE) -> int:
+    """Seconds between polls so that an idle poll (``calls``: one page of each endpoint the
+    polled entities read) spends at most ``share`` of the day's calls."""
+    return max(60, math.ceil(86400 * calls / (day_calls * share)))
 
 
 @dataclass
