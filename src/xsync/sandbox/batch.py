@@ -102,3 +102,27 @@ def single(ctx: Ctx, key: str, error_flag: str, item: Any, save: Saver) -> Reply
             failed.pop("StatusAttributeString")
             return Reply(400, xjson.dumps(validation_body([failed])))
     return Reply(200, envelope(ctx, key, [xjson.dumps(doc)]))
+
+
+def run_writes(ctx: Ctx, method: str, key: str, error_flag: str, body: bytes,
+               save: Callable[[dict[str, Any], bool], dict[str, Any]]) -> Reply:
+    """``PUT`` (creates only) or ``POST`` (creates and updates) of a list of ``key`` elements;
+    ``save(element, creates_only)`` saves one."""
+    items = elements(parse_body(body), key)
+    creates_only = method == "PUT"
+    return run(ctx, key, error_flag, items, lambda raw: save(raw, creates_only))
+
+
+def existing(ctx: Ctx, kind: str, target: Any, creates_only: bool, what: str, noun: str,
+             id_field: str) -> dict[str, Any] | None:
+    """The stored document an element names (``target``: its id), or ``None`` for a new one.
+    Raises ``Invalid`` for an id given to a PUT, or one that names nothing (``what``: the kind
+    in words, ``noun``: as Xero's messages name it)."""
+    if not target:
+        return None
+    if creates_only:
+        raise Invalid(f"PUT creates {what}s; use POST to update one.")
+    found = ctx.store.get(kind, ctx.tenant, str(target).lower())
+    if found is None:
+        raise Invalid(f"{noun} with {id_field} {target} could not be found.")
+    return found

@@ -58,11 +58,8 @@ def route(ctx: Ctx, method: str, rest: list[str], body: bytes) -> Reply:
         columns = {"status": "status", "manualjournalid": "id"}
         return list_documents(ctx, ListSpec(KIND, KEY, columns=columns))
     if method in ("PUT", "POST"):
-        items = batch.elements(batch.parse_body(body), KEY)
-        creates_only = method == "PUT"
-        return batch.run(
-            ctx, KEY, "HasErrors", items, lambda raw: save(ctx, raw, creates_only=creates_only)
-        )
+        return batch.run_writes(ctx, method, KEY, "HasErrors", body,
+                                lambda raw, creates: save(ctx, raw, creates_only=creates))
     raise method_not_allowed()
 
 
@@ -70,14 +67,10 @@ def save(
     ctx: Ctx, raw: dict[str, Any], *, doc_id: str | None = None, creates_only: bool = False
 ) -> dict[str, Any]:
     """Create or update one manual journal from a request element; raises ``Invalid``."""
-    target = doc_id or raw.get(ID_FIELD)
-    if target and creates_only:
-        raise Invalid("PUT creates manual journals; use POST to update one.")
-    if target:
-        existing = ctx.store.get(KIND, ctx.tenant, str(target).lower())
-        if existing is None:
-            raise Invalid(f"Manual Journal with ManualJournalID {target} could not be found.")
-        return _update(ctx, raw, existing)
+    found = batch.existing(ctx, KIND, doc_id or raw.get(ID_FIELD), creates_only, "manual journal",
+                           "Manual Journal", ID_FIELD)
+    if found is not None:
+        return _update(ctx, raw, found)
     status = raw.get("Status") or "DRAFT"
     if status not in ("DRAFT", "POSTED"):
         raise Invalid(STATUS_MESSAGE)
