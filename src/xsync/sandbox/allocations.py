@@ -17,6 +17,7 @@ from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
     CREDIT_NOTE,
     INVOICE,
+    Flavour,
     lock_message,
     posted_amount_and_date,
     rebalance,
@@ -113,28 +114,37 @@ def _answer(
     }
 
 
-def delete(ctx: Ctx, credit_note_id: str, allocation_id: str) -> dict[str, Any]:
-    """Remove an allocation; 404 when the note or allocation is unknown."""
-    note = ctx.store.get("creditnotes", ctx.tenant, credit_note_id)
-    if note is None:
+def withdraw(ctx: Ctx, fl: Flavour, credit_id: str,
+             allocation_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Remove one allocation of a credit (a credit note, an overpayment or a prepayment, as
+    ``fl`` says) from the credit and its invoice, and restore both balances; (credit, invoice,
+    the allocation removed). 404 when the credit or allocation is unknown; refused in a locked
+    period."""
+    credit = ctx.store.get(fl.kind, ctx.tenant, credit_id)
+    if credit is None:
         raise not_found()
-    found = next((a for a in note["Allocations"] if a["AllocationID"] == allocation_id), None)
+    found = next((a for a in credit["Allocations"] if a["AllocationID"] == allocation_id), None)
     if found is None:
         raise not_found()
     lock = ctx.period_lock()
     day = xjson.stored_date(found["Date"])
     if lock and day and day <= lock:
         raise Invalid(lock_message(lock))
-    note["Allocations"] = [a for a in note["Allocations"] if a["AllocationID"] != allocation_id]
+    credit["Allocations"] = [a for a in credit["Allocations"]
+                             if a["AllocationID"] != allocation_id]
     invoice = ctx.store.get("invoices", ctx.tenant, found["Invoice"]["InvoiceID"])
     if invoice is None:
         raise not_found()
-    invoice["CreditNotes"] = [
-        c for c in invoice["CreditNotes"] if c.get("AllocationID") != allocation_id
-    ]
+    invoice[fl.key] = [c for c in invoice.get(fl.key, [])
+                       if c.get("AllocationID") != allocation_id]
     invoice["AmountCredited"] = xjson.money(
-        Decimal(invoice["AmountCredited"]) - Decimal(found["Amount"])
-    )
-    rebalance(ctx, CREDIT_NOTE, note)
+        Decimal(invoice["AmountCredited"]) - Decimal(found["Amount"]))
+    rebalance(ctx, fl, credit)
     rebalance(ctx, INVOICE, invoice)
+    return credit, invoice, found
+
+
+def delete(ctx: Ctx, credit_note_id: str, allocation_id: str) -> dict[str, Any]:
+    """Remove an allocation; 404 when the note or allocation is unknown."""
+    note, invoice, found = withdraw(ctx, CREDIT_NOTE, credit_note_id, allocation_id)
     return _answer(note, invoice, allocation_id, found["Amount"], found["Date"], deleted=True)

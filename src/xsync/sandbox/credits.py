@@ -23,12 +23,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import batch, contacts, xjson
+from xsync.sandbox import allocations, batch, contacts, xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
     INVOICE,
     Flavour,
-    lock_message,
     posted_amount_and_date,
     rebalance,
     reference,
@@ -194,27 +193,7 @@ def allocate(ctx: Ctx, fl: Flavour, credit_id: str, raw: dict[str, Any]) -> dict
 
 def delete(ctx: Ctx, fl: Flavour, credit_id: str, allocation_id: str) -> dict[str, Any]:
     """Remove an allocation; 404 when the credit or allocation is unknown."""
-    credit = ctx.store.get(fl.kind, ctx.tenant, credit_id)
-    if credit is None:
-        raise not_found()
-    found = next((a for a in credit["Allocations"] if a["AllocationID"] == allocation_id), None)
-    if found is None:
-        raise not_found()
-    lock = ctx.period_lock()
-    day = xjson.stored_date(found["Date"])
-    if lock and day and day <= lock:
-        raise Invalid(lock_message(lock))
-    credit["Allocations"] = [a for a in credit["Allocations"]
-                             if a["AllocationID"] != allocation_id]
-    invoice = ctx.store.get("invoices", ctx.tenant, found["Invoice"]["InvoiceID"])
-    if invoice is None:
-        raise not_found()
-    invoice[fl.key] = [c for c in invoice.get(fl.key, [])
-                       if c.get("AllocationID") != allocation_id]
-    invoice["AmountCredited"] = xjson.money(
-        Decimal(invoice["AmountCredited"]) - Decimal(found["Amount"]))
-    rebalance(ctx, fl, credit)
-    rebalance(ctx, INVOICE, invoice)
+    credit, invoice, found = allocations.withdraw(ctx, fl, credit_id, allocation_id)
     return {"AllocationID": allocation_id, "Amount": found["Amount"], "Date": found["Date"],
             "Invoice": reference(INVOICE, invoice), fl.noun: _short(fl, credit),
             "IsDeleted": True}
