@@ -97,8 +97,10 @@ class SandboxXero:
                  transport: httpx.BaseTransport | None = None) -> None:
         import httpx
 
+        from xsync.xero.tls import tls_context
+
         self.base = base_url.rstrip("/")
-        self.http = httpx.Client(transport=transport, timeout=30.0,
+        self.http = httpx.Client(transport=transport, timeout=30.0, verify=tls_context(),
                                  headers={"Accept": "application/json"})
         try:
             token = self._token(client_id, client_secret)
@@ -120,6 +122,7 @@ class SandboxXero:
 
     def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
         import httpx
+
 
         try:
             return self.http.request(method, url, **kw)

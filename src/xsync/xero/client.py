@@ -41,6 +41,7 @@ from xsync.errors import (
 from xsync.xero import xjson
 from xsync.xero.limits import LimitState, Pacer
 from xsync.xero.replies import ElementResult, error_for, id_field, match_batch, summarised_errors
+from xsync.xero.tls import tls_context
 
 log = logging.getLogger("xsync.xero")
 
@@ -128,7 +129,8 @@ class XeroClient:
         if tenant_id:
             headers["xero-tenant-id"] = tenant_id
         self._http = httpx.Client(
-            base_url=self.api_url + "/", transport=transport, timeout=timeout, headers=headers
+            base_url=self.api_url + "/", transport=transport, timeout=timeout, headers=headers,
+            verify=tls_context(),
         )
         self.calls = 0  # requests sent, including retries
         # Xero's own clock, from the last envelope's DateTimeUTC (aware UTC), if any

@@ -37,6 +37,7 @@ from xsync.errors import (
     XeroTransientError,
 )
 from xsync.xero.replies import error_for
+from xsync.xero.tls import tls_context
 
 log = logging.getLogger("xsync.xero.oauth")
 
@@ -163,7 +164,7 @@ class OAuthClient:
         self._backoff = backoff
         self.calls = 0  # requests sent to the identity service, retries included
         self._http = httpx.Client(
-            transport=transport, timeout=timeout,
+            transport=transport, timeout=timeout, verify=tls_context(),
             headers={"Accept": "application/json", "User-Agent": f"xsync/{__version__}"},
         )
 
