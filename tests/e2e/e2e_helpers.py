@@ -17,6 +17,7 @@ import pytest
 
 from xsync.cli.app import main
 from xsync.sandbox.app import Sandbox
+from xsync.xero.tls import tls_context
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Accountant:
         tenant = sandbox.tenant_ids[0]
         token = sandbox.client_credentials_token(tenant)
         self.http = httpx.Client(
-            base_url=base_url + "/api.xro/2.0",
+            base_url=base_url + "/api.xro/2.0", verify=tls_context(),
             headers={"Authorization": f"Bearer {token}", "xero-tenant-id": tenant,
                      "Accept": "application/json"},
         )

@@ -6,8 +6,10 @@ commands so that `xsync --help` is fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -85,12 +87,20 @@ def render_error(exc: XsyncError) -> None:
         err_console.print(f"[yellow]next:[/] {escape(exc.hint)}", highlight=False)
 
 
+@functools.cache
+def _command() -> Any:
+    """The command tree, built from the app once per process: building it reads every
+    command's signature and type hints, which costs more than most commands' own work (a
+    process that runs many commands, as ``xsync watch`` and the tests do, pays it once)."""
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app inside the error boundary."""
     set_width(None)  # until --width says otherwise, for this run (tests run many in one process)
     try:
         # without standalone mode, click hands back typer.Exit's code as the return value
-        code = app(args=argv, standalone_mode=False)
+        code = _command()(args=argv, standalone_mode=False)
     except XsyncError as exc:
         render_error(exc)
         sys.exit(exc.exit_code)
