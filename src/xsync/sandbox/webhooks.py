@@ -9,11 +9,22 @@ Only then is the registration ``OK``; otherwise it stays ``failed`` with the rea
 events, and ``verify`` runs the handshake again. A registration made with ``retry_intent`` runs it
 again by itself before each delivery until it passes (for a sandbox started before its receiver).
 
-A change is seen from a successful PUT or POST on ``/Contacts``, ``/Invoices`` or
-``/CreditNotes`` of that organisation: each returned element without validation errors becomes
-one event, CREATE for a PUT or for a POST element sent without its id, UPDATE otherwise (a
-payment, which has no webhook, is an UPDATE of the invoice it was made on); one
-payload per call, ``x-xero-signature`` = base64(HMAC-SHA256(key, raw body)), sequence numbers per
+A change is seen from a successful call of that organisation, each document once a call:
+
+- PUT or POST on ``/Contacts``, ``/Invoices`` or ``/CreditNotes``: each returned element
+  without validation errors is one event, CREATE for a PUT or for a POST element sent without
+  its id, UPDATE otherwise;
+- a RECEIVE-/SPEND-OVERPAYMENT or -PREPAYMENT bank transaction: a CREATE of the overpayment
+  or prepayment it made (category OVERPAYMENT or PREPAYMENT, resource ``…/Prepayments/{id}``);
+- an allocation made or removed (``PUT`` or ``DELETE`` under ``/CreditNotes``,
+  ``/Overpayments`` or ``/Prepayments`` ``/{id}/Allocations``): an UPDATE of the credit, then
+  one of each invoice it lands on (their amounts due moved);
+- a payment made or deleted (which has no webhook): an UPDATE of what it pays, the invoice, or
+  the credit note, overpayment or prepayment it refunds;
+- a POST on an overpayment or prepayment itself (a void): its UPDATE.
+
+CREDITNOTE events carry ``data: {Type, Status}``, the note as the call left it. One payload per
+call, ``x-xero-signature`` = base64(HMAC-SHA256(key, raw body)), sequence numbers per
 registration. A delivery that fails (no answer, or not 2xx) is tried again after 10 s, then 20 s,
 40 s ... (at most an hour apart), on the sandbox's clock, so a test moves the clock instead of
 waiting; after 24 hours of failures the registration is ``disabled`` and its queue dropped.
@@ -57,10 +68,20 @@ CATEGORIES = {
     "Contacts": ("CONTACT", "ContactID"),
     "Invoices": ("INVOICE", "InvoiceID"),
     "CreditNotes": ("CREDITNOTE", "CreditNoteID"),
+    "Overpayments": ("OVERPAYMENT", "OverpaymentID"),
+    "Prepayments": ("PREPAYMENT", "PrepaymentID"),
 }
-# a payment has no webhook of its own, but it changes its invoice (status, amounts due)
+# a payment has no webhook of its own, but it changes what it pays (an invoice's amounts due, a
+# credit's remaining credit); nor has a bank transaction, but one may make an overpayment or a
+# prepayment
 PAYMENTS = "Payments"
-_BY_LOWER = {name.lower(): name for name in (*CATEGORIES, PAYMENTS)}
+BANK_TRANSACTIONS = "BankTransactions"
+_BY_LOWER = {name.lower(): name for name in (*CATEGORIES, PAYMENTS, BANK_TRANSACTIONS)}
+# what a payment or an allocation names: its element -> the collection of that document
+_LINKS = {"Invoice": "Invoices", "CreditNote": "CreditNotes", "Overpayment": "Overpayments",
+          "Prepayment": "Prepayments"}
+# where allocations are made and removed: PUT /{collection}/{id}/Allocations, DELETE …/{id}
+ALLOCATING = ("CreditNotes", "Overpayments", "Prepayments")
 
 # the wait before the first retry of a failed delivery, its growth cap, and when to give up
 RETRY_FIRST = 10.0
@@ -218,17 +239,34 @@ class Webhooks:
 
     def observe(self, request: Request, reply: Reply) -> None:
         """Queue events for a successful API call, when it changed a watched document."""
+        after = _changed_by(request)
         with self._cond:
             receivers = [r for r in self._receivers.values()
                          if r.tenant_id in (None, reply.tenant) and r.status != "disabled"]
-        if not receivers or request.method not in ("PUT", "POST") or reply.tenant is None:
+        if (not receivers or request.method not in ("PUT", "POST", "DELETE")
+                or reply.tenant is None):
             return
         parts = [p for p in request.path[len(API_ROOT):].split("/") if p]
         collection = _BY_LOWER.get(parts[0].lower()) if parts else None
         if collection is None:
             return
-        events = self._events(collection, len(parts) > 1, request, reply)
-        if not events:
+        try:
+            answer = json.loads(reply.body)
+            sent = json.loads(request.body) if request.body.strip() else None
+        except ValueError:
+            return
+        events = _Events(self.clock.now(), f"{request.base_url}{API_ROOT}", reply.tenant, after)
+        if len(parts) >= 3 and parts[2].lower() == "allocations" and collection in ALLOCATING:
+            events.allocations(collection, parts[1], answer)
+        elif request.method == "DELETE":
+            return
+        elif collection == PAYMENTS:
+            events.payments(answer)
+        elif collection == BANK_TRANSACTIONS:
+            events.bank_transactions(answer)
+        else:
+            events.documents(collection, len(parts) > 1, request.method, answer, sent)
+        if not events.out:
             return
         now = self.clock.now()
         with self._cond:
@@ -236,75 +274,15 @@ class Webhooks:
                 if receiver.status != "OK" and not receiver.retry_intent:
                     continue
                 first = receiver.sequence + 1
-                receiver.sequence += len(events)
+                receiver.sequence += len(events.out)
                 payload = json.dumps(
-                    {"events": events, "firstEventSequence": first,
+                    {"events": events.out, "firstEventSequence": first,
                      "lastEventSequence": receiver.sequence,
                      "entropy": secrets.token_hex(10).upper()},
                     separators=(",", ":"),
                 ).encode()
                 self._enqueue(receiver, payload, now)
             self._cond.notify_all()
-
-    def _events(
-        self, collection: str, by_id: bool, request: Request, reply: Reply
-    ) -> list[dict[str, Any]]:
-        if collection == PAYMENTS:
-            return self._payment_events(request, reply)
-        category, id_field = CATEGORIES[collection]
-        try:
-            returned = json.loads(reply.body).get(collection) or []
-            sent = json.loads(request.body).get(collection) if request.body.strip() else None
-        except (ValueError, AttributeError):
-            return []
-        sent_list = sent if isinstance(sent, list) else []
-        stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-        base = f"{request.base_url}{API_ROOT}/{collection}/"
-        events = []
-        for index, doc in enumerate(returned):
-            if not isinstance(doc, dict) or doc.get("HasErrors") or doc.get("ValidationErrors"):
-                continue
-            doc_id = doc.get(id_field)
-            if not doc_id:
-                continue
-            given = sent_list[index] if index < len(sent_list) else {}
-            known = by_id or bool(
-                isinstance(given, dict) and given.get(id_field)
-            )
-            event: dict[str, Any] = {
-                "resourceUrl": base + doc_id,
-                "resourceId": doc_id,
-                "eventDateUtc": stamp,
-                "eventType": "UPDATE" if request.method == "POST" and known else "CREATE",
-                "eventCategory": category,
-                "tenantId": reply.tenant,
-                "tenantType": "ORGANISATION",
-            }
-            if category == "CREDITNOTE":
-                event["data"] = {"Type": doc.get("Type"), "Status": doc.get("Status")}
-            events.append(event)
-        return events
-
-    def _payment_events(self, request: Request, reply: Reply) -> list[dict[str, Any]]:
-        """An UPDATE of each invoice a payment was made (or deleted) on."""
-        try:
-            returned = json.loads(reply.body).get(PAYMENTS) or []
-        except (ValueError, AttributeError):
-            return []
-        stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-        events = []
-        for payment in returned:
-            invoice = payment.get("Invoice") if isinstance(payment, dict) else None
-            invoice_id = invoice.get("InvoiceID") if isinstance(invoice, dict) else None
-            if not invoice_id or payment.get("HasErrors") or payment.get("ValidationErrors"):
-                continue
-            events.append({
-                "resourceUrl": f"{request.base_url}{API_ROOT}/Invoices/{invoice_id}",
-                "resourceId": invoice_id, "eventDateUtc": stamp, "eventType": "UPDATE",
-                "eventCategory": "INVOICE", "tenantId": reply.tenant,
-                "tenantType": "ORGANISATION",
-            })
-        return events
 
     def _enqueue(self, receiver: _Receiver, payload: bytes, now: datetime) -> None:
         """One delivery, through the switches (called holding the lock)."""
@@ -472,6 +450,130 @@ class Webhooks:
                 return exc.code, exc.read(), ""
         except (urllib.error.URLError, OSError) as exc:
             return None, b"", str(getattr(exc, "reason", exc))
+
+
+# the request whose documents' state after it the events may read (see ``changed``)
+_local = threading.local()
+
+
+def changed(ctx: Any) -> None:
+    """Told by the sandbox's document code that this request moved a credit's balance through
+    an endpoint other than the credit's own (an allocation): the events it raises then read
+    each document's state after it (a credit note's Status) from the request's store."""
+    _local.ctx = ctx
+
+
+def _changed_by(request: Request) -> Any:
+    """The context :func:`changed` was told of while this request was handled, if any (one
+    left by an earlier request that failed is not this one's: its query mapping differs)."""
+    ctx, _local.ctx = getattr(_local, "ctx", None), None
+    return ctx if ctx is not None and getattr(ctx, "query", None) is request.query else None
+
+
+def _failed(element: Any) -> bool:
+    return not isinstance(element, dict) or bool(
+        element.get("HasErrors") or element.get("HasValidationErrors")
+        or element.get("ValidationErrors"))
+
+
+class _Events:
+    """The events one API call raises, each document once, in the order they were found."""
+
+    def __init__(self, now: datetime, root: str, tenant: str, after: Any) -> None:
+        self.stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        self.root = root
+        self.tenant = tenant
+        # the request's context, when the document code told of one: the state after it
+        self.after = after
+        self.out: list[dict[str, Any]] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, collection: str, doc_id: Any, kind: str = "UPDATE",
+            doc: dict[str, Any] | None = None) -> None:
+        category, _ = CATEGORIES[collection]
+        if not doc_id or (category, str(doc_id)) in self._seen:
+            return
+        self._seen.add((category, str(doc_id)))
+        event: dict[str, Any] = {
+            "resourceUrl": f"{self.root}/{collection}/{doc_id}",
+            "resourceId": str(doc_id),
+            "eventDateUtc": self.stamp,
+            "eventType": kind,
+            "eventCategory": category,
+            "tenantId": self.tenant,
+            "tenantType": "ORGANISATION",
+        }
+        if category == "CREDITNOTE":
+            event["data"] = self._note_data(str(doc_id), doc or {})
+        self.out.append(event)
+
+    def _note_data(self, note_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A credit note's Type and Status after the call: from the note the reply holds, else
+        from the store of the request (an allocation), else as a refund leaves it."""
+        stored = None
+        if "Status" not in doc and self.after is not None:
+            stored = self.after.store.get("creditnotes", self.after.tenant, note_id.lower())
+        source = stored or doc
+        return {"Type": source.get("Type"), "Status": source.get("Status") or "AUTHORISED"}
+
+    def documents(self, collection: str, by_id: bool, method: str, answer: Any,
+                  sent: Any) -> None:
+        """``PUT``/``POST`` of contacts, invoices, credit notes (and of a credit by its id): each
+        returned element without validation errors, CREATE for a PUT or for a POST element sent
+        without its id, UPDATE otherwise."""
+        _, id_field = CATEGORIES[collection]
+        returned = answer.get(collection) if isinstance(answer, dict) else None
+        given_list = sent.get(collection) if isinstance(sent, dict) else None
+        given_list = given_list if isinstance(given_list, list) else []
+        for index, doc in enumerate(returned or []):
+            if _failed(doc):
+                continue
+            given = given_list[index] if index < len(given_list) else {}
+            known = by_id or bool(isinstance(given, dict) and given.get(id_field))
+            kind = "UPDATE" if method == "POST" and known else "CREATE"
+            self.add(collection, doc.get(id_field), kind, doc)
+
+    def payments(self, answer: Any) -> None:
+        """A payment made or deleted: an UPDATE of what it pays (an invoice, or the credit
+        note, overpayment or prepayment it refunds)."""
+        for payment in (answer.get(PAYMENTS) if isinstance(answer, dict) else None) or []:
+            if _failed(payment):
+                continue
+            for link, collection in _LINKS.items():
+                target = payment.get(link)
+                if isinstance(target, dict):
+                    self.add(collection, target.get(CATEGORIES[collection][1]), doc=target)
+
+    def bank_transactions(self, answer: Any) -> None:
+        """A RECEIVE-/SPEND-OVERPAYMENT or -PREPAYMENT bank transaction saved: the CREATE of the
+        overpayment or prepayment it made."""
+        for bank in (answer.get(BANK_TRANSACTIONS) if isinstance(answer, dict) else None) or []:
+            if _failed(bank):
+                continue
+            for collection in ("Overpayments", "Prepayments"):
+                credit_id = bank.get(CATEGORIES[collection][1])
+                if credit_id:
+                    self.add(collection, credit_id, "CREATE")
+
+    def allocations(self, collection: str, credit_id: str, answer: Any) -> None:
+        """An allocation made (``PUT …/Allocations``) or removed (``DELETE …/{AllocationID}``):
+        an UPDATE of the credit note, overpayment or prepayment, then of each invoice (their
+        amounts due moved)."""
+        if isinstance(answer, dict) and "Allocations" in answer:
+            made = [a for a in answer.get("Allocations") or [] if not _failed(a)]
+        else:
+            made = [answer] if isinstance(answer, dict) and "AllocationID" in answer else []
+        if not made:
+            return
+        link = next(k for k, v in _LINKS.items() if v == collection)
+        credit: dict[str, Any] = next(
+            (a[link] for a in made if isinstance(a.get(link), dict)), {})
+        self.add(collection, credit.get(CATEGORIES[collection][1]) or credit_id.lower(),
+                 doc=credit)
+        for allocation in made:
+            invoice = allocation.get("Invoice")
+            if isinstance(invoice, dict):
+                self.add("Invoices", invoice.get("InvoiceID"))
 
 
 def _missign(key: str, body: bytes, copy: int) -> str:
