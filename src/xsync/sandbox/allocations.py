@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import xjson
+from xsync.sandbox import webhooks, xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
     CREDIT_NOTE,
@@ -48,6 +48,7 @@ def _invoice(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def allocate(ctx: Ctx, credit_note_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+    webhooks.changed(ctx)
     note = ctx.store.get("creditnotes", ctx.tenant, credit_note_id)
     if note is None:
         raise not_found()
@@ -120,6 +121,7 @@ def withdraw(ctx: Ctx, fl: Flavour, credit_id: str,
     ``fl`` says) from the credit and its invoice, and restore both balances; (credit, invoice,
     the allocation removed). 404 when the credit or allocation is unknown; refused in a locked
     period."""
+    webhooks.changed(ctx)
     credit = ctx.store.get(fl.kind, ctx.tenant, credit_id)
     if credit is None:
         raise not_found()
