@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,59 @@ def test_events_of_another_organisation_are_kept_but_ignored(loop: Loop) -> None
     assert loop.watcher.events.counts() == {"ignored": 1}
     assert world.ops.rows("SELECT id FROM contacts WHERE name = 'Not Ours'") == []
 
+
+
+def received(world: World, contact: str, typ: str, amount: str, reference: str) -> str:
+    """Money the accountant records as received in Xero; the overpayment's or prepayment's id."""
+    bank = world.xero.call("PUT", "/BankTransactions", {"BankTransactions": [{
+        "Type": typ, "Contact": {"ContactID": contact}, "BankAccount": {"Code": "090"},
+        "Date": "2026-11-20", "Reference": reference, "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": reference, "Quantity": 1, "UnitAmount": amount,
+                       "AccountCode": "200"}]}]})["BankTransactions"][0]
+    return str(bank.get("OverpaymentID") or bank["PrepaymentID"])
+
+
+def test_credits_and_allocations_arrive_by_their_events_with_no_poll(loop: Loop) -> None:
+    world = loop.world
+    invoice = world.xero.invoice("INV-0011")
+    owed = Decimal(str(invoice["AmountDue"]))
+    contact = invoice["Contact"]["ContactID"]
+    over = received(world, contact, "RECEIVE-OVERPAYMENT", "50.00", "Paid twice")
+    note = world.xero.call("PUT", "/CreditNotes", {"CreditNotes": [{
+        "Type": "ACCRECCREDIT", "Contact": {"ContactID": contact}, "Date": "2026-11-24",
+        "Status": "AUTHORISED", "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": "Overcharge", "Quantity": 1, "UnitAmount": 20,
+                       "AccountCode": "200"}]}]})["CreditNotes"][0]
+    world.xero.call("PUT", f"/Overpayments/{over}/Allocations", {"Allocations": [{
+        "Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Amount": 30, "Date": "2026-11-24"}]})
+    placed = world.xero.call("PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations", {
+        "Allocations": [{"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Amount": 20,
+                         "Date": "2026-11-24"}]})["Allocations"][0]["AllocationID"]
+    loop.delivered()
+    loop.advance(1)
+    (step,) = loop.steps()
+    assert step.kind == "events" and step.ok, step
+    row = world.ops.one("SELECT * FROM invoices WHERE number = 'INV-0011'")
+    assert Decimal(row["amount_due"]) == owed - 50
+    credit = world.ops.one("SELECT * FROM credits WHERE reference = 'Paid twice'")
+    assert (credit["kind"], credit["remaining"]) == ("overpayment", "20.00")
+    rows = world.ops.rows("SELECT kind, amount, status FROM allocations WHERE invoice_id = ? "
+                          "ORDER BY kind", [row["id"]])
+    assert [tuple(r.values()) for r in rows] == [("credit_note", "20.00", "applied"),
+                                                ("overpayment", "30.00", "applied")]
+    assert loop.watcher.events.counts() == {"done": 6}
+
+    # the accountant takes the credit note's allocation back: its event marks it deleted
+    world.xero.call("DELETE", f"/CreditNotes/{note['CreditNoteID']}/Allocations/{placed}")
+    loop.delivered()
+    loop.advance(1)
+    (step,) = loop.steps()
+    assert step.kind == "events" and step.ok, step
+    assert world.ops.one("SELECT status FROM allocations WHERE kind = 'credit_note' AND "
+                         "invoice_id = ?", [row["id"]])["status"] == "deleted"
+    assert Decimal(world.ops.one("SELECT amount_due FROM invoices WHERE id = ?",
+                                 [row["id"]])["amount_due"]) == owed - 30
+    assert loop.watcher.events.counts() == {"done": 8}
 
 # -- the ops side ----------------------------------------------------------------------------------
 

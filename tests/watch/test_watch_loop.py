@@ -52,9 +52,39 @@ def test_what_each_event_category_syncs() -> None:
     notes, unknown = entities_for(["CREDITNOTE", "SUBSCRIPTION"])
     assert {"contacts", "invoices", "credit_notes"} <= set(notes)
     assert unknown == ["SUBSCRIPTION"]
-    for found in (invoice, notes):  # with whatever they refer to, and nothing polled only
+    assert "allocations" in notes  # a credit note allocated to an invoice
+    for category in ("OVERPAYMENT", "PREPAYMENT"):
+        found, unknown = entities_for([category])
+        assert unknown == []
+        assert {"credits", "allocations", "invoices", "credit_notes", "contacts"} <= set(found)
+    for found in (invoice, notes, entities_for(["PREPAYMENT"])[0]):
+        # with whatever they refer to, and nothing polled only
         assert all(t in found for e in found for t in spec(e).refs.values())
         assert not {"accounts", "tax_rates"} & set(found)
+
+
+def test_credit_events_sync_credits_and_allocations_and_others_are_told_ignored() -> None:
+    engine = Engine()
+    loop, now = watcher(engine)
+    said: list[str] = []
+    loop.say = said.append
+    assert loop.tick() is not None  # the sync of every entity at start
+    stored = loop.events.add({"events": [
+        {"eventCategory": "PREPAYMENT", "eventType": "CREATE", "resourceId": "p-1"},
+        {"eventCategory": "SUBSCRIPTION", "eventType": "UPDATE", "resourceId": "s-1"},
+        {"eventCategory": "SUBSCRIPTION", "eventType": "UPDATE", "resourceId": "s-2"}],
+        "firstEventSequence": 1}, NOW.isoformat())
+    assert stored == 3
+    loop.arrived(stored)
+    now[0] += 1
+    outcome = loop.tick()
+    assert outcome is not None and outcome.ok
+    mode, entities = engine.runs[-1]
+    assert mode == "sync" and entities is not None
+    assert {"credits", "allocations", "invoices"} <= set(entities)
+    assert loop.events.counts() == {"done": 1, "ignored": 2}
+    assert any(line.startswith("2 webhook event(s) of category SUBSCRIPTION kept as ignored")
+               for line in said), said
 
 
 def test_the_default_poll_counts_each_endpoint_an_entity_reads() -> None:

@@ -5,8 +5,9 @@ conflicts and audit as `xsync sync`, recorded as command ``watch``):
 
 - **events**: webhook events waiting in the state database, gathered for ``settle`` seconds
   after the first of a burst, become one incremental sync of the entities they touch (and those
-  they refer to; an INVOICE event also means payments); the events are marked done only once
-  that sync finished, so events stored while it ran wait for the next;
+  they refer to; an INVOICE event also means payments, a CREDITNOTE, OVERPAYMENT or PREPAYMENT
+  event allocations); the events are marked done only once that sync finished, so events
+  stored while it ran wait for the next;
 - **push**: the ops side's cheap ``changed_since`` check, every ``ops_poll`` seconds, found a
   change: a push of the entities it names (all, when it cannot tell);
 - **poll**: every ``poll`` seconds, an incremental sync of what has no webhook (all entities when
@@ -54,11 +55,15 @@ STOP_CODES = (ExitCode.SAFETY_GUARD, ExitCode.RECONNECT)
 COMMAND = "watch"
 
 # an event's category -> the entities it may have changed (an invoice event can mean a payment:
-# payments have no webhook of their own)
+# payments have no webhook of their own). An allocation is announced by its credit note,
+# overpayment or prepayment, with an event of the invoice it lands on; a cash refund of a credit
+# is a payment, which the poll reads (the credit's event brings its remaining credit).
 CATEGORY_ENTITIES: dict[str, tuple[str, ...]] = {
     "CONTACT": ("contacts",),
     "INVOICE": ("invoices", "bills", "payments"),
-    "CREDITNOTE": ("credit_notes",),
+    "CREDITNOTE": ("credit_notes", "allocations"),
+    "OVERPAYMENT": ("credits", "allocations"),
+    "PREPAYMENT": ("credits", "allocations"),
 }
 
 
@@ -293,8 +298,10 @@ class Watcher:
                              for c in cs})
         entities, unknown = entities_for(categories)
         if unknown:
-            self.events.ignore(pending.last_id, categories=unknown, at=at,
-                               reason="xsync syncs nothing of this category")
+            count = self.events.ignore(pending.last_id, categories=unknown, at=at,
+                                       reason="xsync syncs nothing of this category")
+            self.say(f"{count} webhook event(s) of category {', '.join(unknown)} kept as "
+                     f"ignored: xsync syncs nothing of {'it' if len(unknown) == 1 else 'them'}")
         return entities
 
     def _events_step(self, pending: Pending) -> StepOutcome | None:
