@@ -87,7 +87,7 @@ class SandboxServer:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
             name="xsync-sandbox", daemon=True,
         )
         self._thread.start()

@@ -69,7 +69,7 @@ class LoopbackServer:
             raise OAuthError(f"cannot listen on localhost:{port} for Xero's redirect ({exc})",
                              error="port_in_use", port=port) from exc
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+                                        kwargs={"poll_interval": 0.01})
         self._thread.start()
 
     @property
