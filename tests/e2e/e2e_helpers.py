@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import httpx
 import pytest
 
 from xsync.cli.app import main
-from xsync.sandbox.app import Sandbox
+from xsync.sandbox.app import ORG_NAMES, Sandbox
+from xsync.sandbox.clock import Clock
+from xsync.sandbox.store import Store
 from xsync.xero.tls import tls_context
 
 
@@ -213,20 +216,35 @@ def assert_plain_words(text: str) -> None:
         assert word not in text, f"{word!r} in {text!r}"
 
 
+_DEMO_STORES: dict[datetime, Store] = {}
+
+
+def demo_store(clock: Clock) -> Store:
+    """A fresh in-memory store holding the demo organisation as seeded at the clock's instant:
+    seeded once per process and copied (SQLite's backup) for each world, since seeding costs
+    more than most tests' own work. Every world gets its own copy; none sees another's."""
+    instant = clock.now()
+    template = _DEMO_STORES.get(instant)
+    if template is None:
+        template = _DEMO_STORES[instant] = Store(None)
+        template.create_organisation(ORG_NAMES["demo"], seed="demo", clock=clock)
+    copy = Store(None)
+    with template.lock:
+        template.conn.backup(copy.conn)
+    return copy
+
+
 def live_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
     """A sandbox on loopback with the demo organisation on a pinned clock, and a workspace
     connected to it, with no keyring and no stray xsync variables from the environment."""
-    from datetime import UTC, datetime
-
-    from xsync.sandbox.clock import Clock
-
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("COLUMNS", "200")
     for name in ("XSYNC_WORKSPACE", "XSYNC_CLIENT_ID", "XSYNC_CLIENT_SECRET",
                  "XSYNC_ACCESS_TOKEN", "XSYNC_REFRESH_TOKEN", "XSYNC_TENANT_ID"):
         monkeypatch.delenv(name, raising=False)
-    with Sandbox(seed="demo", clock=Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))) as sandbox:
+    clock = Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    with Sandbox(seed="demo", clock=clock, store=demo_store(clock)) as sandbox:
         url = sandbox.start("127.0.0.1", 0)
         world = World(sandbox, url, tmp_path / "books", capsys)
         world.setup()
