@@ -171,8 +171,9 @@ def contract_columns() -> dict[str, tuple[str, ...]]:
 
 
 def apply_schema(conn: sqlite3.Connection) -> None:
-    for script in SCHEMA_SCRIPTS:
-        conn.executescript(script)
+    """Every table and index of the contract, created in one transaction (each statement on
+    its own would be a transaction, a journal and a sync to disk of its own)."""
+    conn.executescript("BEGIN;\n" + "\n".join(SCHEMA_SCRIPTS) + "\nCOMMIT;")
 
 
 def connect(path: Path, busy_timeout: float, *, autocommit: bool = False) -> sqlite3.Connection:
