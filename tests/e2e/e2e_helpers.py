@@ -113,7 +113,8 @@ class Ops:
     def script(self, sql: str) -> None:
         conn = sqlite3.connect(self.path)
         with conn:
-            conn.executescript(sql)
+            # one edit of the platform's, in one transaction
+            conn.executescript(f"BEGIN;\n{sql}\n;COMMIT;")
         conn.close()
 
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
