@@ -22,6 +22,16 @@ INSERT OR IGNORE INTO invoice_lines (id, invoice_id, position, description, quan
                                      unit_price, account_code, tax_type, job, site) VALUES
     ('J-2001-1', 'J-2001', 1, 'Framing', '8', '95.00', '200', 'OUTPUT', 'J-100', 'Balmain');
 
+-- A deposit taken before the job was invoiced (pushed to Xero as a prepayment: receive money into
+-- bank account 090, held on account 200 with GST), and the part of it applied to the job's
+-- invoice (pushed once the invoice is approved in Xero; the date is filled in by xsync).
+INSERT OR IGNORE INTO credits (id, kind, contact_id, date, reference, total, updated_at,
+                               bank_account, account_code, tax_type) VALUES
+    ('DEP-1', 'prepayment', 'C-7', '2026-11-20', 'Deposit, JOB-2001', '500.00',
+     '2026-11-24T10:00:00Z', '090', '200', 'OUTPUT');
+INSERT OR IGNORE INTO allocations (id, kind, credit_id, invoice_id, amount, updated_at) VALUES
+    ('DEP-1-A', 'prepayment', 'DEP-1', 'J-2001', '300.00', '2026-11-24T10:00:00Z');
+
 -- Bills paid in Xero: status, what was paid and when (payments name their bill in bill_id).
 SELECT b.number, b.status, b.amount_paid, b.amount_due, b.paid_on,
        count(p.id) AS payments
@@ -66,3 +76,11 @@ SELECT i.number, a.kind, coalesce(n.number, c.reference) AS credit, a.amount, a.
 FROM allocations a JOIN invoices i ON i.id = a.invoice_id
 LEFT JOIN credit_notes n ON n.id = a.credit_note_id LEFT JOIN credits c ON c.id = a.credit_id
 WHERE a.status = 'applied' ORDER BY i.number, a.date;
+
+-- Deposits taken in ops: what Xero made of each (remaining, status), and each invoice it was
+-- applied to with what that invoice still owes.
+SELECT c.id, c.date, c.total, c.remaining, c.status, i.number, a.amount AS applied,
+       a.date AS applied_on, i.amount_due
+FROM credits c LEFT JOIN allocations a ON a.credit_id = c.id AND a.status = 'applied'
+LEFT JOIN invoices i ON i.id = a.invoice_id
+WHERE c.bank_account IS NOT NULL ORDER BY c.date, a.date;

@@ -76,4 +76,4 @@ def test_an_older_ops_db_gets_the_credits_and_allocations_tables(
     assert allocations == ["id", "kind", "credit_note_id", "credit_id", "invoice_id", "amount",
                            "date", "status", "updated_at"]
     assert credits == ["id", "kind", "contact_id", "date", "reference", "total", "remaining",
-                       "status", "updated_at"]
+                       "status", "updated_at", "bank_account", "account_code", "tax_type"]

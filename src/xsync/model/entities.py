@@ -5,6 +5,9 @@ Invariants the engine relies on:
 - ``xero_computed`` fields are computed by Xero (totals, balances): they flow Xero -> ops only and
   are never sent to Xero.
 - ``refs`` maps a field to the entity it points at; each side stores its own id there.
+- ``create_only`` fields are what the ops side gives only to create the record in Xero (what
+  Xero needs to make it and never gives back): sent with the create, kept in the base, never
+  merged, compared with Xero nor read from it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class EntitySpec:
     label: str = "id"
     # business keys used to match unlinked records on first contact, in order of trust
     match_keys: tuple[MatchKey, ...] = ()
+    # ops-only inputs of a create in Xero (see the module's invariants)
+    create_only: tuple[str, ...] = ()
 
     @property
     def has_lines(self) -> bool:
@@ -148,19 +153,25 @@ CREDIT_NOTES = EntitySpec(
     label="number",
 )
 # a customer's overpayment or prepayment (``kind``): money received that no invoice holds yet;
-# ``remaining`` is what is left to allocate to invoices or refund (Xero's RemainingCredit)
+# ``remaining`` is what is left to allocate to invoices or refund (Xero's RemainingCredit), and
+# it and ``status`` are Xero's to say. A deposit the ops platform records (a prepayment row with
+# no Xero twin) is created in Xero as receive money into ``bank_account``, on one line of
+# ``account_code`` taxed as ``tax_type`` (see :mod:`xsync.sync.deposits`)
 CREDITS = EntitySpec(
     name="credits",
     fields=("kind", "contact_id", "date", "reference", "total", "remaining", "status"),
     kinds={"contact_id": "ref", "date": "date", "total": "money", "remaining": "money",
            "status": "status"},
     refs={"contact_id": "contacts"},
+    xero_computed=frozenset({"remaining", "status"}),
     direction="pull",
     label="reference",
+    create_only=("bank_account", "account_code", "tax_type"),
 )
 # one allocation of a credit note (``credit_note_id``) or of an overpayment or prepayment
 # (``credit_id``) to an invoice: a note allocated across several invoices has one per invoice;
-# ``deleted``: the accountant removed it in Xero (the invoice owes that amount again)
+# ``deleted``: the accountant removed it in Xero (the invoice owes that amount again); one the
+# ops platform records (of a deposit, to an invoice) is created in Xero (:mod:`xsync.sync.deposits`)
 ALLOCATIONS = EntitySpec(
     name="allocations",
     fields=("kind", "credit_note_id", "credit_id", "invoice_id", "amount", "date", "status"),

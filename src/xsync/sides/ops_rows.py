@@ -116,6 +116,10 @@ def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
     fields: Fields = {}
     for name in entity_spec.fields:
         fields[name] = read_value(entity_spec.kind(name), row[name], who, name, problems)
+    for name in entity_spec.create_only:
+        # what the platform gives only to create the record in Xero (a deposit's accounts)
+        value = read_value("text", row[name], who, name, problems)
+        fields[name] = (value.strip() or None) if value is not None else None
     for (of, name), allowed in ENUMS.items():
         if of == entity:
             check_enum(fields[name], row[name], allowed, who, name, problems)

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS credit_notes (
 CREATE TABLE IF NOT EXISTS credits (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('overpayment', 'prepayment')),
     contact_id TEXT, date TEXT, reference TEXT, total TEXT, remaining TEXT, status TEXT,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL, bank_account TEXT, account_code TEXT, tax_type TEXT
 );
 CREATE TABLE IF NOT EXISTS allocations (
     id TEXT PRIMARY KEY,
@@ -106,6 +106,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("bill_lines", "job", "TEXT"),
     ("bill_lines", "site", "TEXT"),
     ("payments", "credit_id", "TEXT"),
+    ("credits", "bank_account", "TEXT"),
+    ("credits", "account_code", "TEXT"),
+    ("credits", "tax_type", "TEXT"),
 )
 # tables the contract gained after its first version
 ADDED_TABLES: tuple[str, ...] = ("credits", "allocations")

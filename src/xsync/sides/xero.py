@@ -14,6 +14,9 @@ Invariants:
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
+- a deposit the ops platform records is created as a prepayment (``PUT /BankTransactions`` of
+  Type RECEIVE-PREPAYMENT; its id is the prepayment's), and an allocation of it to an invoice by
+  ``PUT /Prepayments/{id}/Allocations``: creates only, never an update;
 - documents are read and written with ``unitdp=4``, so a unit price of 4 decimals arrives as
   written, both ways;
 - one change that cannot become a Xero element fails alone: the batch is built from the others;
@@ -35,12 +38,14 @@ from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
     ALLOCATION_SOURCES,
+    CREDIT_ENDPOINT_OF,
     CREDIT_ENDPOINTS,
     ENDPOINTS,
     NO_TRACKING,
     PAYMENT_TYPES,
     Tracking,
     allocation_elements,
+    allocation_reply,
     element_for_change,
     record_from_xero,
 )
@@ -50,6 +55,8 @@ from xsync.xero.xjson import parse_datetime, to_utc
 
 PAGED = {"contacts", "invoices", "bills", "payments", "credit_notes", "credits"}
 WRITABLE = {"contacts", "invoices", "bills"}
+# written by creates only: a deposit becomes a prepayment, and one of its allocations is made
+CREATED_ONLY = {"credits", "allocations"}
 # documents whose unit prices Xero rounds to 2 places unless asked for 4
 UNITDP = {"invoices", "bills", "credit_notes", "credits"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
@@ -270,6 +277,8 @@ class XeroSide:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
+        if entity in CREATED_ONLY and changes:
+            return self._create_only(entity, changes)
         if entity not in WRITABLE:
             return [ChangeResult(key=c.key, ok=False, id=c.id,
                                  errors=[f"xsync does not write {entity} to Xero"])
@@ -301,17 +310,68 @@ class XeroSide:
                     idempotency_key=batch_key(sent), params=self._params(entity) or None,
                 )
             except XeroValidationError as exc:
-                # refused as a whole: each element keeps its own message where Xero gave one
-                named = {e.record_id: e.messages for e in exc.elements if e.record_id}
-                for change in sent:
-                    messages = named.get(change.key) or [str(exc)]
-                    out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
-                                                   errors=[f"Xero refused it: {m}"
-                                                           for m in messages])
+                out.update(_refused_whole(sent, exc))
             else:
                 for change, res in zip(sent, results, strict=True):
                     out[change.key] = self._result(entity, change, res)
         return [out[c.key] for c in changes]
+
+    def _create_only(self, entity: str, changes: Sequence[Change]) -> list[ChangeResult]:
+        """Deposits (as prepayments) and their allocations: each change a create, PUT (which
+        never updates), one request per credit for allocations (the URL names the credit)."""
+        out: dict[str, ChangeResult] = {}
+        groups: dict[str, list[tuple[Change, dict[str, Any]]]] = {}
+        for change in changes:
+            noun = "deposit" if entity == "credits" else "allocation"
+            if change.action != "create":
+                out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id, errors=[
+                    f"{noun} {change.id}: xsync only creates {entity} in Xero, it never "
+                    f"changes one there ({change.action} not sent)"])
+                continue
+            try:
+                element = element_for_change(entity, change, self.tracking)
+                path = "BankTransactions"
+                if entity == "allocations":
+                    endpoint = CREDIT_ENDPOINT_OF[str(change.fields.get("kind"))]
+                    path = f"{endpoint}/{change.fields['credit_id']}/Allocations"
+            except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
+                                               errors=[unmappable(entity, change, exc)])
+                continue
+            groups.setdefault(path, []).append((change, element))
+        for path, ready in groups.items():
+            sent = [c for c, _ in ready]
+            try:
+                results = self.client.write_batch(
+                    path, "PUT", [e for _, e in ready], keys=[c.key for c in sent],
+                    idempotency_key=batch_key(sent))
+            except XeroValidationError as exc:
+                out.update(_refused_whole(sent, exc))
+                continue
+            for change, res in zip(sent, results, strict=True):
+                out[change.key] = self._created(entity, change, res)
+        return [out[c.key] for c in changes]
+
+    def _created(self, entity: str, change: Change, res: Any) -> ChangeResult:
+        if not res.ok:
+            refused = self._result(entity, change, res)
+            refused.errors = [_with_fix(m) for m in refused.errors]
+            return refused
+        if entity == "credits":
+            # the bank transaction is how a prepayment is made; the credit is the prepayment
+            prepayment = res.element.get("PrepaymentID")
+            if not prepayment:
+                return ChangeResult(key=change.key, ok=False, id=None, errors=[
+                    f"Xero made bank transaction {res.xero_id} but named no prepayment for "
+                    "it; nothing was linked (look at it in Xero before syncing again)"])
+            return ChangeResult(key=change.key, ok=True, id=str(prepayment))
+        kind = str(change.fields.get("kind"))
+        element = allocation_reply(kind, str(change.fields.get("credit_id")), res.element)
+        try:
+            record = record_from_xero(entity, element, self.tracking)
+        except (ValueError, KeyError, TypeError):
+            record = None
+        return ChangeResult(key=change.key, ok=True, id=res.xero_id, record=record)
 
     def _result(self, entity: str, change: Change, res: Any) -> ChangeResult:
         if not res.ok:
@@ -326,6 +386,38 @@ class XeroSide:
                 record = None
         return ChangeResult(key=change.key, ok=True, id=res.xero_id or change.id,
                             record=record)
+
+
+# what to do about Xero's refusals of a deposit or of an allocation, by a phrase of its message
+FIXES = (
+    ("exceeds the amount due", "lower the allocation's amount to at most what the invoice "
+                               "owes in Xero (its amount_due)"),
+    ("exceeds the remaining credit", "lower the allocation's amount to at most what is left of "
+                                     "the deposit (its remaining)"),
+    ("not of valid status", "the invoice must be approved in Xero before a deposit is applied"),
+    ("same contact", "a deposit is applied only to an invoice of the same customer"),
+    ("active bank account", "set bank_account to the code of one of Xero's bank accounts"),
+    ("not a valid code", "set account_code to an active, non-bank account code of Xero"),
+    ("lock date", "date it after the lock date, or the accountant moves the lock in Xero"),
+)
+
+
+def _with_fix(message: str) -> str:
+    for phrase, fix in FIXES:
+        if phrase in message:
+            return f"{message.rstrip('. ')}: {fix}"
+    return message
+
+
+def _refused_whole(sent: Sequence[Change], exc: XeroValidationError) -> dict[str, ChangeResult]:
+    """A batch refused as a whole: each element keeps its own message where Xero gave one."""
+    named = {e.record_id: e.messages for e in exc.elements if e.record_id}
+    out: dict[str, ChangeResult] = {}
+    for change in sent:
+        messages = named.get(change.key) or [str(exc)]
+        out[change.key] = ChangeResult(key=change.key, ok=False, id=change.id,
+                                       errors=[f"Xero refused it: {m}" for m in messages])
+    return out
 
 
 def _element_id(entity: str, element: dict[str, Any]) -> str | None:

@@ -359,7 +359,59 @@ def element_for_change(entity: str, change: Change,
             return {**element, "Status": "DELETED" if change.action == "delete" else "VOIDED"}
         element.update(_document_out(entity, change, tracking))
         return element
+    if entity == "credits" and change.action == "create":
+        return deposit_out(change.fields)
+    if entity == "allocations" and change.action == "create":
+        return allocation_out(change.fields)
     raise ValueError(f"xsync does not write {entity} to Xero")
+
+
+# the endpoint that holds a customer's credit of each kind (its allocations are made there)
+CREDIT_ENDPOINT_OF = {kind: endpoint for endpoint, (_, kind, _) in CREDIT_ENDPOINTS.items()}
+DEPOSIT_DESCRIPTION = "Deposit"
+
+
+def deposit_out(fields: Fields) -> dict[str, Any]:
+    """A deposit as Xero creates a prepayment: receive money (``RECEIVE-PREPAYMENT``) into the
+    bank account, one line of the whole amount on the deposit's account, tax included."""
+    line: dict[str, Any] = {
+        "Description": fields.get("reference") or DEPOSIT_DESCRIPTION,
+        "Quantity": Decimal(1),
+        "UnitAmount": Decimal(_required(fields, "total")),
+        "AccountCode": _required(fields, "account_code"),
+    }
+    if fields.get("tax_type"):
+        line["TaxType"] = fields["tax_type"]
+    out: dict[str, Any] = {
+        "Type": CREDIT_ENDPOINTS["Prepayments"][2],
+        "Contact": {"ContactID": _required(fields, "contact_id")},
+        "BankAccount": {"Code": _required(fields, "bank_account")},
+        "Date": _required(fields, "date"),
+        "LineAmountTypes": "Inclusive",
+        "LineItems": [line],
+    }
+    if fields.get("reference"):
+        out["Reference"] = fields["reference"]
+    return out
+
+
+def allocation_out(fields: Fields) -> dict[str, Any]:
+    """One allocation of a credit to an invoice; the credit is named by the URL it is PUT to."""
+    return {"Invoice": {"InvoiceID": _required(fields, "invoice_id")},
+            "Amount": Decimal(_required(fields, "amount")), "Date": _required(fields, "date")}
+
+
+def allocation_reply(kind: str, credit_id: str, element: dict[str, Any]) -> dict[str, Any]:
+    """An allocation Xero answered a PUT with, shaped as the allocations a credit lists."""
+    id_field = next(f for f, k, _ in CREDIT_ENDPOINTS.values() if k == kind)
+    return {**element, "Kind": kind, id_field: credit_id}
+
+
+def _required(fields: Fields, name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise ValueError(f"{name} is empty")
+    return value
 
 
 def _contact_out(fields: Fields) -> dict[str, Any]:

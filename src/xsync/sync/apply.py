@@ -22,6 +22,7 @@ from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
 from xsync.state.ledger import Base, Ledger, record_hash, transaction
+from xsync.sync import deposits
 from xsync.sync.merge import agrees
 from xsync.sync.plan import (
     XERO_REF,
@@ -79,6 +80,9 @@ class Applier:
             jobs = [Job(s, s.ops_id, s.xero_id) for s in plan.steps if s.entity == entity]
             if jobs:
                 self._entity(entity, jobs, result)
+                # deposits applied in Xero just now: their credits' and invoices' balances
+                for follow, more in deposits.balances_after(self, entity, jobs):
+                    self._entity(follow, more, result)
             if entity not in failed_reads:
                 with transaction(self.ledger.db):
                     for side, ent, cursor in plan.cursors:

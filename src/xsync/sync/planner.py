@@ -25,19 +25,23 @@ from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import ScanResult, Side, SupportsChangedScan, SupportsFind
 from xsync.state.ledger import Base, Ledger, record_hash
+from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.match import key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
 from xsync.sync.merged import carry, known_merges, repointed
 from xsync.sync.plan import (
+    TO_OPS,
     XERO_REF,
     Action,
     Conflict,
+    FieldChange,
     Plan,
     ReadError,
     Rejection,
     Seen,
     Step,
+    Write,
     iso,
 )
 from xsync.sync.rules import Rules
@@ -124,7 +128,8 @@ class Planner:
         plan = Plan(mode, wanted, self.now().isoformat())
         for entity in wanted:
             planner = EntityPlanner(self, plan, entity)
-            if not (planner.flows.to_ops or planner.flows.to_xero or planner.flows.computed):
+            if not (planner.flows.to_ops or planner.flows.to_xero or planner.flows.computed
+                    or planner.creates_up):
                 continue
             blocked = self._blocked(entity, plan)
             if blocked is not None:
@@ -184,6 +189,9 @@ class EntityPlanner:
         self.spec: EntitySpec = spec(entity)
         rules = planner.rules
         to_ops, to_xero = rules.flows(entity, plan.mode)
+        # credits and allocations reach Xero only as creates of what the ops platform records
+        self.creates_up = deposits.creates_up(entity, rules, plan.mode)
+        to_xero = to_xero and entity not in deposits.CREATES_ONLY
         direction = rules.entity(entity).direction
         authority = {"pull": "xero", "push": "ops"}.get(direction)
         computed = to_ops or (rules.entity(entity).enabled and plan.mode in ("pull", "sync"))
@@ -522,10 +530,15 @@ class EntityPlanner:
         snapshot = base.snapshot if base else None
         if self._settled(snapshot, o.fields, x_fields, ops_gone or xero_gone):
             return None
+        if self.creates_up and snapshot is not None and not (ops_gone or xero_gone):
+            edit = deposits.edited(self.spec, snapshot, o.fields, x_fields, ops_id)
+            if edit:
+                return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), edit)
         pair = Pair(ops_id, xero_id, o, x, x_fields, snapshot, ops_gone, xero_gone, rule,
                     self.resolved.get(ops_id, {}), self.open.get(ops_id, {}),
                     self.held.get(ops_id, {}))
         step = self.builder.pair(pair)
+        deposits.keep_create_only(self.spec, step, snapshot, o.fields)
         step.recovers = list(recovers or [])
         if xero_id in self.based and base is not None and step.to_xero is None:
             # Xero was not read: what is known of it is still what the base saw
@@ -622,6 +635,8 @@ class EntityPlanner:
             self._possible_duplicates(lone_ops, forced_new)
             for record in lone_ops.values():
                 self._create_in_xero(record)
+        elif self.creates_up:
+            self._create_recorded(list(lone_ops.values()))
         if self.flows.to_ops:
             for record in lone_xero.values():
                 self._create_in_ops(record)
@@ -824,7 +839,8 @@ class EntityPlanner:
                     self.plan.steps.append(Step(self.entity, row["ops_id"], row["xero_id"],
                                                 origin or "", recovers=[row["id"]]))
                     continue
-                sent = row["payload"]["fields"]
+                sent = {k: v for k, v in row["payload"]["fields"].items()
+                        if k not in self.spec.create_only}
                 hit = next((r for r in pool.values() if _carries(r.fields, sent)), None)
                 if hit is None:
                     (self.pending_xero if side == "xero" else self.pending_ops)[origin] = row["id"]
@@ -835,6 +851,10 @@ class EntityPlanner:
                 lone_xero.pop(x.id, None)
                 # what the lost create wrote is the last synced value of each field
                 written = self.xero_fields(x)[0] if side == "xero" else dict(o.fields)
+                if side == "xero" and self.entity in deposits.CREATES_ONLY:
+                    # what xsync filled in for the create never reached the ops row
+                    written = {k: v if o.fields.get(k) is not None else None
+                               for k, v in written.items()}
                 self._link_pair(o, x, "recovered:outbox", recovers=[row["id"]],
                                 base={"fields": written, "lines": None})
 
@@ -893,6 +913,29 @@ class EntityPlanner:
             step.to_xero.outbox_id = self.pending_xero.get(record.id)
         self.plan.steps.append(step)
         return None
+
+    def _create_recorded(self, records: list[Record]) -> None:
+        """Deposits and allocations the ops platform recorded: created in Xero, held until
+        what they name is there, or rejected alone (see :mod:`xsync.sync.deposits`)."""
+        for record, verdict in deposits.judge(self, records):
+            label = label_of(self.spec, record.fields, record.id)
+            if verdict.kind == "reject":
+                self._reject(record.id, None, label, verdict.reason, record)
+            elif verdict.kind == "hold":
+                self.plan.skipped.append(Rejection(self.entity, record.id, None, label,
+                                                   verdict.reason))
+            elif verdict.kind == "push" and verdict.record is not None:
+                self.ops_known.add(record.id)
+                step = self.builder.create_in_xero(verdict.record)
+                if step.to_xero is not None:
+                    step.to_xero.outbox_id = self.pending_xero.get(record.id)
+                if verdict.fill:
+                    step.to_ops = Write("ops", "update", dict(verdict.fill))
+                    step.actions.append(Action(
+                        "update", TO_OPS, self.entity, record.id, None, label,
+                        [FieldChange(k, None, v, "deposit:date-xero-needs")
+                         for k, v in verdict.fill.items()]))
+                self.plan.steps.append(step)
 
     def _elsewhere(self, record: Record) -> bool:
         """A Xero record on a document the ops side does not hold, and never will from Xero
