@@ -329,6 +329,14 @@ def test_a_deposit_or_allocation_edited_in_ops_after_it_reached_xero_is_refused_
     synced(world)
     world.ops.script(CUSTOMER + DEPOSIT + JOB.format(status="approved") + APPLIED)
     synced(world)
+    # the accountant takes part of the deposit back in cash: the credit changes in Xero
+    made = prepayment(world, "Glebe Kitchens")
+    world.xero.call("PUT", "/Payments", {"Payments": [{
+        "Prepayment": {"PrepaymentID": made["PrepaymentID"]}, "Account": {"Code": "090"},
+        "Date": "2026-11-25", "Amount": 100, "Reference": "Part refund"}]})
+    synced(world)
+    assert world.ops.one("SELECT remaining FROM credits WHERE id = 'CR-1'")[
+        "remaining"] == "200.00"
 
     world.ops.execute("UPDATE credits SET total = '1200.00', bank_account = '091', "
                       "updated_at = '2026-11-25T09:00:00Z' WHERE id = 'CR-1'")
@@ -357,6 +365,19 @@ def test_a_deposit_or_allocation_edited_in_ops_after_it_reached_xero_is_refused_
         UPDATE allocations SET amount = '800.00', updated_at = '2026-11-25T10:00:00Z'
             WHERE id = 'AL-1';
     """)
+    synced(world)
+    assert world.run("diff").out.strip().startswith("In sync")
+
+    # a row removed by the platform is not taken for one taken back in Xero
+    kept = world.ops.one("SELECT * FROM allocations WHERE id = 'AL-1'")
+    world.ops.execute("DELETE FROM allocations WHERE id = 'AL-1'")
+    code, report = run_json(world, "sync")
+    assert code == 4, report
+    assert _reasons(report)["AL-1"].startswith(
+        "allocation AL-1: its row is gone from ops, but Xero holds it"), report
+    assert len(prepayment(world, "Glebe Kitchens")["Allocations"]) == 1
+    world.ops.execute(f"INSERT INTO allocations ({', '.join(kept)}) VALUES "
+                      f"({', '.join('?' for _ in kept)})", list(kept.values()))
     synced(world)
     assert world.run("diff").out.strip().startswith("In sync")
 

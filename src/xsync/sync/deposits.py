@@ -190,6 +190,10 @@ def _fetch(ep: EntityPlanner, side: Side, entity: str, ids: Iterable[str]) -> li
 # -- allocations ---------------------------------------------------------------------------------
 
 
+class _Gone(Exception):
+    """A credit linked before this run that Xero does not list any more."""
+
+
 class _Allocations:
     """New ops allocations, judged together: what each credit has left and each invoice still
     owes falls with every allocation pushed before it in this run."""
@@ -209,15 +213,20 @@ class _Allocations:
         invoice_ids = {str(r.fields["invoice_id"]) for r in live if r.fields.get("invoice_id")}
         self.credits = {r.id: r for r in _fetch(ep, ep.p.ops, "credits", credit_ids)}
         self.invoices = {r.id: r for r in _fetch(ep, ep.p.ops, "invoices", invoice_ids)}
-        # what Xero holds now of the credits and invoices linked before this run
         self.credit_links = ep.p.xero_ids("credits")
         self.invoice_links = ep.p.xero_ids("invoices")
-        linked_credits = {self.credit_links[c] for c in self.credits if c in self.credit_links}
-        linked_invoices = {self.invoice_links[i] for i in self.invoices
-                           if i in self.invoice_links}
-        self.xero_credits = {r.id: r for r in _fetch(ep, ep.p.xero, "credits", linked_credits)}
-        self.xero_invoices = {r.id: r for r in _fetch(ep, ep.p.xero, "invoices",
-                                                      linked_invoices)}
+        self._xero: dict[str, dict[str, Record]] = {}
+
+    def _in_xero(self, entity: str, ops_id: str) -> Record | None:
+        """What Xero holds now of a credit or an invoice linked before this run; asked of Xero
+        once, for all the rows these allocations name, and only when one needs it."""
+        links = self.credit_links if entity == "credits" else self.invoice_links
+        if entity not in self._xero:
+            named = self.credits if entity == "credits" else self.invoices
+            wanted = {links[i] for i in named if i in links}
+            self._xero[entity] = {r.id: r for r in _fetch(self.ep, self.ep.p.xero, entity,
+                                                          wanted)}
+        return self._xero[entity].get(links.get(ops_id, ""))
 
     def verdicts(self) -> list[tuple[Record, Verdict]]:
         return [(r, self._one(r)) for r in self.records]
@@ -275,7 +284,10 @@ class _Allocations:
             return Verdict("reject", f"{who}: invoice {number} is {status} in Xero: a deposit "
                            "cannot be applied to it; set invoice_id to the invoice that "
                            "replaces it")
-        left = self._left(credit_id, credit)
+        try:
+            left = self._left(credit_id, credit)
+        except _Gone:
+            return Verdict("hold", f"waits for deposit {credit_id}, which Xero no longer lists")
         if left is not None and amount > left:
             return Verdict("reject", f"{who}: amount {amount:.2f} is more than what is left of "
                            f"deposit {credit_id} ({left:.2f}): lower the amount to at most "
@@ -316,12 +328,7 @@ class _Allocations:
             because = f" ({why.reason})" if why is not None else ""
             return Verdict("hold", f"waits for invoice {number}, which is not in Xero yet"
                            f"{because}")
-        if credit_id in self.credit_links and self.credit_links[credit_id] not in \
-                self.xero_credits:
-            return Verdict("hold", f"waits for deposit {credit_id}, which Xero no longer "
-                           "lists")
-        if invoice_id in self.invoice_links and \
-                self.invoice_links[invoice_id] not in self.xero_invoices:
+        if invoice_id in self.invoice_links and self._in_xero("invoices", invoice_id) is None:
             return Verdict("hold", f"waits for invoice {number}, which Xero no longer lists")
         return None
 
@@ -330,15 +337,17 @@ class _Allocations:
         step = self.steps.get(("invoices", invoice_id))
         if step is not None and step.to_xero is not None and "status" in step.to_xero.fields:
             return step.to_xero.fields["status"]
-        found = self.xero_invoices.get(self.invoice_links.get(invoice_id, ""))
+        found = self._in_xero("invoices", invoice_id)
         return found.fields.get("status") if found is not None else None
 
     def _left(self, credit_id: str, credit: Record) -> Decimal | None:
         if credit_id in self.left:
             return self.left[credit_id]
         if credit_id in self.credit_links:
-            found = self.xero_credits.get(self.credit_links[credit_id])
-            return _money(found.fields.get("remaining")) if found is not None else None
+            found = self._in_xero("credits", credit_id)
+            if found is None:
+                raise _Gone(credit_id)
+            return _money(found.fields.get("remaining"))
         # made in this run: all of it is left
         return _money(credit.fields.get("total"))
 
@@ -351,7 +360,7 @@ class _Allocations:
         if step is not None and step.to_xero is not None and (
                 step.to_xero.action == "create" or step.to_xero.lines is not None):
             return None
-        found = self.xero_invoices.get(self.invoice_links.get(invoice_id, ""))
+        found = self._in_xero("invoices", invoice_id)
         return _money(found.fields.get("amount_due")) if found is not None else None
 
 
@@ -385,6 +394,17 @@ def edited(entity_spec: EntitySpec, base: dict[str, Any], ops: Fields, xero: Fie
             f"Xero, and Xero cannot change one: put it back ({back}); to change it, the "
             "accountant removes it in Xero (xsync then marks it deleted here) and the platform "
             "records a new one")
+
+
+def removed(entity: str, ops_id: str, xero_id: str) -> str:
+    """Why a credit or an allocation the ops platform removed, but Xero holds, stays there."""
+    if entity == "credits":
+        return (f"deposit {ops_id}: its row is gone from ops, but Xero holds it (prepayment "
+                f"{xero_id}) and xsync never takes one back: put the row back; to cancel the "
+                "deposit, the accountant refunds or voids it in Xero")
+    return (f"allocation {ops_id}: its row is gone from ops, but Xero holds it and xsync never "
+            "takes one back: put the row back; to undo it, the accountant removes it in Xero "
+            "(the row then shows it deleted)")
 
 
 def _names(moved: list[tuple[str, str | None]]) -> str:

@@ -530,8 +530,9 @@ class EntityPlanner:
         snapshot = base.snapshot if base else None
         if self._settled(snapshot, o.fields, x_fields, ops_gone or xero_gone):
             return None
-        if self.creates_up and snapshot is not None and not (ops_gone or xero_gone):
-            edit = deposits.edited(self.spec, snapshot, o.fields, x_fields, ops_id)
+        if self.creates_up and snapshot is not None and not xero_gone:
+            edit = (deposits.removed(self.entity, ops_id, xero_id) if ops_gone
+                    else deposits.edited(self.spec, snapshot, o.fields, x_fields, ops_id))
             if edit:
                 return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), edit)
         pair = Pair(ops_id, xero_id, o, x, x_fields, snapshot, ops_gone, xero_gone, rule,
