@@ -51,8 +51,16 @@ lint: $(TEST_STAMP)
 # the fast suite, two workers a core (most tests wait on loopback or a child process, so a core
 # serves two); the tests marked slow (tests/conftest.py says which) run under `make torture`
 WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) * 2 )))
-test: lint
-	$(BIN)/pytest -q -m "not slow" -n $(WORKERS)
+# mypy checks the types beside the tests rather than before them (the tests leave a core idle
+# while they wait on loopback); its report is printed after theirs, and either failing fails
+test: $(TEST_STAMP)
+	@$(BYTECODE)
+	$(BIN)/ruff check src tests examples benchmarks
+	@$(BIN)/mypy > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -q -m "not slow" -n $(WORKERS); tests=$$?; \
+	wait $$mypy; types=$$?; echo "mypy: $$(tail -n 1 $(VENV)/mypy.out)"; \
+	[ $$types -eq 0 ] || cat $(VENV)/mypy.out; \
+	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
 
 # the long sweeps and the slowest tests: kill -9 at many points, fault mixes, repeated
 # concurrent runs, the demo, the whole bad-row sweep
