@@ -38,9 +38,9 @@ def test_a_deposit_its_allocation_and_their_read_back_are_valid_requests(xero: H
     assert [e.path.rsplit("/2.0", 1)[-1] for e in puts] == [
         "/BankTransactions", f"/Prepayments/{PREPAYMENT}/Allocations"]
     assert all("idempotency-key" in e.headers for e in puts)
-    [bank] = puts[0].body["BankTransactions"]
-    assert (bank["Type"], bank["BankAccount"], bank["LineItems"][0]["AccountCode"]) == (
-        "RECEIVE-PREPAYMENT", {"Code": "090"}, "200")
     # the body check finds an operation by its path as the document writes it
     puts[1].path = "/Prepayments/{PrepaymentID}/Allocations"
     xero.assert_accepted()
+    [bank] = puts[0].body["BankTransactions"]
+    assert (bank["Type"], bank["BankAccount"], bank["LineItems"][0]["AccountCode"]) == (
+        "RECEIVE-PREPAYMENT", {"Code": "090"}, "200")
