@@ -94,6 +94,7 @@ class SyncSettings(_Strict):
     skew_tolerance_seconds: int = Field(default=120, ge=0)
     ims_overlap_seconds: int = Field(default=5, ge=0)
     mass_delete_threshold: int = Field(default=20, ge=1)
+    merged_contacts: Literal["merge", "link"] = "merge"
     invoices: EntityRule = Field(default_factory=EntityRule)
     contacts: EntityRule = Field(default_factory=EntityRule)
     bills: EntityRule = Field(default_factory=lambda: EntityRule(direction="push"))
@@ -179,6 +180,10 @@ skew_tolerance_seconds = 120
 ims_overlap_seconds = 5
 # A plan deleting or voiding more than this many records stops (exit 5) unless allowed.
 mass_delete_threshold = 20
+# A contact merged into another in Xero, or a new one settled as a linked contact's Xero
+# contact: "merge" archives it in ops (merged_into names the other) and moves its documents;
+# "link" keeps it active as another ops name of that Xero contact.
+merged_contacts = "merge"
 
 [sync.policies]
 # Xero is the authority for tax types and account codes.

@@ -171,6 +171,46 @@ def test_contacts_merged_in_xero_merge_in_ops_and_every_document_follows(world: 
     assert "Bayside" not in again.out and "merged" not in again.out, again.out
 
 
+def test_contacts_merged_in_xero_keep_their_documents_in_ops_when_linking(world: World) -> None:
+    world.configure('[sync]\nmerged_contacts = "link"')
+    synced(world)
+    gone = world.ops.one("SELECT * FROM contacts WHERE name = 'Bayside Club'")
+    kept = world.ops.one("SELECT * FROM contacts WHERE name = 'Coco Cafe'")
+    theirs = {r["number"] for r in world.ops.rows(
+        "SELECT number FROM invoices WHERE contact_id = ?", [gone["id"]])}
+    assert theirs
+    world.ops.script(f"""
+        INSERT INTO invoices (id, number, contact_id, date, due_date, status, updated_at) VALUES
+            ('J-1', 'JOB-1', '{gone["id"]}', '2026-11-24', '2026-12-24', 'approved',
+             '2026-11-24T10:00:00Z');
+        INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                                   account_code, tax_type) VALUES
+            ('J-1-1', 'J-1', 1, 'Deck repair', '1', '400.00', '200', 'OUTPUT');
+    """)
+    contacts_before = len(world.xero.contacts())
+
+    accountant(world, "merge-contacts", "Bayside Club", "Coco Cafe")
+    synced(world)
+
+    # archived and linked to the survivor, as Xero says; its documents stay on it in ops
+    merged = world.ops.one("SELECT * FROM contacts WHERE id = ?", [gone["id"]])
+    assert (merged["status"], merged["merged_into"]) == ("archived", kept["id"])
+    for number in theirs | {"JOB-1"}:
+        row = world.ops.one("SELECT contact_id FROM invoices WHERE number = ?", [number])
+        assert row["contact_id"] == gone["id"], number
+    # what is pushed naming it goes to the surviving contact; nothing is re-created
+    assert world.xero.invoice("JOB-1")["Contact"]["Name"] == "Coco Cafe"
+    assert len(world.xero.contacts()) == contacts_before
+    world.ops.execute("UPDATE invoices SET reference = 'Deck, back stairs', "
+                      "updated_at = '2026-11-24T11:00:00Z' WHERE id = 'J-1'")
+    synced(world)
+    pushed = world.xero.invoice("JOB-1")
+    assert (pushed["Reference"], pushed["Contact"]["Name"]) == ("Deck, back stairs", "Coco Cafe")
+    again = world.run("diff")
+    assert again.code == 0, again.out + again.err
+    assert "Bayside" not in again.out and "JOB-1" not in again.out, again.out
+
+
 TRACKED_JOB = """
 INSERT INTO contacts (id, name, email, status, updated_at) VALUES
     ('C-7', 'Balmain Renovations', 'office@balmainreno.example', 'active',

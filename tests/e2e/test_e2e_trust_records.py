@@ -213,7 +213,7 @@ def _the_conflict(world: World, linked: dict[str, Any], xero: dict[str, Any]) ->
     return int(conflict["id"])
 
 
-def test_a_new_ops_contact_with_a_linked_contacts_abn_taken_as_xero_joins_that_contact(
+def test_a_new_ops_contact_with_a_linked_contacts_abn_taken_as_xero_merges_into_it(
         world: World) -> None:
     linked, xero, count = _duplicate_contact(world)
     conflict = _the_conflict(world, linked, xero)
@@ -224,8 +224,51 @@ def test_a_new_ops_contact_with_a_linked_contacts_abn_taken_as_xero_joins_that_c
     pushed = world.xero.invoice("JOB-AGAIN-1")
     assert pushed["Contact"]["ContactID"] == xero["ContactID"]
     assert _open_conflicts(world) == []
+    # the duplicate is merged into the contact it is: archived, naming it; its job follows
+    again = world.ops.one("SELECT * FROM contacts WHERE id = 'C-AGAIN'")
+    assert (again["status"], again["merged_into"]) == ("archived", linked["id"])
+    assert world.ops.one("SELECT contact_id FROM invoices WHERE number = 'JOB-AGAIN-1'")[
+        "contact_id"] == linked["id"]
+    assert world.ops.one("SELECT status FROM contacts WHERE id = ?",
+                         [linked["id"]])["status"] == "active"
+    entries = json.loads(world.run("log", "--json").out)
+    said = {(e["entity"], e["field"]) for e in entries if e["rule"] == "merged:contact"}
+    assert {("contacts", "merged_into"), ("contacts", "status"),
+            ("invoices", "contact_id")} <= said, said
+    # a job raised later against the merged contact is moved as well, and goes to Xero once
+    world.ops.script(new_invoice("AGAIN-2", "JOB-AGAIN-2", "C-AGAIN"))
+    assert world.run("sync").code == 0
+    assert world.ops.one("SELECT contact_id FROM invoices WHERE number = 'JOB-AGAIN-2'")[
+        "contact_id"] == linked["id"]
+    assert world.xero.invoice("JOB-AGAIN-2")["Contact"]["ContactID"] == xero["ContactID"]
+    assert len(world.xero.contacts()) == count
+    quiet = world.run("diff")
+    assert quiet.code == 0 and "C-AGAIN" not in quiet.out, quiet.out
+
+
+def test_a_duplicate_taken_as_xero_stays_another_name_of_that_contact_when_linking(
+        world: World) -> None:
+    world.configure('[sync]\nmerged_contacts = "link"')
+    linked, xero, count = _duplicate_contact(world)
+    conflict = _the_conflict(world, linked, xero)
+    assert world.run("resolve", str(conflict), "--take", "xero").code == 0
+    result = world.run("sync")
+    assert result.code == 0, result.out + result.err
+    assert len(world.xero.contacts()) == count
+    assert world.xero.invoice("JOB-AGAIN-1")["Contact"]["ContactID"] == xero["ContactID"]
+    again = world.ops.one("SELECT * FROM contacts WHERE id = 'C-AGAIN'")
+    assert (again["status"], again["merged_into"]) == ("active", None)
+    assert _open_conflicts(world) == []
+    # a job raised later against it goes to that Xero contact too, and stays on it in ops
+    world.ops.script(new_invoice("AGAIN-2", "JOB-AGAIN-2", "C-AGAIN"))
+    result = world.run("sync")
+    assert result.code == 0, result.out + result.err
+    assert world.xero.invoice("JOB-AGAIN-2")["Contact"]["ContactID"] == xero["ContactID"]
     assert world.run("sync").code == 0
     assert len(world.xero.contacts()) == count
+    for number in ("JOB-AGAIN-1", "JOB-AGAIN-2"):
+        assert world.ops.one("SELECT contact_id FROM invoices WHERE number = ?", [number])[
+            "contact_id"] == "C-AGAIN", number
 
 
 def test_a_new_ops_contact_with_a_linked_contacts_abn_taken_as_ops_is_created(

@@ -42,6 +42,7 @@ def rules_from_settings(settings: Settings) -> Rules:
         skew_tolerance_seconds=sync.skew_tolerance_seconds,
         mass_delete_threshold=sync.mass_delete_threshold,
         entities=entities,
+        merged_contacts=sync.merged_contacts,
     )
 
 

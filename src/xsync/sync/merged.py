@@ -6,16 +6,25 @@ ops (A's twin archived, its ``merged_into`` naming B's twin); this module makes 
 that still names A's twin name B's instead: linked or not, settled (voided, deleted) or not, so
 that nothing is pushed against the archived contact and nothing is created for it again.
 
+The same follows when a new ops contact is settled as the Xero contact another ops contact is
+linked to (a possible duplicate taken as Xero's): it becomes an alias of that Xero contact, is
+archived with ``merged_into`` naming the other, and its documents move (``[sync]
+merged_contacts = "merge"``, the default). With ``"link"`` documents stay where they are: a
+duplicate stays active as another ops name of the Xero contact, and a contact merged in Xero is
+archived as Xero says while its documents keep naming it; either way, what is pushed naming it
+goes to the surviving Xero contact.
+
 Invariants:
-- the merges known are those in the contacts' bases (carried out in earlier runs) and those the
-  contacts plan of this run carries out; a chain (A into B, B into C) ends at its last survivor;
+- the merges known are those in the contacts' bases (carried out in earlier runs), the aliases
+  (in merge mode) and those the contacts plan of this run carries out; a chain (A into B, B into
+  C) ends at its last survivor;
 - a document is re-pointed by an ops write of ``contact_id`` alone, audited with the rule
   ``merged:contact``; a document the ops side cannot read is left alone (unknown, not guessed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from xsync.model.records import Record
 from xsync.state.ledger import Base
@@ -26,9 +35,14 @@ RULE = "merged:contact"
 LONGEST_CHAIN = 50
 
 
-def known_merges(bases: Iterable[Base], steps: Iterable[Step]) -> dict[str, str]:
-    """Merged ops contact id -> the ops id of the contact it ends up merged into."""
-    into: dict[str, str] = {}
+def known_merges(bases: Iterable[Base], steps: Iterable[Step],
+                 aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Merged ops contact id -> the ops id of the contact it ends up merged into.
+
+    ``aliases``: ops contacts settled as another ops contact's Xero contact (a possible
+    duplicate taken as Xero's), each -> that other ops contact; merges too, where the
+    workspace merges rather than links such contacts."""
+    into: dict[str, str] = dict(aliases or {})
     for base in bases:
         target = (base.snapshot.get("fields") or {}).get("merged_into")
         if target:

@@ -29,6 +29,7 @@ from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.match import key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
+from xsync.sync.merged import RULE as MERGED_RULE
 from xsync.sync.merged import carry, known_merges, repointed
 from xsync.sync.plan import (
     TO_OPS,
@@ -160,10 +161,19 @@ class Planner:
         return None
 
     def merges(self, plan: Plan) -> dict[str, str]:
-        """Merged ops contact -> the ops contact it is merged into (see :mod:`merged`)."""
+        """Merged ops contact -> the ops contact whose Xero twin its documents go to (see
+        :mod:`merged`); aliases count where the workspace merges rather than links."""
         if self._merges is None:
-            self._merges = known_merges(self.ledger.bases("contacts").values(), plan.steps)
+            aliases = self._aliased_contacts() if self.rules.merged_contacts == "merge" else None
+            self._merges = known_merges(self.ledger.bases("contacts").values(), plan.steps,
+                                        aliases)
         return self._merges
+
+    def _aliased_contacts(self) -> dict[str, str]:
+        """Ops contact settled as another's Xero contact -> that other ops contact."""
+        owner = {x: o for o, x in self.ledger.links("contacts").items()}
+        return {o: owner[x] for o, x in self.ledger.aliases("contacts").items()
+                if x in owner and owner[x] != o}
 
     def xero_ids(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
@@ -175,7 +185,8 @@ class Planner:
         if entity not in self.xero_refs:
             links = self.ledger.links(entity)
             self.xero_refs[entity] = {x: o for o, x in links.items()}
-            self.ops_known[entity] = set(links)
+            # an alias (an ops record settled as another's Xero twin) is in Xero too
+            self.ops_known[entity] = set(links) | set(self.ledger.aliases(entity))
         return self.xero_refs[entity], self.ops_known[entity]
 
 
@@ -350,7 +361,8 @@ class EntityPlanner:
 
     def _follow_merges(self) -> None:
         """Ops documents naming a contact merged in Xero are planned as naming the survivor,
-        and get an ops write saying so (``self.moves``)."""
+        and, where the workspace merges such contacts, get an ops write saying so
+        (``self.moves``); where it links them, they keep naming it in ops."""
         self.moves: dict[str, tuple[str, str]] = {}
         if self.entity not in DOCUMENTS or not (self.flows.to_ops or self.flows.computed):
             return
@@ -371,7 +383,8 @@ class EntityPlanner:
             old = record.fields.get("contact_id")
             if not old or old not in merges or record.id in self.ops_unknown:
                 continue
-            self.moves[record.id] = (old, merges[old])
+            if self.p.rules.merged_contacts == "merge":
+                self.moves[record.id] = (old, merges[old])
             self.ops_recs[record.id] = repointed(record, merges[old])
 
     def _ops_gone(self, ops_id: str) -> bool:
@@ -523,7 +536,7 @@ class EntityPlanner:
         x = x or self._gone(base, "xero")
         if o is None or x is None:
             return None
-        x_fields, problem = self.xero_fields(x)
+        x_fields, problem = self.xero_fields(x, o.fields)
         if problem:
             return self._reject(ops_id, xero_id, label_of(self.spec, o.fields, ops_id), problem,
                                 x)
@@ -560,8 +573,12 @@ class EntityPlanner:
 
     # -- references ------------------------------------------------------------------------------
 
-    def xero_fields(self, record: Record) -> tuple[Fields, str | None]:
-        """Xero's fields with references turned into ops ids (or ``@xero:`` placeholders)."""
+    def xero_fields(self, record: Record,
+                    ops: Fields | None = None) -> tuple[Fields, str | None]:
+        """Xero's fields with references turned into ops ids (or ``@xero:`` placeholders).
+
+        ``ops``: the fields of the record's ops twin; where it names another ops name of the
+        same Xero record (an alias), that name is kept: both say the same."""
         fields = dict(record.fields)
         for name, target in self.spec.refs.items():
             value = fields.get(name)
@@ -571,7 +588,11 @@ class EntityPlanner:
             if value not in refs:
                 noun = target.rstrip("s").replace("_", " ")
                 return fields, f"{noun} {value} is not in the ops store yet"
-            fields[name] = refs[value]
+            mine = ops.get(name) if ops else None
+            if mine and mine != refs[value] and self.p.xero_ids(target).get(mine) == value:
+                fields[name] = mine
+            else:
+                fields[name] = refs[value]
         return fields, None
 
     def ops_refs_problem(self, record: Record) -> str | None:
@@ -815,6 +836,8 @@ class EntityPlanner:
                             settles=[int(c.id or 0)])
                 step.actions.append(Action("link", "", self.entity, record.id, choice, label,
                                            reason=reason))
+                if self.p.rules.merged_contacts == "merge":
+                    self._merge_alias(step, record, self.rev[choice])
                 self.plan.steps.append(step)
                 self.ops_known.add(record.id)
             elif not choice:
@@ -822,6 +845,22 @@ class EntityPlanner:
                 self.plan.steps.append(Step(self.entity, c.ops_id, None, c.ops_id,
                                             settles=[int(c.id or 0)]))
         return forced_new
+
+    def _merge_alias(self, step: Step, record: Record, survivor: str) -> None:
+        """The ops contact settled as another's Xero contact is merged into that one: archived,
+        ``merged_into`` naming it (its documents then follow, see :mod:`merged`)."""
+        status = record.fields.get("status")
+        changes = [FieldChange("merged_into", record.fields.get("merged_into"), survivor,
+                               MERGED_RULE)]
+        write: dict[str, Any] = {"merged_into": survivor}
+        if status != "archived":
+            changes.insert(0, FieldChange("status", status, "archived", MERGED_RULE))
+            write["status"] = "archived"
+        step.to_ops = Write("ops", "update", write)
+        step.actions.append(Action("update", TO_OPS, self.entity, record.id, step.xero_id,
+                                   step.label, changes,
+                                   reason=f"merged into ops contact {survivor}, the same "
+                                          "Xero contact"))
 
     def _recover(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> None:
         """Creates a crash left unknown: link to what reached the side, never create twice.

@@ -17,6 +17,12 @@ from xsync.model.entities import ENTITY_ORDER, spec
 Policy = Literal["xero", "ops", "latest", "flag"]
 Direction = Literal["both", "pull", "push"]
 POLICIES: tuple[str, ...] = ("xero", "ops", "latest", "flag")
+# what becomes of the ops twin of a contact found to be another one (merged in Xero, or a
+# possible duplicate settled as that Xero contact): "merge" archives it with ``merged_into``
+# naming the survivor's twin and re-points its documents; "link" keeps it, active, as another
+# ops name of the survivor's Xero contact (its documents are pushed against that contact)
+MergedContacts = Literal["merge", "link"]
+MERGED_CONTACTS: tuple[str, ...] = ("merge", "link")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Rules:
     skew_tolerance_seconds: int = 120
     mass_delete_threshold: int = 20
     entities: dict[str, EntityRules] = field(default_factory=dict)
+    merged_contacts: MergedContacts = "merge"
 
     def __post_init__(self) -> None:
         for key, policy in self.policies.items():
@@ -48,6 +55,8 @@ class Rules:
                 raise ValueError(f"policy for {key!r} must be one of {POLICIES}, got {policy!r}")
         if self.default_policy not in POLICIES:
             raise ValueError(f"default policy must be one of {POLICIES}")
+        if self.merged_contacts not in MERGED_CONTACTS:
+            raise ValueError(f"merged_contacts must be one of {MERGED_CONTACTS}")
 
     def entity(self, name: str) -> EntityRules:
         """The rules of one entity; its spec's direction when none were given."""
