@@ -427,3 +427,24 @@ def test_the_money_example_deposit_reaches_xero_and_its_job_shows_it_applied(
     assert row["amount_due"] == money(job["AmountDue"]) == "536.00"
     assert world.ops.one("SELECT remaining FROM credits WHERE id = 'DEP-1'")[
         "remaining"] == "200.00"
+
+
+def test_a_state_db_rebuilt_finds_the_deposit_and_its_allocation_and_makes_neither_again(
+        world: World) -> None:
+    synced(world)
+    world.ops.script(CUSTOMER + DEPOSIT + JOB.format(status="approved") + APPLIED)
+    synced(world)
+    for path in world.root.glob("state.db*"):
+        path.rename(path.with_name(path.name + ".broken"))
+    assert world.run("connect", "--sandbox", world.url).code == 0
+
+    world.sandbox.reset_counters()
+    synced(world)
+    assert _writes(world, "PUT /BankTransactions") + _writes(world, "PUT /Prepayments") == 0
+    applied = prepayment(world, "Glebe Kitchens")
+    assert [money(a["Amount"]) for a in applied["Allocations"]] == ["800.00"]
+    assert [r["id"] for r in world.ops.rows("SELECT id FROM credits")] == ["CR-1"]
+    assert [r["id"] for r in world.ops.rows(
+        "SELECT id FROM allocations WHERE kind = 'prepayment'")] == ["AL-1"]
+    assert world.ops.one("SELECT amount_due FROM invoices WHERE id = 'J-3001'")[
+        "amount_due"] == "1400.00"

@@ -166,6 +166,9 @@ CREDITS = EntitySpec(
     xero_computed=frozenset({"remaining", "status"}),
     direction="pull",
     label="reference",
+    # an ops row and a Xero credit never linked (a deposit Xero already holds, a state.db
+    # rebuilt) are one credit when these agree
+    match_keys=(("kind", "contact_id", "date", "total"),),
     create_only=("bank_account", "account_code", "tax_type"),
 )
 # one allocation of a credit note (``credit_note_id``) or of an overpayment or prepayment
@@ -179,6 +182,8 @@ ALLOCATIONS = EntitySpec(
            "date": "date", "status": "status"},
     refs={"credit_note_id": "credit_notes", "credit_id": "credits", "invoice_id": "invoices"},
     direction="pull",
+    match_keys=(("kind", "credit_id", "invoice_id", "amount", "date"),
+                ("kind", "credit_note_id", "invoice_id", "amount", "date")),
 )
 
 # Dependency order: what a record references is synced before it.

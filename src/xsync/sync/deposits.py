@@ -237,10 +237,13 @@ class _Allocations:
         if f.get("status") == "deleted":
             return Verdict("ignore")
         kind = f.get("kind")
+        if kind == "credit_note":
+            # Xero's alone (a row of one no Xero allocation matches is left as it is)
+            return Verdict("hold", "not pushed: a credit note is allocated in Xero; xsync "
+                           "applies only a deposit (kind 'prepayment') or an overpayment")
         if kind not in APPLIED_KINDS:
-            return Verdict("reject", f"{who}: kind {kind!r}: xsync applies only a deposit "
-                           "(kind 'prepayment') or an overpayment to an invoice; a credit note "
-                           "is allocated in Xero")
+            return Verdict("reject", f"{who}: kind {kind!r} is not one xsync applies: set it "
+                           "to 'prepayment' (a deposit) or 'overpayment'")
         problems: list[str] = []
         if not f.get("credit_id"):
             problems.append("credit_id is empty: set it to the deposit's row of credits")
