@@ -127,10 +127,15 @@ def test_a_deposit_taken_in_ops_is_a_prepayment_in_xero_and_the_later_invoice_sh
 
 
 def test_an_allocation_waits_visibly_while_its_invoice_is_a_draft_in_xero(world: World) -> None:
-    world.configure("[sync.invoices]\ndirection = \"both\"\npush_only_when_approved = false")
     synced(world)
     world.ops.script(CUSTOMER + DEPOSIT + JOB.format(status="draft") + APPLIED)
+    # a draft is not pushed at all by default: the allocation waits for the invoice to be there
+    kept = world.run("diff")
+    assert kept.code == 0, kept.out + kept.err
+    assert ("allocations AL-1: waits for invoice JOB-3001, which is not in Xero yet (draft: "
+            "only approved documents are pushed)") in kept.out, kept.out
 
+    world.configure("[sync.invoices]\ndirection = \"both\"\npush_only_when_approved = false")
     planned = world.run("diff")
     assert planned.code == 0, planned.out + planned.err
     waits = "waits for invoice JOB-3001 to be approved: it is a draft in Xero"

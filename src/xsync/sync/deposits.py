@@ -267,9 +267,9 @@ class _Allocations:
         if invoice is None:
             return self._missing(who, "invoices", invoice_id, "invoice_id", "invoice")
         if credit.fields.get("kind") != kind:
-            return Verdict("reject", f"{who}: kind {kind!r}, but credit {credit_id} is an "
-                           f"{credit.fields.get('kind')}: set kind to "
-                           f"{credit.fields.get('kind')!r}")
+            theirs = credit.fields.get("kind")
+            return Verdict("reject", f"{who}: kind {kind!r}, but credit {credit_id} is of kind "
+                           f"{theirs!r}: set kind to {theirs!r}")
         number = invoice.fields.get("number") or invoice_id
         waits = self._waits(credit_id, invoice_id, number)
         if waits is not None:
