@@ -389,6 +389,9 @@ def edited(entity_spec: EntitySpec, base: dict[str, Any], ops: Fields, xero: Fie
         return None
     back = ", ".join(f"{name} = {'NULL' if old is None else repr(old)}" for name, old in moved)
     if entity_spec.name == "credits":
+        if (known.get("kind") or "prepayment") != "prepayment":
+            return (f"credit {ops_id}: {_names(moved)} changed in ops, but the credit is "
+                    f"Xero's, and xsync never changes one there: put it back ({back})")
         return (f"deposit {ops_id}: {_names(moved)} changed in ops, but the credit is in Xero, "
                 f"and Xero cannot change a prepayment once made: put it back ({back}); to "
                 "change a deposit, the accountant refunds or voids it in Xero and the platform "
