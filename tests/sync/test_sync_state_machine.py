@@ -1,5 +1,7 @@
-"""A Hypothesis state machine over two MemoryStores: random edits on both sides, syncs, failed
-writes and crashed runs. After every clean sync it checks the safety invariants:
+"""A Hypothesis state machine over two MemoryStores: random edits on both sides, the
+accountant's money acts in Xero, syncs, failed writes and crashed runs. Every run starts with a
+customer owing in Xero; after every clean sync, and at the end of every run, it checks the
+safety invariants:
 
 - both sides agree on every linked record, except fields under an open conflict;
 - a field edited on one side only since the last clean sync holds that side's value on both;
@@ -7,9 +9,16 @@ writes and crashed runs. After every clean sync it checks the safety invariants:
 - nothing is duplicated (one record per contact name and invoice number on each side), and
   every record is linked;
 - open conflicts stay until resolved, and a resolved value reaches both sides;
-- every ops invoice owes what Xero says it owes (payments made and reversed in Xero), every Xero
-  payment is one ops payment with its status, and a contact merged in Xero is merged in ops with
-  no ops invoice left naming it.
+- every ops invoice owes what Xero says it owes (payments made and reversed, credit notes,
+  overpayments and prepayments allocated across invoices, allocations taken back, credits
+  refunded in cash, all in Xero), every Xero payment (a refund too) is one ops payment with its
+  status, and a contact merged in Xero is merged in ops with no ops invoice left naming it;
+- every Xero allocation is one ops allocation (same amount, invoice and credit), one taken back
+  in Xero is marked deleted in ops, and every credit note and credit has in ops the remaining
+  credit and status Xero gives it.
+
+What it found that the engine does not do yet is in test_sync_found_by_machine.py, each with the
+narrow way around it here.
 """
 
 from __future__ import annotations
@@ -21,9 +30,16 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from syncworld import World
 
+from xsync.errors import EmptySideGuard
 from xsync.model.records import Line, Record
 from xsync.sides.memory import MemoryStore, SimulatedCrash
 from xsync.sync import EntityRules, Rules, default_rules
@@ -57,6 +73,20 @@ class SyncMachine(RuleBasedStateMachine):
         self.added_lines: set[tuple[str, str]] = set()
         self.removed_lines: set[tuple[str, str]] = set()
         self.open_ids: set[int] = set()
+        # Xero ids of allocations taken back in Xero
+        self.removed_allocations: set[str] = set()
+
+    def sync(self) -> None:
+        """One sync. Xero listing no allocations at all (its last one taken back) trips the
+        empty-side guard although nothing failed (see test_sync_found_by_machine.py): the person
+        confirms it, as the guard's hint says, and the sync goes on."""
+        try:
+            self.world.sync()
+        except EmptySideGuard as guard:
+            if guard.data.get("empty") != [["allocations", "xero"]] or self.world.xero.all(
+                    "allocations"):
+                raise
+            self.world.sync(allow_empty_side=True)
 
     def store(self, side: str) -> MemoryStore:
         return self.world.ops if side == "ops" else self.world.xero
@@ -68,6 +98,16 @@ class SyncMachine(RuleBasedStateMachine):
 
     def note(self, entity: str, record: Record, field: str, side: str, value: Any) -> None:
         self.edits.setdefault((entity, key_of(entity, record), field), {})[side] = value
+
+    @initialize()
+    def a_customer_owing_in_xero(self) -> None:
+        """Every run starts with a customer in Xero owing on two invoices, so that money acts
+        (payments, credit) have something to act on from the first step."""
+        self.n += 1
+        contact = self.world.contact("xero", f"Customer {self.n}")
+        for _ in range(2):
+            self.n += 1
+            self.world.invoice("xero", f"INV-{self.n}", contact)
 
     # -- edits -----------------------------------------------------------------------------------
 
@@ -98,11 +138,17 @@ class SyncMachine(RuleBasedStateMachine):
             self.store(side).edit("contacts", record.id, **{field: value})
             self.note("contacts", record, field, side, value)
 
+    def takes_no_edit(self, side: str, record: Record) -> bool:
+        """An invoice Xero's accountant cannot edit: paid, or with money applied."""
+        return side == "xero" and (record.fields["status"] == "paid" or any(
+            Decimal(record.fields[f] or "0") for f in ("amount_paid", "amount_credited")))
+
     @rule(side=SIDES, index=st.integers(0, 50), field=INVOICE_FIELDS, text=VALUES, date=DATES)
     def edit_invoice(self, side: str, index: int, field: str, text: str | None,
                      date: str | None) -> None:
         record = self.pick(side, "invoices", index)
-        if record is None or record.fields["number"] in self.deleted:
+        if (record is None or record.fields["number"] in self.deleted
+                or self.takes_no_edit(side, record)):
             return
         value = date if field == "due_date" else text
         self.store(side).edit("invoices", record.id, **{field: value})
@@ -112,7 +158,8 @@ class SyncMachine(RuleBasedStateMachine):
         ["1.00", "2.00", "3.00"]))
     def edit_lines(self, side: str, index: int, add: bool, qty: str) -> None:
         record = self.pick(side, "invoices", index)
-        if record is None or record.lines is None or record.fields["number"] in self.deleted:
+        if (record is None or record.lines is None or record.fields["number"] in self.deleted
+                or self.takes_no_edit(side, record)):
             return
         lines = list(record.lines)
         number = record.fields["number"] or ""
@@ -168,7 +215,100 @@ class SyncMachine(RuleBasedStateMachine):
                          if c.fields["status"] == "active"), key=lambda r: r.id)
         if len(active) < 2 or a % len(active) == b % len(active):
             return
-        self.world.xero.merge_contacts(active[a % len(active)].id, active[b % len(active)].id)
+        source = active[a % len(active)].id
+        if self.world.ops_id("contacts", source) is None:
+            # a contact merged before any sync linked it, while its ops twin waits with an edit,
+            # leaves a Xero id in the ops twin's merged_into: test_sync_found_by_machine.py
+            return
+        self.world.xero.merge_contacts(source, active[b % len(active)].id)
+
+    # -- credit: credit notes, overpayments and prepayments, allocated and refunded in Xero ---
+
+    def owing(self, contact_id: str | None = None) -> list[Record]:
+        """Xero's approved invoices with something due (of one contact, when named)."""
+        return [r for r in sorted(self.world.xero.all("invoices"), key=lambda r: r.id)
+                if r.fields["status"] == "approved" and Decimal(r.fields["amount_due"] or "0") > 0
+                and contact_id in (None, r.fields["contact_id"])]
+
+    def spread(self, credit: tuple[str, str], invoices: list[Record], whole: bool) -> None:
+        """Allocate the credit across ``invoices``: each its whole amount due, or 10 of it."""
+        entity, credit_id = credit
+        for invoice in invoices:
+            left = Decimal(self.world.xero.get(entity, credit_id).fields["remaining"] or "0")
+            due = Decimal(self.world.xero.get("invoices", invoice.id).fields["amount_due"] or "0")
+            amount = min(left, due if whole else min(due, Decimal("10.00")))
+            if amount > 0:
+                self.world.xero.allocate(entity, credit_id, invoice.id, f"{amount:.2f}")
+
+    @precondition(lambda self: bool(self.owing()))
+    @rule(index=st.integers(0, 50), count=st.integers(1, 3), whole=st.booleans())
+    def xero_credit_note_allocated(self, index: int, count: int, whole: bool) -> None:
+        """A credit note raised for a customer and allocated across up to three invoices, with
+        5 left over when not covering whole amounts."""
+        owing = self.owing()
+        if not owing:
+            return
+        contact = owing[index % len(owing)].fields["contact_id"] or ""
+        theirs = self.owing(contact)[:count]
+        total = sum((min(Decimal(i.fields["amount_due"] or "0"),
+                         Decimal("1000000") if whole else Decimal("10.00")) for i in theirs),
+                    Decimal("0.00") if whole else Decimal("5.00"))
+        note = self.world.xero.credit_note(contact, f"{total:.2f}")
+        self.spread(("credit_notes", note.id), theirs, whole)
+
+    @rule(kind=st.sampled_from(["overpayment", "prepayment"]), index=st.integers(0, 50),
+          count=st.integers(0, 2), whole=st.booleans())
+    def xero_credit_received(self, kind: str, index: int, count: int, whole: bool) -> None:
+        """A customer pays too much, or a deposit before the invoice: a credit of 25, applied
+        to none, one or two of their invoices."""
+        contacts = sorted((c for c in self.world.xero.all("contacts")
+                           if c.fields["status"] == "active"), key=lambda r: r.id)
+        if not contacts:
+            return
+        contact = contacts[index % len(contacts)].id
+        owing = self.owing(contact)
+        if not owing and self.owing():
+            contact = self.owing()[index % len(self.owing())].fields["contact_id"] or ""
+            owing = self.owing(contact)
+        credit = self.world.xero.receive(kind, contact, "25.00")
+        self.spread(("credits", credit.id), owing[:count], whole)
+
+    def standing_credit(self) -> list[tuple[str, Record]]:
+        return [(entity, r) for entity in ("credit_notes", "credits")
+                for r in sorted(self.world.xero.all(entity), key=lambda r: r.id)
+                if r.fields["status"] == "approved" and Decimal(r.fields["remaining"] or "0") > 0]
+
+    @precondition(lambda self: bool(self.standing_credit()))
+    @rule(index=st.integers(0, 50), whole=st.booleans())
+    def xero_credit_applied_later(self, index: int, whole: bool) -> None:
+        """Credit left on a note or credit applied to another invoice of the same customer."""
+        standing = self.standing_credit()
+        if not standing:
+            return
+        entity, credit = standing[index % len(standing)]
+        self.spread((entity, credit.id), self.owing(credit.fields["contact_id"])[:1], whole)
+
+    @precondition(lambda self: bool(self.world.xero.records["allocations"]))
+    @rule(index=st.integers(0, 50))
+    def xero_allocation_taken_back(self, index: int) -> None:
+        """The accountant takes an allocation back: Xero stops listing it."""
+        standing = sorted(self.world.xero.all("allocations"), key=lambda r: r.id)
+        if standing:
+            gone = standing[index % len(standing)]
+            self.world.xero.unallocate(gone.id)
+            self.removed_allocations.add(gone.id)
+
+    @precondition(lambda self: bool(self.standing_credit()))
+    @rule(index=st.integers(0, 50), whole=st.booleans())
+    def xero_credit_refunded(self, index: int, whole: bool) -> None:
+        """What is left of a credit note or credit paid back in cash (all of it, or 5)."""
+        standing = self.standing_credit()
+        if not standing:
+            return
+        entity, credit = standing[index % len(standing)]
+        left = Decimal(credit.fields["remaining"] or "0")
+        amount = left if whole else min(left, Decimal("5.00"))
+        self.world.xero.refund(entity, credit.id, f"{amount:.2f}")
 
     @rule(seconds=st.sampled_from([1, 1000]))
     def time_passes(self, seconds: int) -> None:
@@ -181,7 +321,7 @@ class SyncMachine(RuleBasedStateMachine):
         record = self.pick("xero", "contacts", index)
         if record is not None:
             self.world.xero.fail_next[record.id] = "Xero refused it"
-        self.world.sync()
+        self.sync()
         self.world.xero.fail_next.clear()
 
     @rule(side=SIDES, when=st.sampled_from(["before", "mid", "after"]))
@@ -189,13 +329,13 @@ class SyncMachine(RuleBasedStateMachine):
         store = self.store(side)
         store.crash = when
         with contextlib.suppress(SimulatedCrash):
-            self.world.sync()
+            self.sync()
         store.crash = None
 
     @rule()
     def clean_sync(self) -> None:
-        self.world.sync()
-        self.world.sync()
+        self.sync()
+        self.sync()
         plan = self.world.engine().plan("sync")
         writes = [a.to_json() for a in plan.actions if a.kind != "conflict"]
         assert writes == [], writes
@@ -212,8 +352,8 @@ class SyncMachine(RuleBasedStateMachine):
         for c in engine.resolve_all(take):
             if c.field != "_match":
                 wanted[(c.ops_id, c.field)] = c.resolution
-        self.world.sync()
-        self.world.sync()
+        self.sync()
+        self.sync()
         for (ops_id, field), value in wanted.items():
             if "." in field:
                 continue
@@ -228,6 +368,10 @@ class SyncMachine(RuleBasedStateMachine):
                        for c in self.world.engine().conflicts()):
                 assert ops.fields[field] == xero.fields[field] == value
         self.edits.clear()
+
+    def teardown(self) -> None:
+        """Every run ends as a clean sync does: both sides converged, money as Xero holds it."""
+        self.clean_sync()
 
     @invariant()
     def conflicts_persist_until_resolved(self) -> None:
@@ -278,8 +422,11 @@ class SyncMachine(RuleBasedStateMachine):
             xero = xero_payments[xero_id or ""]
             assert (ops.fields["amount"], ops.fields["status"]) == (
                 xero.fields["amount"], xero.fields["status"])
-            assert ops.fields["invoice_id"] == world.ops_id("invoices",
-                                                            xero.fields["invoice_id"] or "")
+            for ref, target in (("invoice_id", "invoices"), ("credit_note_id", "credit_notes"),
+                                ("credit_id", "credits")):
+                assert ops.fields[ref] == world.ops_id(target, xero.fields[ref] or ""), (
+                    "a payment names another document in ops", ref)
+        self.check_credit()
         merged: set[str] = set()
         for contact in world.xero.all("contacts"):
             into = contact.fields.get("merged_into")
@@ -292,6 +439,40 @@ class SyncMachine(RuleBasedStateMachine):
         for invoice in world.ops.all("invoices"):
             assert invoice.fields["contact_id"] not in merged, (
                 "an ops invoice still names a merged contact", invoice.fields["number"])
+
+    def check_credit(self) -> None:
+        """Credit notes, credits and allocations: each Xero one once in ops, as Xero has it."""
+        world = self.world
+        for entity in ("credit_notes", "credits"):
+            ops_records = world.ops.all(entity)
+            linked = [world.xero_id(entity, r.id) for r in ops_records]
+            assert None not in linked and len(set(linked)) == len(linked), f"{entity} twice"
+            assert set(linked) == {r.id for r in world.xero.all(entity)}, f"{entity} missing"
+            for ops, xero_id in zip(ops_records, linked, strict=True):
+                xero = world.xero.get(entity, xero_id or "")
+                assert xero is not None
+                assert (ops.fields["total"], ops.fields["remaining"], ops.fields["status"]) == (
+                    xero.fields["total"], xero.fields["remaining"], xero.fields["status"]), (
+                    "remaining credit", entity, ops.id)
+                assert ops.fields["contact_id"] == world.ops_id("contacts",
+                                                                xero.fields["contact_id"] or "")
+        ops_allocations = world.ops.all("allocations")
+        linked = [world.xero_id("allocations", a.id) for a in ops_allocations]
+        assert None not in linked and len(set(linked)) == len(linked), "an allocation twice"
+        xero_allocations = {a.id: a for a in world.xero.all("allocations")}
+        assert set(xero_allocations) <= set(linked), "an allocation missing in ops"
+        for ops, xero_id in zip(ops_allocations, linked, strict=True):
+            xero = xero_allocations.get(xero_id or "")
+            if xero is None:
+                assert xero_id in self.removed_allocations
+                assert ops.fields["status"] == "deleted", ("taken back in Xero", ops.id)
+                continue
+            assert (ops.fields["status"], ops.fields["amount"], ops.fields["kind"]) == (
+                "applied", xero.fields["amount"], xero.fields["kind"])
+            for ref, target in (("invoice_id", "invoices"), ("credit_note_id", "credit_notes"),
+                                ("credit_id", "credits")):
+                assert ops.fields[ref] == world.ops_id(target, xero.fields[ref] or ""), (
+                    "an allocation names another document in ops", ref)
 
     def check_pair(self, entity: str, ops: Record, xero: Record,
                    flagged: set[tuple[str | None, str]]) -> None:

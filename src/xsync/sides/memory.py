@@ -9,9 +9,17 @@ failure hooks: fail the next write of an id, or crash (raise :class:`SimulatedCr
 in the middle of, or after applying a batch.
 
 With ``balances`` (as "xero"), documents carry what Xero computes: totals from their lines (no
-tax), what their payments paid, what is left due, and the move between approved and paid; the
-accountant's own acts are there too: :meth:`pay`, :meth:`reverse` (a payment deleted) and
-:meth:`merge_contacts`.
+tax), what their payments paid, what credit notes, overpayments and prepayments were allocated
+to them (``amount_credited``), what is left due, and the move between approved and paid; credit
+notes and credits (overpayments, prepayments) carry their ``remaining`` credit (total less their
+allocations and cash refunds) and move between approved and paid the same way, and a credit note
+names the invoice of its first allocation, as Xero's reading of it does. The accountant's own
+acts are there too: :meth:`pay`, :meth:`reverse` (a payment deleted), :meth:`merge_contacts`,
+:meth:`credit_note`, :meth:`receive` (an overpayment or prepayment), :meth:`allocate`,
+:meth:`unallocate` (Xero stops listing the allocation) and :meth:`refund` (cash back of a
+credit), each refusing what Xero refuses (``ValueError``). As in Xero, a document with money
+applied takes no edit, and allocations are read whole on every scan: one removed is simply no
+longer listed.
 """
 
 from __future__ import annotations
@@ -28,6 +36,17 @@ from xsync.model.side import Change, ChangeResult, ScanResult
 
 DOCUMENTS = ("invoices", "bills")
 LOCKED = ("paid", "void", "deleted")
+# what holds credit to allocate or refund, and the field a payment (a refund) or an allocation
+# names it by
+CREDIT_HOLDERS = {"credit_notes": "credit_note_id", "credits": "credit_id"}
+# read whole on every scan as Xero (their records live inside others', and Xero drops one
+# removed there from the list)
+ALWAYS_WHOLE = ("allocations",)
+CENTS = Decimal("0.01")
+
+
+def _money(value: str | None) -> Decimal:
+    return Decimal(value or "0")
 
 
 class SimulatedCrash(BaseException):
@@ -67,6 +86,8 @@ class MemoryStore:
     def _touch(self, record: Record) -> None:
         if self.balances and record.entity in DOCUMENTS:
             self._rebalance(record)
+        elif self.balances and record.entity in CREDIT_HOLDERS:
+            self._rebalance_credit(record)
         self._counter += 1
         self._seq[(record.entity, record.id)] = self._counter
         record.updated_at = self.clock()
@@ -98,26 +119,50 @@ class MemoryStore:
     # -- what Xero computes, and the accountant's acts (with ``balances``) ------------------------
 
     def _rebalance(self, record: Record) -> None:
-        cents = Decimal("0.01")
         total = sum((Decimal(ln.fields.get("quantity") or "0")
                      * Decimal(ln.fields.get("unit_price") or "0")
-                     for ln in record.lines or []), Decimal(0)).quantize(cents)
+                     for ln in record.lines or []), Decimal(0)).quantize(CENTS)
         ref = "bill_id" if record.entity == "bills" else "invoice_id"
         paid_by = [p for p in self.records["payments"].values()
                    if p.fields.get(ref) == record.id and p.fields.get("status") == "authorised"]
-        paid = sum((Decimal(p.fields["amount"] or "0") for p in paid_by), Decimal(0))
+        paid = sum((_money(p.fields["amount"]) for p in paid_by), Decimal(0))
+        credited_by = [a for a in self.records["allocations"].values()
+                       if a.fields.get("invoice_id") == record.id]
+        credited = sum((_money(a.fields["amount"]) for a in credited_by), Decimal(0))
         status = record.fields.get("status")
-        due = Decimal(0) if status in ("void", "deleted") else total - paid
-        if status == "approved" and paid and due == 0:
+        due = Decimal(0) if status in ("void", "deleted") else total - paid - credited
+        if status == "approved" and (paid or credited) and due == 0:
             status = "paid"
         elif status == "paid" and due != 0:
             status = "approved"
+        dates = [r.fields.get("date") or "" for r in (*paid_by, *credited_by)]
         record.fields.update({
             "subtotal": str(total), "total_tax": "0.00", "total": str(total),
-            "amount_paid": str(paid.quantize(cents)), "amount_credited": "0.00",
-            "amount_due": str(due.quantize(cents)), "status": status,
-            "paid_on": max((p.fields.get("date") or "" for p in paid_by), default=None)
-            if status == "paid" else None})
+            "amount_paid": str(paid.quantize(CENTS)),
+            "amount_credited": str(credited.quantize(CENTS)),
+            "amount_due": str(due.quantize(CENTS)), "status": status,
+            "paid_on": max(dates, default=None) if status == "paid" else None})
+
+    def _rebalance_credit(self, record: Record) -> None:
+        """A credit note's or credit's remaining credit: its total less what its allocations
+        and its standing cash refunds took; paid at nothing left, approved again when some
+        comes back."""
+        ref = CREDIT_HOLDERS[record.entity]
+        allocated = [a for a in self.records["allocations"].values()
+                     if a.fields.get(ref) == record.id]
+        refunded = [p for p in self.records["payments"].values()
+                    if p.fields.get(ref) == record.id and p.fields.get("status") == "authorised"]
+        used = sum((_money(r.fields["amount"]) for r in (*allocated, *refunded)), Decimal(0))
+        status = record.fields.get("status")
+        left = Decimal(0) if status in ("void", "deleted") else _money(
+            record.fields.get("total")) - used
+        if status == "approved" and left == 0:
+            status = "paid"
+        elif status == "paid" and left != 0:
+            status = "approved"
+        record.fields.update({"remaining": str(left.quantize(CENTS)), "status": status})
+        if record.entity == "credit_notes":
+            record.fields["invoice_id"] = allocated[0].fields["invoice_id"] if allocated else None
 
     def pay(self, entity: str, id: str, amount: str, date: str = "2026-03-02") -> Record:
         """A payment on an approved document, as the accountant records one."""
@@ -130,18 +175,95 @@ class MemoryStore:
         return payment
 
     def reverse(self, payment_id: str) -> Record:
-        """A payment deleted (reversed): its document owes the amount again."""
+        """A payment deleted (reversed): its document owes the amount again (a refunded
+        credit has it back)."""
         payment = self.edit("payments", payment_id, status="reversed")
-        ref = payment.fields.get("invoice_id") or payment.fields.get("bill_id")
-        for entity in DOCUMENTS:
-            if ref in self.records[entity]:
-                self._touch(self.records[entity][ref])
+        for entity in (*DOCUMENTS, *CREDIT_HOLDERS):
+            for ref in ("invoice_id", "bill_id", *CREDIT_HOLDERS.values()):
+                target = payment.fields.get(ref)
+                if target and target in self.records[entity]:
+                    self._touch(self.records[entity][target])
+        return payment
+
+    def credit_note(self, contact_id: str, total: str, date: str = "2026-03-02") -> Record:
+        """An approved sales credit note of ``total`` for a contact."""
+        number = f"CN-{self._ids + 1:05d}"
+        return self.put("credit_notes", {"number": number, "contact_id": contact_id,
+                                         "date": date, "total": total, "status": "approved"})
+
+    def receive(self, kind: str, contact_id: str, total: str, date: str = "2026-03-02",
+                reference: str | None = None) -> Record:
+        """Money received from a customer as an overpayment or a prepayment (``kind``): a
+        credit of its own, all of it to allocate or refund."""
+        if kind not in ("overpayment", "prepayment"):
+            raise ValueError(f"kind must be overpayment or prepayment, not {kind!r}")
+        return self.put("credits", {"kind": kind, "contact_id": contact_id, "date": date,
+                                    "reference": reference or f"{kind.title()} {self._ids + 1}",
+                                    "total": total, "status": "approved"})
+
+    def _credit(self, entity: str, id: str) -> Record:
+        if entity not in CREDIT_HOLDERS or id not in self.records[entity]:
+            raise ValueError(f"no {entity} {id} to allocate or refund")
+        return self.records[entity][id]
+
+    def allocate(self, entity: str, credit_id: str, invoice_id: str, amount: str,
+                 date: str = "2026-03-02") -> Record:
+        """Apply ``amount`` of a credit note's or credit's remaining credit to an invoice, as
+        Xero allows it: both approved, the same contact, at most what is left on each."""
+        credit = self._credit(entity, credit_id)
+        invoice = self.records["invoices"].get(invoice_id)
+        value = _money(amount)
+        if invoice is None:
+            raise ValueError(f"no invoice {invoice_id}")
+        if credit.fields.get("status") != "approved":
+            raise ValueError("Only approved credit with remaining credit can be allocated")
+        if invoice.fields.get("status") != "approved":
+            raise ValueError("Invoice not of valid status for modification")
+        if credit.fields.get("contact_id") != invoice.fields.get("contact_id"):
+            raise ValueError("The credit and the invoice must be for the same contact")
+        if value <= 0 or value > _money(credit.fields.get("remaining")):
+            raise ValueError("The amount allocated exceeds the remaining credit")
+        if value > _money(invoice.fields.get("amount_due")):
+            raise ValueError("The amount allocated exceeds the amount due on the invoice")
+        kind = "credit_note" if entity == "credit_notes" else credit.fields["kind"]
+        allocation = self.put("allocations", {
+            "kind": kind, CREDIT_HOLDERS[entity]: credit_id, "invoice_id": invoice_id,
+            "amount": f"{value:.2f}", "date": date, "status": "applied"})
+        self._touch(invoice)
+        self._touch(credit)
+        return allocation
+
+    def unallocate(self, allocation_id: str) -> None:
+        """An allocation taken back: Xero no longer lists it; the invoice owes its amount
+        again and the credit has it back."""
+        allocation = self.records["allocations"].pop(allocation_id)
+        touched = [self.records["invoices"].get(allocation.fields.get("invoice_id") or "")]
+        for entity, ref in CREDIT_HOLDERS.items():
+            touched.append(self.records[entity].get(allocation.fields.get(ref) or ""))
+        for record in touched:
+            if record is not None:
+                self._touch(record)
+
+    def refund(self, entity: str, credit_id: str, amount: str,
+               date: str = "2026-03-02") -> Record:
+        """Cash back of a credit note's or credit's remaining credit: a payment naming it."""
+        credit = self._credit(entity, credit_id)
+        value = _money(amount)
+        if credit.fields.get("status") != "approved":
+            raise ValueError("Payments can only be made against approved documents")
+        if value <= 0 or value > _money(credit.fields.get("remaining")):
+            raise ValueError("The payment amount exceeds the amount outstanding")
+        payment = self.put("payments", {CREDIT_HOLDERS[entity]: credit_id, "date": date,
+                                        "amount": f"{value:.2f}",
+                                        "reference": f"Refund {self._ids + 1}",
+                                        "status": "authorised"})
+        self._touch(credit)
         return payment
 
     def merge_contacts(self, source: str, target: str) -> None:
         """``source`` merged into ``target``, as Xero's screens do: archived, naming the one
-        kept, and every document of it moved to the one kept."""
-        for entity in DOCUMENTS:
+        kept, and every document and credit of it moved to the one kept."""
+        for entity in (*DOCUMENTS, *CREDIT_HOLDERS):
             for record in self.records[entity].values():
                 if record.fields.get("contact_id") == source:
                     record.fields["contact_id"] = target
@@ -170,7 +292,8 @@ class MemoryStore:
     # -- the Side protocol -----------------------------------------------------------------------
 
     def scan(self, entity: str, cursor: str | None) -> ScanResult:
-        since = int(cursor) - self.overlap if (cursor and self.incremental) else None
+        whole = self.xero_rules and entity in ALWAYS_WHOLE
+        since = int(cursor) - self.overlap if (cursor and self.incremental and not whole) else None
         out, newest = [], int(cursor) if cursor else 0
         for record in self.records[entity].values():
             seq = self._seq[(entity, record.id)]
@@ -236,6 +359,10 @@ class MemoryStore:
         status = record.fields.get("status")
         if self.xero_rules and entity in DOCUMENTS and status in LOCKED:
             raise ValueError("Invoice not of valid status for modification")
+        if self.xero_rules and entity in DOCUMENTS and self.balances and (
+                _money(record.fields.get("amount_paid"))
+                or _money(record.fields.get("amount_credited"))):
+            raise ValueError("A document with a payment or allocation cannot be edited")
         if change.action in ("delete", "void"):
             if entity == "contacts":
                 record.fields["status"] = "archived"
