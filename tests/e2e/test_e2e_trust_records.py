@@ -331,6 +331,30 @@ def test_a_fresh_workspace_over_an_organisation_never_creates_its_bills_again(
     assert [a for a in plan["actions"] if a["entity"] == "bills"] == []
 
 
+OPS_TABLES = ("contacts", "invoices", "invoice_lines", "bills", "payments", "credit_notes",
+              "credits", "allocations", "accounts", "tax_rates")
+
+
+def test_a_rebuilt_state_database_duplicates_no_ops_row_of_any_kind(world: World) -> None:
+    first_sync(world)
+    # money of every kind in both sides: payments, a refund, credit notes and their allocation
+    world.ops.script(BILLS)
+    assert world.run("sync").code == 0
+    counts = {t: world.ops.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in OPS_TABLES}
+    assert counts["payments"] and counts["credit_notes"] and counts["allocations"], counts
+
+    for path in world.root.glob("state.db*"):
+        path.rename(path.with_name(path.name + ".broken"))
+    assert world.run("connect", "--sandbox", world.url).code == 0
+    again = world.run("sync")
+    assert again.code == 0, again.out + again.err
+    assert {t: world.ops.one(f"SELECT count(*) AS n FROM {t}")["n"]
+            for t in OPS_TABLES} == counts
+    code, plan = run_json(world, "diff")
+    assert code == 0, plan
+    assert plan["actions"] == [], plan["actions"]
+
+
 def _damage_in_xero(world: World, number: str, **fields: Any) -> dict[str, Any]:
     """Store a Xero invoice with values xsync cannot map, as a newer version of it."""
     invoice = world.xero.invoice(number)

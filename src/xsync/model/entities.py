@@ -140,6 +140,10 @@ PAYMENTS = EntitySpec(
           "credit_id": "credits"},
     direction="pull",
     label="reference",
+    # an ops row and a Xero payment never linked (a state.db rebuilt) are one payment when
+    # the document, the date and the amount agree; two alike are an ambiguous match
+    match_keys=(("invoice_id", "date", "amount"), ("bill_id", "date", "amount"),
+                ("credit_note_id", "date", "amount"), ("credit_id", "date", "amount")),
 )
 CREDIT_NOTES = EntitySpec(
     name="credit_notes",
@@ -151,6 +155,7 @@ CREDIT_NOTES = EntitySpec(
     refs={"contact_id": "contacts", "invoice_id": "invoices"},
     direction="pull",
     label="number",
+    match_keys=("number",),
 )
 # a customer's overpayment or prepayment (``kind``): money received that no invoice holds yet;
 # ``remaining`` is what is left to allocate to invoices or refund (Xero's RemainingCredit), and
