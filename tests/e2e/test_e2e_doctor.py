@@ -335,24 +335,26 @@ def test_a_corrupt_state_db_fails_with_the_rebuild_and_checks_what_it_can(world:
 
 
 def test_damage_only_the_integrity_check_sees_is_found(world: World) -> None:
-    # the audit trail's index no longer matches its rows: every read the doctor and a sync
+    # the conflicts' index no longer matches their rows: every read the doctor and a sync
     # make still works, only SQLite's integrity check walks those pages
     conn = sqlite3.connect(world.root / "state.db")
     with conn:
         conn.executemany(
-            "INSERT INTO audit (run_id, at, entity, ops_id, label, direction, action) VALUES "
-            "(1, '2026-11-24T10:00:00+00:00', 'invoices', ?, ?, 'ops->xero', 'create')",
-            [(f"op-{i}", f"INV-{i:05d}") for i in range(50)])
+            "INSERT INTO conflicts (entity, ops_id, xero_id, field, reason, created_at, "
+            "updated_at, resolved_at) VALUES ('invoices', ?, ?, 'reference', 'both changed', "
+            "'2026-11-24T10:00:00+00:00', '2026-11-24T10:00:00+00:00', "
+            "'2026-11-24T10:00:00+00:00')",
+            [(f"op-{i}", f"x-{i:05d}") for i in range(50)])
     conn.execute("PRAGMA writable_schema=ON")
     with conn:
-        conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX audit_record ON audit "
-                     "(ops_id, entity)' WHERE name = 'audit_record'")
+        conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX conflicts_record ON conflicts "
+                     "(ops_id, entity, xero_id)' WHERE name = 'conflicts_record'")
     conn.close()
     code, data = doctor(world)
     assert code == 2
     state = check(data, "state_db")
     assert state["level"] == "fail"
-    assert "is damaged: row 1 missing from index audit_record" in state["detail"]
+    assert "is damaged: row 1 missing from index conflicts_record" in state["detail"]
     assert "state.db.broken" in state["fix"]
 
 

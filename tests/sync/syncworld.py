@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from xsync.sides.memory import MemoryStore
 from xsync.state.db import open_state
+from xsync.state.ledger import Ledger
 from xsync.sync import Engine, Rules, RunResult, default_rules
 
 
@@ -52,15 +53,9 @@ class World:
         return store.put("invoices", data, lines).id
 
     def xero_id(self, entity: str, ops_id: str) -> str | None:
-        row = self.state.conn.execute(
-            "SELECT xero_id FROM links WHERE entity = ? AND ops_id = ?", [entity, ops_id]
-        ).fetchone()
-        return row[0] if row else None
+        return Ledger(self.state).links(entity).get(ops_id)
 
     def ops_id(self, entity: str, xero_id: str) -> str | None:
-        row = self.state.conn.execute(
-            "SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?", [entity, xero_id]
-        ).fetchone()
-        return row[0] if row else None
+        return Ledger(self.state).ops_id_of(entity, xero_id)
 
 

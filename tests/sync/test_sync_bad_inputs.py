@@ -22,6 +22,7 @@ import pytest
 from xsync.sides.memory import MemoryStore
 from xsync.sides.ops_sqlite import SqliteOpsStore
 from xsync.state.db import open_state
+from xsync.state.ledger import Ledger
 from xsync.sync import Engine, RunResult, default_rules
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))
@@ -81,23 +82,20 @@ class Workspace:
         return _stamp(self.now)
 
     def link(self, entity: str, ops_id: str) -> str | None:
-        row = self.state.conn.execute("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ?",
-                                      [entity, ops_id]).fetchone()
-        return None if row is None else str(row[0])
+        return Ledger(self.state).links(entity).get(ops_id)
 
     def ops_of(self, entity: str, xero_id: str) -> str:
-        row = self.state.conn.execute("SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?",
-                                      [entity, xero_id]).fetchone()
-        assert row is not None, (entity, xero_id)
-        return str(row[0])
+        ops_id = Ledger(self.state).ops_id_of(entity, xero_id)
+        assert ops_id is not None, (entity, xero_id)
+        return ops_id
 
     def ledger(self, table: str) -> list[tuple[Any, ...]]:
         return sorted(self.state.conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
     def base(self, entity: str, ops_id: str) -> tuple[Any, ...]:
-        return tuple(self.state.conn.execute(
-            "SELECT xero_id, snapshot, ops_hash, xero_hash FROM bases "
-            "WHERE entity = ? AND ops_id = ?", [entity, ops_id]).fetchone() or ())
+        base = Ledger(self.state).bases(entity).get(ops_id)
+        return () if base is None else (base.xero_id, base.snapshot, base.ops_hash,
+                                        base.xero_hash)
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         with sqlite3.connect(self.path) as conn:

@@ -15,6 +15,7 @@ from bookworld import Books
 from xsync.errors import EmptySideGuard
 from xsync.sides.ops_rows import STAMPED
 from xsync.sides.ops_sqlite import SqliteOpsStore
+from xsync.state.ledger import Ledger
 
 
 @pytest.fixture
@@ -53,10 +54,8 @@ def _linked_invoice(books: Books) -> tuple[str, str, str]:
     """(ops id, number, Xero id) of an approved invoice linked to Xero."""
     row = books.ops.conn.execute(
         "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number").fetchone()
-    xero_id = books.engine.state.conn.execute(
-        "SELECT xero_id FROM links WHERE entity = 'invoices' AND ops_id = ?",
-        [row["id"]]).fetchone()[0]
-    return str(row["id"]), str(row["number"]), str(xero_id)
+    xero_id = Ledger(books.engine.state).links("invoices")[row["id"]]
+    return str(row["id"]), str(row["number"]), xero_id
 
 
 def _xero_invoice(books: Books, xero_id: str) -> dict[str, object]:

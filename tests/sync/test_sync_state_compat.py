@@ -19,8 +19,8 @@ def test_bases_stored_by_an_older_state_database_are_read(world: World, older: s
     assert world.sync().exit_code == 0
     conn = world.state.conn
     [(raw, ops_hash)] = conn.execute("SELECT snapshot, ops_hash FROM bases").fetchall()
-    assert isinstance(raw, bytes) and raw[:1] == b"\x01", "bases are stored deflated"
-    assert isinstance(ops_hash, bytes) and len(ops_hash) == 32
+    assert isinstance(raw, bytes) and raw[:1] == b"\x02", "bases are stored deflated"
+    assert isinstance(ops_hash, bytes) and len(ops_hash) == 16
     text = json.dumps(unpack(raw), sort_keys=True)
     stored = text if older == "plain JSON text" else zlib.compress(text.encode())
     conn.execute("UPDATE bases SET snapshot = ?, ops_hash = ?, xero_hash = lower(hex(xero_hash))",

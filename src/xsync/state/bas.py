@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from xsync.state.codec import word_in, xero_id_in, xero_id_out
 from xsync.state.ledger import pack, transaction, unpack
 
 CHUNK = 500
@@ -38,6 +39,9 @@ class BasLedger:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self.conn = db.conn
+        # links keep an entity as a number and a Xero id as its 16 bytes (see ``codec``)
+        self.conn.create_function("word_in", 1, word_in, deterministic=True)
+        self.conn.create_function("xero_id_in", 1, xero_id_in, deterministic=True)
 
     # -- documents -------------------------------------------------------------------------------
 
@@ -65,8 +69,8 @@ class BasLedger:
         """Documents dated in the period, and (``cash``) those money settled in it, each with
         its twin's id through the engine's links."""
         sql = (f"SELECT {_COLUMNS}, CASE d.side WHEN 'ops' THEN (SELECT l.xero_id FROM links l "
-               "WHERE l.entity = d.entity AND l.ops_id = d.id) ELSE (SELECT l.ops_id FROM "
-               "links l WHERE l.entity = d.entity AND l.xero_id = d.id) END "
+               "WHERE l.entity = word_in(d.entity) AND l.ops_id = d.id) ELSE (SELECT l.ops_id FROM "
+               "links l WHERE l.entity = word_in(d.entity) AND l.xero_id = xero_id_in(d.id)) END "
                "FROM bas_documents d WHERE d.date BETWEEN ? AND ?")
         params = [start, end]
         if cash:
@@ -144,4 +148,4 @@ _COLUMNS = ("d.side, d.entity, d.id, d.date, d.settled_from, d.settled_to, d.fin
 
 def _doc(row: Sequence[Any]) -> StoredDoc:
     return StoredDoc(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
-                     row[8] if len(row) > 8 else None)
+                     xero_id_out(row[8]) if len(row) > 8 else None)

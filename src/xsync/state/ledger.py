@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +13,31 @@ from typing import Any
 import sqlite_utils
 
 from xsync.model.records import Record
+from xsync.state.codec import (
+    PRESET,
+    PRESET_RECORDS,
+    RECORD_WORDS,
+    SNAPSHOT_WORDS,
+    digest_in,
+    digest_out,
+    moment_key,
+    outbox_key_in,
+    outbox_key_out,
+    pack,
+    pack_text,
+    packed_json,
+    stamp_in,
+    stamp_out,
+    unpack,
+    word_in,
+    word_out,
+    xero_id_in,
+    xero_id_out,
+)
 from xsync.state.rows import AuditEntry, Conflict
+
+__all__ = ["PRESET", "PRESET_RECORDS", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base", "Ledger",
+           "digest_in", "digest_out", "pack", "record_hash", "transaction", "unpack"]
 
 
 @contextmanager
@@ -32,91 +55,48 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+# hex characters of a content hash: 128 bits of SHA-256 tell a change from none as surely as
+# all 256, and half the bytes are stored for each side of every base
+HASH_CHARS = 32
+
+
 def record_hash(record: Record) -> str:
     """The hash of a record's content (its fields and lines), as of ``Record.to_json``."""
     lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
                                                for ln in record.lines]
     text = json.dumps({"fields": record.fields, "lines": lines}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# the first byte of a value deflated against SNAPSHOT_WORDS (a zlib stream starts with 0x78)
-PRESET = b"\x01"
-# what snapshots and payloads are mostly made of, primed into the deflater so that even one
-# small record compresses well. Never change it: stored values depend on it byte for byte (a
-# new dictionary needs a new first byte).
-SNAPSHOT_WORDS = (
-    b'"abn":"account_code":"address_line1":"amount":"amount_credited":"amount_due":'
-    b'"amount_paid":"amounts_are":"city":"code":"contact_id":"country":"currency":"date":'
-    b'"description":"discount_rate":"due_date":"email":"invoice_id":"line_amount":"name":'
-    b'"number":"paid_on":"phone":"position":"postal_code":"quantity":"rate":"reference":'
-    b'"region":"remaining":"status":"subtotal":"tax_amount":"tax_type":"total":"total_tax":'
-    b'"type":"unit_price":{"fields":{"lines":[{"fields":"ops":"xero":null,"0.00","approved",'
-    b'"exclusive","inclusive","AUD","OUTPUT","INPUT","authorised","paid","active","2025-2026-'
-)
-
-
-def pack(value: Any) -> bytes:
-    """A snapshot or payload as the state database keeps it: compact JSON, deflated against
-    :data:`SNAPSHOT_WORDS` (about a third of the text; a base is read back only for the records
-    a run looks at)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    deflater = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY,
-                                SNAPSHOT_WORDS)
-    return PRESET + deflater.compress(text) + deflater.flush()
-
-
-def unpack(raw: bytes | str) -> Any:
-    """What :func:`pack` stored (or what databases written before it hold: a plain zlib stream,
-    or plain JSON text)."""
-    if isinstance(raw, bytes):
-        if raw[:1] == PRESET:
-            inflater = zlib.decompressobj(-15, SNAPSHOT_WORDS)
-            return json.loads(inflater.decompress(raw[1:]) + inflater.flush())
-        return json.loads(zlib.decompress(raw))
-    return json.loads(raw)
-
-
-def digest_in(value: str | None) -> bytes | str | None:
-    """A content hash as stored: its 32 bytes rather than 64 hex characters."""
-    if value is not None and len(value) == 64:
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            return value
-    return value
-
-
-def digest_out(value: bytes | str | None) -> str | None:
-    """A stored content hash as :func:`record_hash` writes it (hex), whichever way it was kept."""
-    return value.hex() if isinstance(value, bytes) else value
+    return hashlib.sha256(text.encode()).hexdigest()[:HASH_CHARS]
 
 
 class Base:
     """The last synced values of one linked pair, and how each side looked then.
 
-    ``snapshot`` is decoded from the database only when first used: a run reads every base of
-    an entity to tell what changed, but needs the values of only the records that did."""
+    ``snapshot`` is decoded from the database only when first used, and so are the Xero id,
+    the hashes and the times: a run reads every base of an entity to tell what changed, but
+    needs the values of only the records that did."""
 
-    __slots__ = ("_raw", "_snapshot", "ops_hash", "ops_id", "ops_updated_at", "synced_at",
-                 "xero_hash", "xero_id", "xero_updated_at")
+    __slots__ = ("_ops_hash", "_ops_updated_at", "_raw", "_snapshot", "_synced_at",
+                 "_xero_hash", "_xero_id", "_xero_updated_at", "ops_id")
 
-    def __init__(self, ops_id: str, xero_id: str, snapshot: dict[str, Any] | bytes | str,
-                 ops_hash: str | None, xero_hash: str | None, ops_updated_at: str | None,
-                 xero_updated_at: str | None, synced_at: str | None = None) -> None:
+    def __init__(self, ops_id: str, xero_id: str | bytes,
+                 snapshot: dict[str, Any] | bytes | str,
+                 ops_hash: str | bytes | None, xero_hash: str | bytes | None,
+                 ops_updated_at: str | int | None, xero_updated_at: str | int | None,
+                 synced_at: str | int | None = None) -> None:
+        # each value as given, or as stored (see ``codec``): turned into text when first read
         self.ops_id = ops_id
-        self.xero_id = xero_id
+        self._xero_id = xero_id
         self._snapshot: dict[str, Any] | None = None
         self._raw: bytes | str | None = None
         if isinstance(snapshot, bytes | str):
             self._raw = snapshot
         else:
             self._snapshot = snapshot
-        self.ops_hash = ops_hash
-        self.xero_hash = xero_hash
-        self.ops_updated_at = ops_updated_at
-        self.xero_updated_at = xero_updated_at
-        self.synced_at = synced_at
+        self._ops_hash = ops_hash
+        self._xero_hash = xero_hash
+        self._ops_updated_at = ops_updated_at
+        self._xero_updated_at = xero_updated_at
+        self._synced_at = synced_at
 
     @property
     def snapshot(self) -> dict[str, Any]:
@@ -126,9 +106,58 @@ class Base:
             self._raw = None
         return self._snapshot
 
+    @property
+    def xero_id(self) -> str:
+        return xero_id_out(self._xero_id) or ""
+
+    @property
+    def ops_hash(self) -> str | None:
+        return digest_out(self._ops_hash)
+
+    @property
+    def xero_hash(self) -> str | None:
+        return digest_out(self._xero_hash)
+
+    @property
+    def ops_updated_at(self) -> str | None:
+        return stamp_out(self._ops_updated_at)
+
+    @property
+    def xero_updated_at(self) -> str | None:
+        return stamp_out(self._xero_updated_at)
+
+    @property
+    def synced_at(self) -> str | None:
+        return stamp_out(self._synced_at)
+
+    def stored(self, entity: str, at: str) -> tuple[Any, ...]:
+        """The ``bases`` row of this base (``at``: its ``synced_at`` where it has none)."""
+        synced = self._synced_at if self._synced_at is not None else at
+        raw = self._raw
+        # stored as this xsync packs it already: kept as it is
+        snapshot = raw if isinstance(raw, bytes) and raw[:1] == PRESET_RECORDS \
+            else pack(self.snapshot)
+        return (word_in(entity), self.ops_id, _xero_id(self._xero_id), snapshot,
+                _digest(self._ops_hash), _digest(self._xero_hash),
+                _stamp(self._ops_updated_at), _stamp(self._xero_updated_at), _stamp(synced))
+
     def with_synced_at(self, at: str) -> Base:
-        return Base(self.ops_id, self.xero_id, self.snapshot, self.ops_hash, self.xero_hash,
-                    self.ops_updated_at, self.xero_updated_at, at)
+        return Base(self.ops_id, self._xero_id, self.snapshot, self._ops_hash, self._xero_hash,
+                    self._ops_updated_at, self._xero_updated_at, at)
+
+
+# a value as given or as stored, in its stored form
+
+def _digest(value: str | bytes | None) -> bytes | str | None:
+    return value if isinstance(value, bytes) else digest_in(value)
+
+
+def _xero_id(value: str | bytes | None) -> bytes | str | None:
+    return value if isinstance(value, bytes) else xero_id_in(value)
+
+
+def _stamp(value: str | int | None) -> int | str | None:
+    return value if isinstance(value, int) else stamp_in(value)
 
 
 _CONFLICT_COLS = ("id", "entity", "ops_id", "xero_id", "label", "field", "base", "ops", "xero",
@@ -151,18 +180,26 @@ class Ledger:
 
     def link_counts(self) -> dict[str, int]:
         """entity -> how many records of it are linked."""
-        return dict(self._rows("SELECT entity, count(*) FROM links GROUP BY entity"))
+        return {word_out(entity) or "": count for entity, count in self._rows(
+            "SELECT entity, count(*) FROM links GROUP BY entity")}
 
     def links(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id."""
-        return dict(self._rows("SELECT ops_id, xero_id FROM links WHERE entity = ?", [entity]))
+        out: dict[str, str] = {}
+        for ops_id, xero_id in self.db.conn.execute(
+                "SELECT ops_id, xero_id FROM links WHERE entity = ?", [word_in(entity)]):
+            if type(xero_id) is bytes:  # xero_id_out, inline: every link of an entity is read
+                h = xero_id.hex()
+                xero_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            out[ops_id] = xero_id
+        return out
 
     def xero_id_of(self, entity: str, ops_id: str) -> str | None:
         """The Xero id of an ops record: its link, else the linked record it is an alias of."""
         rows = self._rows("SELECT xero_id FROM links WHERE entity = ? AND ops_id = ? "
                           "UNION ALL SELECT xero_id FROM aliases WHERE entity = ? AND ops_id = ?",
-                          [entity, ops_id, entity, ops_id])
-        return rows[0][0] if rows else None
+                          [word_in(entity), ops_id, entity, ops_id])
+        return xero_id_out(rows[0][0]) if rows else None
 
     def line_owners(self, entity: str, ops_line_ids: Sequence[str]) -> dict[str, str]:
         """ops line id -> the ops id of the linked record the line belonged to at the last sync
@@ -186,28 +223,38 @@ class Ledger:
 
     def ops_id_of(self, entity: str, xero_id: str) -> str | None:
         rows = self._rows("SELECT ops_id FROM links WHERE entity = ? AND xero_id = ?",
-                          [entity, xero_id])
+                          [word_in(entity), xero_id_in(xero_id)])
         return rows[0][0] if rows else None
 
     def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
-        self._run("DELETE FROM links WHERE entity = ? AND (ops_id = ? OR xero_id = ?)",
-                  [entity, ops_id, xero_id])
+        code, stored = word_in(entity), xero_id_in(xero_id)
+        # two statements, each on its own key (an OR of both would scan the table)
+        self._run("DELETE FROM links WHERE entity = ? AND ops_id = ?", [code, ops_id])
+        self._run("DELETE FROM links WHERE entity = ? AND xero_id = ?", [code, stored])
         self._run("INSERT INTO links (entity, ops_id, xero_id, rule, linked_at) "
-                  "VALUES (?, ?, ?, ?, ?)", [entity, ops_id, xero_id, rule, at])
+                  "VALUES (?, ?, ?, ?, ?)", [code, ops_id, stored, word_in(rule), stamp_in(at)])
+
+    def link_rows(self, entity: str) -> list[tuple[str, str, str | None, str]]:
+        """(ops id, Xero id, rule, linked at) of every link of ``entity``."""
+        return [(ops_id, xero_id_out(xero_id) or "", word_out(rule), stamp_out(at) or "")
+                for ops_id, xero_id, rule, at in self._rows(
+                    "SELECT ops_id, xero_id, rule, linked_at FROM links WHERE entity = ? "
+                    "ORDER BY ops_id", [word_in(entity)])]
 
     def bases(self, entity: str) -> dict[str, Base]:
         rows = self._rows(
             "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
-            "xero_updated_at, synced_at FROM bases WHERE entity = ?", [entity])
-        return {r[0]: Base(r[0], r[1], r[2], digest_out(r[3]), digest_out(r[4]), r[5], r[6], r[7])
-                for r in rows}
+            "xero_updated_at, synced_at FROM bases WHERE entity = ?", [word_in(entity)])
+        return {r[0]: Base(*r) for r in rows}
 
     def confirm_bases(self, rows: Sequence[tuple[str, str, str | None]], at: str) -> None:
         """(entity, ops id, change time): the ops row was found, by its content, to be as its
         base holds it; from now on that change time alone proves it unchanged."""
+        synced = stamp_in(at)
         self.db.conn.executemany(
             "UPDATE bases SET ops_updated_at = ?, synced_at = ? WHERE entity = ? AND ops_id = ?",
-            [(stamp, at, entity, ops_id) for entity, ops_id, stamp in rows])
+            [(stamp_in(stamp), synced, word_in(entity), ops_id)
+             for entity, ops_id, stamp in rows])
 
     def save_base(self, entity: str, base: Base, at: str) -> None:
         self.save_bases(entity, [base.with_synced_at(at)], at)
@@ -229,14 +276,10 @@ class Ledger:
         """Bases of distinct records, in one statement."""
         if not bases:
             return
-        conn = self.db.conn
-        conn.executemany(
+        self.db.conn.executemany(
             "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, "
             "xero_hash, ops_updated_at, xero_updated_at, synced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(entity, b.ops_id, b.xero_id, pack(b.snapshot), digest_in(b.ops_hash),
-              digest_in(b.xero_hash), b.ops_updated_at, b.xero_updated_at, b.synced_at or at)
-             for b in bases])
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [b.stored(entity, at) for b in bases])
 
     # -- cursors and retries ---------------------------------------------------------------------
 
@@ -319,57 +362,70 @@ class Ledger:
     def outbox_add(self, run_id: int, entity: str, action: str, side: str, key: str,
                    ops_id: str | None, xero_id: str | None, payload: dict[str, Any],
                    at: str) -> tuple[int, str]:
-        text = json.dumps(payload, sort_keys=True)
-        stored = zlib.compress(text.encode(), 1)
+        text = packed_json(payload)
         row_id = self._run(
             "INSERT INTO outbox (run_id, entity, action, side, key, ops_id, xero_id, payload, "
             "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            [run_id, entity, action, side, key, ops_id, xero_id, stored, at, at])
+            [run_id, word_in(entity), word_in(action), side,
+             outbox_key_in(key, entity, ops_id, xero_id, side), ops_id, xero_id_in(xero_id),
+             pack_text(text), stamp_in(at), stamp_in(at)])
         idem = idempotency_key(row_id, text)
         self._run("UPDATE outbox SET idempotency_key = ? WHERE id = ?", [idem, row_id])
         return row_id, idem
 
     def outbox_row(self, row_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "
-                          "idempotency_key, state FROM outbox WHERE id = ?", [row_id])
+                          "idempotency_key, state, key FROM outbox WHERE id = ?", [row_id])
         if not rows:
             return None
-        keys = ("id", "entity", "action", "side", "ops_id", "xero_id", "payload",
-                "idempotency_key", "state")
-        row = dict(zip(keys, rows[0], strict=True))
-        row["payload"] = unpack(row["payload"])
-        return row
+        id_, entity, action, side, ops_id, xero_id, payload, idem, state, key = rows[0]
+        entity, action, xero_id = word_out(entity) or "", word_out(action), xero_id_out(xero_id)
+        return {"id": id_, "entity": entity, "action": action, "side": side, "ops_id": ops_id,
+                "xero_id": xero_id, "payload": unpack(payload), "idempotency_key": idem,
+                "state": state, "key": outbox_key_out(key, entity, ops_id, xero_id, side)}
 
     def outbox_pending(self, entity: str, side: str, action: str = "create"
                        ) -> list[dict[str, Any]]:
         rows = self._rows("SELECT id FROM outbox WHERE entity = ? AND side = ? AND action = ? "
-                          "AND state IN ('pending', 'sent') ORDER BY id", [entity, side, action])
+                          "AND state IN ('pending', 'sent') ORDER BY id",
+                          [word_in(entity), side, word_in(action)])
         found = [self.outbox_row(r[0]) for r in rows]
         return [r for r in found if r is not None]
 
     def outbox_mark(self, row_id: int, state: str, result: Any, at: str) -> None:
         self._run("UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
-                  [state, json.dumps(result, sort_keys=True), at, row_id])
+                  [state, json.dumps(result, sort_keys=True), stamp_in(at), row_id])
 
     def outbox_marks(self, marks: Sequence[tuple[int, str, Any, str]]) -> None:
         """Several rows' outcomes at once: (row id, state, result, at). A row whose write is
         done is forgotten at once, in the transaction that records its link and answer: crash
         recovery needs only unanswered rows, and what the write did is in the audit log and the
         bases (a first import would otherwise keep a second copy of every record)."""
-        self.db.conn.executemany(
+        conn = self.db.conn
+        conn.executemany(
             "UPDATE outbox SET state = ?, result = ?, updated_at = ? WHERE id = ?",
-            [(state, json.dumps(result, sort_keys=True), at, row_id)
+            [(state, json.dumps(result, sort_keys=True), stamp_in(at), row_id)
              for row_id, state, result, at in marks if state != "done"])
-        self.db.conn.executemany("DELETE FROM outbox WHERE id = ?",
-                                 [(row_id,) for row_id, state, _, _ in marks if state == "done"])
+        done = {row_id for row_id, state, _, _ in marks if state == "done"}
+        if not done:
+            return
+        low, high, count = conn.execute("SELECT min(id), max(id), count(*) FROM outbox").fetchone()
+        if count and count == high - low + 1 and done.issuperset(range(low, high + 1)):
+            # every row left is done (a large import's batch): the table is emptied whole, its
+            # pages let go at once rather than rewritten row by row (the next id still follows
+            # the highest given)
+            conn.execute("DELETE FROM outbox")
+            return
+        conn.executemany("DELETE FROM outbox WHERE id = ?", [(row_id,) for row_id in done])
 
     def outbox_supersede(self, run_id: int, at: str) -> None:
         """Earlier runs' unfinished updates, deletes and voids: superseded by this run's plan,
         which is made from bases those writes never moved. Unfinished creates stay: planning
         settles each one (found on its side and linked, or sent again under its own key)."""
         self._run("UPDATE outbox SET state = 'abandoned', result = ?, updated_at = ? "
-                  "WHERE run_id < ? AND action != 'create' AND state IN ('pending', 'sent')",
-                  [json.dumps({"superseded_by_run": run_id}), at, run_id])
+                  "WHERE run_id < ? AND action NOT IN (?, ?) AND state IN ('pending', 'sent')",
+                  [json.dumps({"superseded_by_run": run_id}), stamp_in(at), run_id,
+                   word_in("create"), "create"])
 
     def outbox_prune(self, run_id: int) -> int:
         """Forget the finished rows of earlier runs: what each write did is in the audit log and
@@ -385,34 +441,40 @@ class Ledger:
     # -- audit and runs --------------------------------------------------------------------------
 
     def audit_add(self, entry: AuditEntry) -> None:
-        self._run(
-            "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
-            "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [entry.run_id, entry.at, entry.entity, entry.ops_id, entry.xero_id, entry.label,
-             entry.direction, entry.action, entry.field, entry.old, entry.new, entry.rule])
+        self.audit_add_many([entry])
 
     def audit_add_many(self, entries: Sequence[AuditEntry]) -> None:
         self.db.conn.executemany(
             "INSERT INTO audit (run_id, at, entity, ops_id, xero_id, label, direction, action, "
             "field, old, new, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(e.run_id, e.at, e.entity, e.ops_id, e.xero_id, e.label, e.direction, e.action,
-              e.field, e.old, e.new, e.rule) for e in entries])
+            [(e.run_id, stamp_in(e.at), word_in(e.entity), e.ops_id, xero_id_in(e.xero_id),
+              e.label, word_in(e.direction), word_in(e.action), e.field, e.old, e.new,
+              word_in(e.rule)) for e in entries])
 
     def audit(self, since: str | None = None, entity: str | None = None,
               record: str | None = None) -> list[AuditEntry]:
+        """Entries, oldest first: at or after ``since`` (an ISO date or time, UTC unless it
+        names an offset), of ``entity``, of ``record`` (its ops id, Xero id or label)."""
         sql = ("SELECT id, run_id, at, entity, ops_id, xero_id, label, direction, action, field,"
                " old, new, rule FROM audit WHERE 1 = 1")
         params: list[Any] = []
         if since:
-            sql += " AND at >= ?"
-            params.append(since)
+            # times are stored as microseconds (see ``codec``); any kept as text compare as text
+            key = moment_key(since)
+            sql += (" AND (at >= ? AND typeof(at) = 'text' OR typeof(at) = 'integer' AND at >= ?)"
+                    if key is not None else " AND at >= ? AND typeof(at) = 'text'")
+            params += [stamp_out(key), key] if key is not None else [since]
         if entity:
-            sql += " AND entity = ?"
-            params.append(entity)
+            sql += " AND entity IN (?, ?)"
+            params += [word_in(entity), entity]
         if record:
-            sql += " AND (ops_id = ? OR xero_id = ? OR label = ?)"
-            params += [record, record, record]
-        return [AuditEntry(*row) for row in self._rows(sql + " ORDER BY id", params)]
+            sql += " AND (ops_id = ? OR xero_id = ? OR xero_id = ? OR label = ?)"
+            params += [record, record, xero_id_in(record), record]
+        return [AuditEntry(id_, run, stamp_out(at) or "", word_out(ent) or "", ops_id,
+                           xero_id_out(xero_id), label, word_out(direction) or "",
+                           word_out(action) or "", field, old, new, word_out(rule))
+                for id_, run, at, ent, ops_id, xero_id, label, direction, action, field, old,
+                new, rule in self._rows(sql + " ORDER BY id", params)]
 
     def run_start(self, command: str, entities: Sequence[str], at: str) -> int:
         return self._run("INSERT INTO runs (command, entities, started_at) VALUES (?, ?, ?)",
@@ -467,7 +529,14 @@ class Ledger:
                 "created_at")
         rows = self._rows(f"SELECT {', '.join(keys)} FROM outbox WHERE state IN ('pending', "
                           "'sent') ORDER BY id LIMIT ?", [limit])
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item.update(entity=word_out(item["entity"]), action=word_out(item["action"]),
+                        xero_id=xero_id_out(item["xero_id"]),
+                        created_at=stamp_out(item["created_at"]))
+            out.append(item)
+        return out
 
     def run_lock(self) -> dict[str, Any] | None:
         """Who holds the run lock (pid, host, acquired_at, heartbeat_at), or None."""

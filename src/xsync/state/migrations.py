@@ -5,6 +5,8 @@ Append new migrations at the end; never edit or reorder one that has shipped.
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -361,3 +363,165 @@ def m300_watch(db: Database) -> None:
         )
         """
     )
+
+
+# -- compact storage: the state database no larger than the ops store it serves ------------------
+
+
+@migrations()
+def m107_compact_state(db: Database) -> None:
+    # links, bases and the audit log in compact form (see ``codec``): Xero ids as 16 bytes,
+    # times as microseconds, hashes as 16 bytes, the words every row repeats as numbers, bases
+    # deflated against a dictionary of whole records. A column holding an encoded value has no
+    # declared type, so SQLite never turns one form into another (a number into text, or text
+    # that looks like a number into a number). Links are keyed by their primary key alone (no
+    # rowid, no second copy of the key); the audit log loses an index no query used (`xsync
+    # log` filters by time, entity and a record's ops id, Xero id or label at once). Every row
+    # is carried over as it reads.
+    from xsync.state.codec import outbox_key_in, pack, stamp_in, unpack, word_in, xero_id_in
+
+    conn = db.conn
+    conn.execute(
+        """
+        CREATE TABLE links_compact (
+            entity NOT NULL,
+            ops_id TEXT NOT NULL,
+            xero_id NOT NULL,
+            rule,
+            linked_at NOT NULL,
+            PRIMARY KEY (entity, ops_id),
+            UNIQUE (entity, xero_id)
+        ) WITHOUT ROWID
+        """
+    )
+    conn.executemany(
+        "INSERT INTO links_compact VALUES (?, ?, ?, ?, ?)",
+        [(word_in(entity), ops_id, xero_id_in(xero_id), word_in(rule), stamp_in(at))
+         for entity, ops_id, xero_id, rule, at in conn.execute(
+             "SELECT entity, ops_id, xero_id, rule, linked_at FROM links "
+             "ORDER BY entity, ops_id").fetchall()])
+    conn.execute("DROP TABLE links")
+    conn.execute("ALTER TABLE links_compact RENAME TO links")
+
+    conn.execute(
+        """
+        CREATE TABLE bases_compact (
+            entity NOT NULL,
+            ops_id TEXT NOT NULL,
+            xero_id NOT NULL,
+            snapshot BLOB NOT NULL,
+            ops_hash BLOB,
+            xero_hash BLOB,
+            ops_updated_at,
+            xero_updated_at,
+            synced_at NOT NULL,
+            PRIMARY KEY (entity, ops_id)
+        )
+        """
+    )
+    rows = conn.execute("SELECT entity, ops_id, xero_id, snapshot, ops_hash, xero_hash, "
+                        "ops_updated_at, xero_updated_at, synced_at FROM bases ORDER BY rowid")
+    while chunk := rows.fetchmany(1000):
+        conn.executemany(
+            "INSERT INTO bases_compact VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(word_in(entity), ops_id, xero_id_in(xero_id), pack(unpack(snapshot)),
+              _short_hash(oh), _short_hash(xh), stamp_in(ou), stamp_in(xu), stamp_in(synced))
+             for entity, ops_id, xero_id, snapshot, oh, xh, ou, xu, synced in chunk])
+    conn.execute("DROP TABLE bases")
+    conn.execute("ALTER TABLE bases_compact RENAME TO bases")
+
+    conn.execute(
+        """
+        CREATE TABLE audit_compact (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            at NOT NULL,
+            entity NOT NULL,
+            ops_id TEXT,
+            xero_id,
+            label TEXT,
+            direction NOT NULL,
+            action NOT NULL,
+            field TEXT,
+            old TEXT,
+            new TEXT,
+            rule
+        )
+        """
+    )
+    rows = conn.execute("SELECT id, run_id, at, entity, ops_id, xero_id, label, direction, "
+                        "action, field, old, new, rule FROM audit ORDER BY id")
+    while chunk := rows.fetchmany(1000):
+        conn.executemany(
+            "INSERT INTO audit_compact VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(id_, run, stamp_in(at), word_in(entity), ops_id, xero_id_in(xero_id), label,
+              word_in(direction), word_in(action), field, old, new, word_in(rule))
+             for id_, run, at, entity, ops_id, xero_id, label, direction, action, field, old,
+             new, rule in chunk])
+    _keep_sequence(conn, "audit", "audit_compact")
+
+
+    # the outbox, whose rows live only until their write is answered, but a large import
+    # writes (and forgets) one for every record: its key is NULL where it is the usual one
+    # (entity:ops id:Xero id:side, as the row's own columns say)
+    conn.execute(
+        """
+        CREATE TABLE outbox_compact (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            entity NOT NULL,
+            action NOT NULL,
+            side TEXT NOT NULL,
+            key TEXT,
+            ops_id TEXT,
+            xero_id,
+            idempotency_key TEXT,
+            payload BLOB NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'sent', 'done', 'failed', 'abandoned')),
+            result TEXT,
+            created_at NOT NULL,
+            updated_at NOT NULL
+        )
+        """
+    )
+    conn.executemany(
+        "INSERT INTO outbox_compact VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(id_, run, word_in(entity), word_in(action), side, outbox_key_in(key, entity, ops_id,
+          xero_id, side), ops_id, xero_id_in(xero_id), idem, payload, state, result,
+          stamp_in(created), stamp_in(updated))
+         for id_, run, entity, action, side, key, ops_id, xero_id, idem, payload, state, result,
+         created, updated in conn.execute(
+             "SELECT id, run_id, entity, action, side, key, ops_id, xero_id, idempotency_key, "
+             "payload, state, result, created_at, updated_at FROM outbox ORDER BY id").fetchall()])
+    _keep_sequence(conn, "outbox", "outbox_compact")
+    conn.execute("CREATE INDEX outbox_state ON outbox (state, entity)")
+
+
+def _keep_sequence(conn: sqlite3.Connection, table: str, compact: str) -> None:
+    """Put ``compact`` in the place of ``table``; its next id follows the highest ever given."""
+    seq = conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name IN (?, ?)",
+                       [table, compact]).fetchone()[0]
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {compact} RENAME TO {table}")
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = ?", [table])
+    if seq is not None:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [table, seq])
+
+
+def _short_hash(value: bytes | str | None) -> bytes | str | None:
+    """A content hash as this xsync writes them: the first 16 bytes of SHA-256 (hashes were
+    once kept whole, as 32 bytes or 64 hex characters)."""
+    from xsync.state.codec import digest_in
+
+    if isinstance(value, str):
+        value = digest_in(value)
+    if isinstance(value, bytes) and len(value) == 32:
+        return value[:16]
+    return value
+
+
+@migrations(transactional=False)
+def m108_vacuum(db: Database) -> None:
+    # the tables just rewritten leave their old pages free: give them back to the file system
+    db.execute("VACUUM")

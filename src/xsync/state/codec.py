@@ -1,0 +1,258 @@
+"""How the state database stores its values compactly, and reads back what any xsync stored.
+
+Each ``*_in`` function turns a value into its stored form and each ``*_out`` function turns any
+stored form back, so a column may hold old and new forms side by side:
+
+- records (base snapshots, outbox payloads, lodged documents): compact JSON deflated against a
+  preset dictionary of what records are made of (:func:`pack`, :func:`unpack`);
+- Xero ids: a UUID in its canonical lowercase text is kept as its 16 bytes; any other id (a tax
+  type, a code) as its text (:func:`xero_id_in`, :func:`xero_id_out`);
+- moments: an ISO time in UTC as ``datetime.isoformat`` writes it is kept as the microseconds
+  since 1970 (8 bytes rather than 32); any other text as itself (:func:`stamp_in`,
+  :func:`stamp_out`);
+- content hashes: their bytes rather than hex (:func:`digest_in`, :func:`digest_out`);
+- the words the big tables repeat on every row (an entity, what was done, which way, the rule
+  that decided): a word of :data:`WORDS` as its number, any other as its text (:func:`word_in`,
+  :func:`word_out`).
+
+Every ``*_in`` keeps the text whenever its compact form would not give back the very same text,
+so nothing is ever lost to the encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+# the first byte of a value deflated against SNAPSHOT_WORDS (a zlib stream starts with 0x78)
+PRESET = b"\x01"
+# what snapshots and payloads are mostly made of, primed into the deflater so that even one
+# small record compresses well. Never change it: stored values depend on it byte for byte (a
+# new dictionary needs a new first byte).
+SNAPSHOT_WORDS = (
+    b'"abn":"account_code":"address_line1":"amount":"amount_credited":"amount_due":'
+    b'"amount_paid":"amounts_are":"city":"code":"contact_id":"country":"currency":"date":'
+    b'"description":"discount_rate":"due_date":"email":"invoice_id":"line_amount":"name":'
+    b'"number":"paid_on":"phone":"position":"postal_code":"quantity":"rate":"reference":'
+    b'"region":"remaining":"status":"subtotal":"tax_amount":"tax_type":"total":"total_tax":'
+    b'"type":"unit_price":{"fields":{"lines":[{"fields":"ops":"xero":null,"0.00","approved",'
+    b'"exclusive","inclusive","AUD","OUTPUT","INPUT","authorised","paid","active","2025-2026-'
+)
+# the first byte of a value deflated against RECORD_WORDS
+PRESET_RECORDS = b"\x02"
+# whole records as pack() writes them, one of each kind, the most frequent last (the nearest
+# text is the cheapest to refer to): a record's keys come in the same order every time, so most
+# of its keys and punctuation are one reference each. Never change it either (see above).
+RECORD_WORDS = (
+    b'{"fields":{"amount":"0.00","credit_id":null,"credit_note_id":null,"date":"20","invoi'
+    b'ce_id":"INV-","kind":"credit_note","status":"applied"},"lines":null}{"fields":{"amou'
+    b'nt":"0.00","bill_id":null,"credit_id":null,"credit_note_id":null,"date":"20","invoic'
+    b'e_id":"INV-","reference":null,"status":"authorised"},"lines":null}{"fields":{"contac'
+    b't_id":"C-","date":"20","kind":"prepayment","reference":null,"remaining":"0.00","stat'
+    b'us":"authorised","total":"0.00"},"lines":null}{"fields":{"contact_id":"C-","date":"2'
+    b'0","invoice_id":null,"number":"CN-","remaining":"0.00","status":"authorised","total"'
+    b':"0.00"},"lines":null}{"fields":{"name":"","rate":"10.00","status":"active","tax_typ'
+    b'e":"OUTPUT"},"lines":null}{"fields":{"code":"","name":"","status":"active","tax_type'
+    b'":"OUTPUT","type":"REVENUE"},"lines":null}{"action":"create","fields":{"amount_credi'
+    b'ted":"0.00","amount_due":"0.00","amount_paid":"0.00","amounts_are":"exclusive","cont'
+    b'act_id":null,"currency":"AUD","date":"20","due_date":"20","number":"INV-","paid_on":'
+    b'null,"reference":null,"status":"approved","subtotal":"0.00","total":"0.00","total_ta'
+    b'x":"0.00"},"id":null,"lines":[{"fields":{"account_code":"200","description":"","disc'
+    b'ount_rate":null,"job":null,"line_amount":"0.00","position":"1","quantity":"1.00","si'
+    b'te":null,"tax_amount":"0.00","tax_type":"OUTPUT","unit_price":"0.00"},"id":null}]}{"'
+    b'fields":{"amount_credited":"0.00","amount_due":"0.00","amount_paid":"0.00","amounts_'
+    b'are":"exclusive","contact_id":"C-","currency":"AUD","date":"20","due_date":"20","num'
+    b'ber":"BILL-","paid_on":null,"reference":null,"status":"draft","subtotal":"0.00","tot'
+    b'al":"0.00","total_tax":"0.00"},"lines":[{"fields":{"account_code":"400","description'
+    b'":"","discount_rate":null,"job":null,"line_amount":"0.00","position":"1","quantity":'
+    b'"1.00","site":null,"tax_amount":"0.00","tax_type":"INPUT","unit_price":"0.00"},"ops"'
+    b':"BILL-","xero":""}]}{"fields":{"abn":null,"address_line1":null,"city":null,"country'
+    b'":null,"email":null,"merged_into":null,"name":"","phone":null,"postal_code":null,"re'
+    b'gion":null,"status":"active"},"lines":null}{"fields":{"amount_credited":"0.00","amou'
+    b'nt_due":"0.00","amount_paid":"0.00","amounts_are":"exclusive","contact_id":"C-","cur'
+    b'rency":"AUD","date":"20","due_date":"20","number":"INV-","paid_on":null,"reference":'
+    b'null,"status":"approved","subtotal":"0.00","total":"0.00","total_tax":"0.00"},"lines'
+    b'":[{"fields":{"account_code":"200","description":"","discount_rate":null,"job":null,'
+    b'"line_amount":"0.00","position":"1","quantity":"1.00","site":null,"tax_amount":"0.00'
+    b'","tax_type":"OUTPUT","unit_price":"0.00"},"ops":"INV-","xero":""},{"fields":{"accou'
+    b'nt_code":"200","description":"","discount_rate":null,"job":null,"line_amount":"0.00"'
+    b',"position":"2","quantity":"1.00","site":null,"tax_amount":"0.00","tax_type":"OUTPUT'
+    b'","unit_price":"0.00"},"ops":"INV-","xero":""}]}'
+)
+# deflate's effort: 6 finds nearly all the matches 9 does, at the cost of level 1
+PACK_LEVEL = 6
+
+
+def packed_json(value: Any) -> str:
+    """The text :func:`pack` deflates: compact JSON, keys sorted."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def pack(value: Any) -> bytes:
+    """A record (or any JSON value) as the state database keeps it: compact JSON, keys sorted,
+    deflated against :data:`RECORD_WORDS` (about a fifth of the text)."""
+    return pack_text(packed_json(value))
+
+
+def pack_text(text: str) -> bytes:
+    """:func:`pack` of the value whose :func:`packed_json` is ``text``."""
+    deflater = zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY,
+                                RECORD_WORDS)
+    return PRESET_RECORDS + deflater.compress(text.encode()) + deflater.flush()
+
+
+def unpack(raw: bytes | str) -> Any:
+    """What :func:`pack` stored, or what an earlier xsync stored: a value deflated against
+    :data:`SNAPSHOT_WORDS`, a plain zlib stream, or plain JSON text."""
+    if isinstance(raw, bytes):
+        head = raw[:1]
+        if head in (PRESET_RECORDS, PRESET):
+            words = RECORD_WORDS if head == PRESET_RECORDS else SNAPSHOT_WORDS
+            inflater = zlib.decompressobj(-15, words)
+            return json.loads(inflater.decompress(raw[1:]) + inflater.flush())
+        return json.loads(zlib.decompress(raw))
+    return json.loads(raw)
+
+
+# -- Xero ids --------------------------------------------------------------------------------
+
+
+def xero_id_in(value: str | None) -> bytes | str | None:
+    """A Xero id as stored: a canonical UUID as its 16 bytes, anything else as it is."""
+    if value is None or len(value) != 36 or value.count("-") != 4:
+        return value
+    try:
+        raw = bytes.fromhex(value.replace("-", ""))
+    except ValueError:
+        return value
+    return raw if len(raw) == 16 and xero_id_out(raw) == value else value
+
+
+def xero_id_out(value: bytes | str | None) -> str | None:
+    """A stored Xero id as Xero spells it."""
+    if isinstance(value, bytes):
+        h = value.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return value
+
+
+# -- moments ---------------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def stamp_in(value: str | None) -> int | str | None:
+    """A moment as stored: an aware UTC ISO time as ``isoformat`` writes it is kept as its
+    microseconds since 1970; any other text as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    micros = (moment - _EPOCH) // _MICROSECOND
+    return micros if stamp_out(micros) == value else value
+
+
+@lru_cache(maxsize=8192)
+def _whole_second(seconds: int) -> str:
+    return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat()
+
+
+def stamp_out(value: int | str | None) -> str | None:
+    """A stored moment as ``datetime.isoformat`` wrote it (UTC, ``+00:00``)."""
+    if isinstance(value, int):
+        seconds, micros = divmod(value, 1_000_000)
+        if micros:
+            return f"{_whole_second(seconds)}.{micros:06d}+00:00"
+        return f"{_whole_second(seconds)}+00:00"
+    return value
+
+
+def moment_key(value: str) -> int | None:
+    """``value`` (an ISO date or time; UTC unless it names an offset) as stored moments are
+    compared: microseconds since 1970; ``None`` if it is not a time at all."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+# -- content hashes --------------------------------------------------------------------------
+
+
+def digest_in(value: str | None) -> bytes | str | None:
+    """A content hash as stored: its bytes rather than its hex characters."""
+    if value is not None and len(value) in (32, 64):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return value
+    return value
+
+
+def digest_out(value: bytes | str | None) -> str | None:
+    """A stored content hash as :func:`xsync.state.ledger.record_hash` writes it (hex)."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
+# -- words -----------------------------------------------------------------------------------
+
+# the words links, bases and the audit log repeat on every row, each stored as its place here
+# (from 1). Append only: never reorder, rename or drop one, since stored rows hold the numbers;
+# a word added needs a migration too (even one that does nothing), so that an older xsync knows
+# the file is newer than it (`xsync doctor`).
+WORDS: tuple[str, ...] = (
+    # entities
+    "accounts", "tax_rates", "contacts", "invoices", "bills", "credit_notes", "credits",
+    "payments", "allocations",
+    # what a run did, and which way
+    "create", "update", "delete", "void", "link", "ops->xero", "xero->ops",
+    # the rules that decide a link or a field
+    "merge", "only-ops-changed", "only-xero-changed", "xero-computed", "xero-computed:payments",
+    "policy:ops", "policy:xero", "latest:ops-newer", "latest:xero-newer", "direction:pull",
+    "direction:push", "first-sync:fill-blank", "first-sync:match-by-number",
+    "first-sync:match-by-abn", "first-sync:match-by-email", "first-sync:match-by-name",
+    "resolved", "resolved:alias", "resolved:match", "recovered:outbox",
+)
+_WORD_NUMBERS = {word: number for number, word in enumerate(WORDS, start=1)}
+
+
+def word_in(value: str | None) -> int | str | None:
+    """A word as stored: its number in :data:`WORDS`, or its text if it is not one of them."""
+    return None if value is None else _WORD_NUMBERS.get(value, value)
+
+
+def word_out(value: int | str | None) -> str | None:
+    """A stored word as its text."""
+    if isinstance(value, int):
+        if 0 < value <= len(WORDS):
+            return WORDS[value - 1]
+        raise ValueError(f"the state database holds word number {value}, which this xsync does "
+                         "not know: a newer xsync wrote it")
+    return value
+
+
+# -- outbox keys -----------------------------------------------------------------------------
+
+
+def outbox_key_in(key: str, entity: str, ops_id: str | None, xero_id: str | None,
+                  side: str) -> str | None:
+    """An outbox row's key as stored: ``None`` where it is the usual one, which the row's own
+    columns spell (entity:ops id:Xero id:side)."""
+    return None if key == f"{entity}:{ops_id or ''}:{xero_id or ''}:{side}" else key
+
+
+def outbox_key_out(stored: str | None, entity: str, ops_id: str | None, xero_id: str | None,
+                   side: str) -> str:
+    return f"{entity}:{ops_id or ''}:{xero_id or ''}:{side}" if stored is None else stored
