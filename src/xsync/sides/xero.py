@@ -10,7 +10,11 @@ Invariants:
   are read (``PaymentType`` ACCRECPAYMENT and ACCPAYPAYMENT), sales credit notes, and their
   cash refunds (ARCREDITPAYMENT); a customer's overpayments and prepayments are one entity
   (``credits``) read from two endpoints, their refunds payments too; the allocations of sales
-  credit notes and of credits are records of their own, read whole every time;
+  credit notes and of credits are records of their own, read whole (Xero drops a removed one
+  from its list), but only when something could have changed them: an allocation made or taken
+  back changes its credit note or credit and its invoice, so when this side's latest scans of
+  invoices, credit notes and credits since the last read of allocations all found nothing
+  changed, the allocations are unchanged too and are not read (``ALLOCATION_TRIGGERS``);
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
@@ -66,6 +70,11 @@ WHERE_CHUNK = 10
 ALWAYS_WHOLE = ("allocations",)
 # endpoints Xero does not filter by an IDs list
 NO_ID_LIST = {"payments", "credits"}
+# what an allocation made or taken back in Xero changes (and so stamps as modified): while
+# incremental scans of all three find nothing, no allocation can have changed either
+ALLOCATION_TRIGGERS = ("invoices", "credit_notes", "credits")
+# the allocations' cursor once they were read whole: they are known as of then
+READ_WHOLE = "read-whole"
 
 
 def _quote(value: str) -> str:
@@ -89,11 +98,12 @@ SETTLED_MARK = "|settled"
 
 def reads_per_scan(entity: str) -> int:
     """The calls an incremental scan of ``entity`` costs when nothing changed: one page of each
-    endpoint it reads (credits are two endpoints, allocations three)."""
+    endpoint it reads (credits are two endpoints; allocations none, as nothing that could change
+    them changed)."""
     if entity == "credits":
         return len(CREDIT_ENDPOINTS)
     if entity in ALWAYS_WHOLE:
-        return len(ALLOCATION_SOURCES)
+        return 0
     return 1
 
 
@@ -107,12 +117,29 @@ class XeroSide:
         self.client = client
         self.overlap = timedelta(seconds=overlap_seconds)
         self.tracking = tracking
+        # entity of ALLOCATION_TRIGGERS -> whether its latest scan since the last read of the
+        # allocations listed nothing
+        self._quiet: dict[str, bool] = {}
 
     # -- reading -------------------------------------------------------------------------------
 
     def scan(self, entity: str, cursor: str | None) -> ScanResult:
         if entity in ALWAYS_WHOLE:
-            cursor = None
+            quiet = cursor == READ_WHOLE and all(self._quiet.get(e)
+                                                 for e in ALLOCATION_TRIGGERS)
+            self._quiet.clear()
+            if quiet:
+                return ScanResult(records=[], cursor=READ_WHOLE, complete=False)
+            result = self._scan(entity, None)
+            result.cursor = READ_WHOLE
+            return result
+        result = self._scan(entity, cursor)
+        if entity in ALLOCATION_TRIGGERS:
+            # nothing listed, from a cursor or at all (nothing there): nothing changed
+            self._quiet[entity] = not result.records and not result.rejected
+        return result
+
+    def _scan(self, entity: str, cursor: str | None) -> ScanResult:
         settled = bool(cursor and cursor.endswith(SETTLED_MARK))
         stamp = cursor.removesuffix(SETTLED_MARK) if cursor else None
         newest = parse_datetime(stamp) if stamp else None
@@ -218,7 +245,7 @@ class XeroSide:
         endpoint = ENDPOINTS[entity][0]
         if entity in ("accounts", "tax_rates", *ALWAYS_WHOLE):
             wanted = set(ids)
-            return [r for r in self.scan(entity, None).records if r.id in wanted]
+            return [r for r in self._scan(entity, None).records if r.id in wanted]
         if entity in NO_ID_LIST:
             found = self._where_ids(entity, list(ids))
         else:

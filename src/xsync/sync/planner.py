@@ -46,7 +46,7 @@ from xsync.sync.plan import (
     iso,
 )
 from xsync.sync.rules import Rules
-from xsync.sync.steps import Pair, StepBuilder, label_of
+from xsync.sync.steps import GONE_FOR_GOOD, Pair, StepBuilder, label_of
 
 # stops the whole run at once: the day's calls are spent, every later read would fail too
 FATAL = (DailyLimitReached,)
@@ -282,7 +282,10 @@ class EntityPlanner:
                     record_id if side == "xero" else None, record_id, reason))
             listed_nothing = (not scan.records if scan.complete
                               else scan.ids is not None and not scan.ids)
-            if self.links and listed_nothing and not scan.rejected:
+            # Xero lists no allocation once the last is taken back: an empty list of them is
+            # news, not a failed read (one that lost the organisation empties the rest too)
+            normal = side == "xero" and self.entity in GONE_FOR_GOOD
+            if self.links and listed_nothing and not scan.rejected and not normal:
                 self.plan.empty_sides.append((self.entity, side))
         # listed but unreadable: unknown, so neither planned as gone nor matched nor created
         self.ops_unknown = {rid for rid, _ in os_.rejected}

@@ -29,6 +29,11 @@ from xsync.sync.plan import (
 )
 from xsync.sync.rules import Rules
 
+# entities whose records Xero lists no more once removed (an allocation taken back): one a whole
+# read no longer lists is gone for good, so once ops says so too the pair is settled (its base
+# says deleted on both sides) and is not looked at again until a read lists it
+GONE_FOR_GOOD = frozenset({"allocations"})
+
 
 def label_of(spec: EntitySpec, fields: Fields, record_id: str | None) -> str:
     text = fields.get(spec.label) or record_id or "?"
@@ -80,7 +85,8 @@ class StepBuilder:
                     ops_seen=Seen() if p.ops_gone else seen(p.ops),
                     xero_seen=Seen() if p.xero_gone else seen(p.xero),
                     ops_record=None if p.ops_gone else p.ops,
-                    xero_record=None if p.xero_gone else p.xero)
+                    xero_record=p.xero if not p.xero_gone or self.spec.name in GONE_FOR_GOOD
+                    else None)
         if p.link_rule:
             step.actions.append(Action("link", "", self.spec.name, p.ops_id, p.xero_id, label,
                                        reason=p.link_rule))
