@@ -54,10 +54,6 @@ def test_the_last_allocation_taken_back_is_marked_deleted() -> None:
     assert ops_invoice(world, invoice).fields["amount_due"] == "200.00"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the run after a crashed pull links the row it wrote (recovered from "
-                          "the outbox) and overwrites an ops edit made to it since, as if only "
-                          "Xero had changed")
 def test_an_ops_edit_of_a_row_a_crashed_pull_wrote_is_kept() -> None:
     world = World(balances=True)
     contact = world.contact("xero", "Customer 1")

@@ -892,8 +892,14 @@ class EntityPlanner:
                 x = pool.pop(hit.id) if side == "xero" else mine.pop(origin)
                 lone_ops.pop(o.id, None)
                 lone_xero.pop(x.id, None)
-                # what the lost create wrote is the last synced value of each field
-                written = self.xero_fields(x)[0] if side == "xero" else dict(o.fields)
+                # what the lost create wrote is the last synced value of each field: for a
+                # create into ops, what it sent (the row may have been edited since, and that
+                # edit is a change of the ops side's, never overwritten as if Xero's)
+                if side == "xero":
+                    written = self.xero_fields(x)[0]
+                else:
+                    payload = row["payload"]["fields"]
+                    written = {k: payload[k] if k in payload else v for k, v in o.fields.items()}
                 if side == "xero" and self.entity in deposits.CREATES_ONLY:
                     # what xsync filled in for the create never reached the ops row
                     written = {k: v if o.fields.get(k) is not None else None
