@@ -79,7 +79,8 @@ def test_a_utc_time_is_kept_as_a_number_and_given_back_as_written(moment: dateti
 
 @pytest.mark.parametrize("text", [
     "2026-03-02T09:00:00Z", "2026-03-02T09:00:00.000000+00:00", "2026-03-02T19:00:00+10:00",
-    "2026-03-02T09:00:00", "2026-03-02", "yesterday", "", "20260302"])
+    "2026-03-02T09:00:00", "2026-03-02", "yesterday", "", "20260302",
+    "2026-W10-1T09:00:00+00:00", "2026-03-02 09:00:00+00:00", "2026-03-02T09:00:00.5+00:00"])
 def test_any_other_time_is_kept_as_its_text(text: str) -> None:
     assert stamp_in(text) == text and stamp_out(text) == text
 

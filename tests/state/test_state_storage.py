@@ -75,3 +75,17 @@ def test_an_audit_entry_is_read_back_as_written(world: StateWorld) -> None:
     ledger.audit_add(entry)
     [back] = ledger.audit()
     assert back.to_json() == {**entry.to_json(), "id": back.id}
+
+
+def test_a_record_linked_again_is_linked_once_both_ways(world: StateWorld) -> None:
+    ledger = world.ledger
+    at = "2026-03-02T09:00:00+00:00"
+    first, second = "00005eed-0000-0000-0000-0000000000a1", "00005eed-0000-0000-0000-0000000000a2"
+    ledger.link("contacts", "C-1", first, "create", at)
+    ledger.link("contacts", "C-2", second, "create", at)
+    # C-1 now stands for the second Xero contact: its old twin and C-2 are both let go
+    ledger.link("contacts", "C-1", second, "resolved:match", at)
+    assert ledger.links("contacts") == {"C-1": second}
+    assert ledger.ops_id_of("contacts", first) is None
+    assert ledger.ops_id_of("contacts", second) == "C-1"
+    assert ledger.link_rows("contacts") == [("C-1", second, "resolved:match", at)]

@@ -99,7 +99,8 @@ def pack(value: Any) -> bytes:
 
 def pack_text(text: str) -> bytes:
     """:func:`pack` of the value whose :func:`packed_json` is ``text``."""
-    deflater = zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY,
+    # a window of 8 KiB holds the dictionary and a record (any reader's 32 KiB window reads it)
+    deflater = zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -13, 8, zlib.Z_DEFAULT_STRATEGY,
                                 RECORD_WORDS)
     return PRESET_RECORDS + deflater.compress(text.encode()) + deflater.flush()
 
@@ -122,13 +123,16 @@ def unpack(raw: bytes | str) -> Any:
 
 def xero_id_in(value: str | None) -> bytes | str | None:
     """A Xero id as stored: a canonical UUID as its 16 bytes, anything else as it is."""
-    if value is None or len(value) != 36 or value.count("-") != 4:
+    if (value is None or len(value) != 36 or value[8] != "-" or value[13] != "-"
+            or value[18] != "-" or value[23] != "-"):
         return value
+    digits = value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:]
     try:
-        raw = bytes.fromhex(value.replace("-", ""))
+        raw = bytes.fromhex(digits)
     except ValueError:
         return value
-    return raw if len(raw) == 16 and xero_id_out(raw) == value else value
+    # fromhex also takes capitals and spaces: only the canonical spelling is kept as bytes
+    return raw if len(raw) == 16 and raw.hex() == digits else value
 
 
 def xero_id_out(value: bytes | str | None) -> str | None:
@@ -151,14 +155,18 @@ def stamp_in(value: str | None) -> int | str | None:
     microseconds since 1970; any other text as it is."""
     if not isinstance(value, str):
         return value
+    # isoformat's own spelling, and only it: 2026-03-02T09:00:00[.ffffff]+00:00 (fromisoformat
+    # takes other spellings of the same moment, which must come back as they were written)
+    size = len(value)
+    if not (size == 25 or (size == 32 and value[19] == "." and value[20:26] != "000000")) \
+            or value[10] != "T" or not value.endswith("+00:00"):
+        return value
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    if moment.tzinfo is None:
-        return value
-    micros = (moment - _EPOCH) // _MICROSECOND
-    return micros if stamp_out(micros) == value else value
+    # (a week date, 2026-W10-1T..., reads too, and is written back otherwise)
+    return (moment - _EPOCH) // _MICROSECOND if moment.isoformat() == value else value
 
 
 @lru_cache(maxsize=8192)

@@ -227,12 +227,11 @@ class Ledger:
         return rows[0][0] if rows else None
 
     def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
-        code, stored = word_in(entity), xero_id_in(xero_id)
-        # two statements, each on its own key (an OR of both would scan the table)
-        self._run("DELETE FROM links WHERE entity = ? AND ops_id = ?", [code, ops_id])
-        self._run("DELETE FROM links WHERE entity = ? AND xero_id = ?", [code, stored])
-        self._run("INSERT INTO links (entity, ops_id, xero_id, rule, linked_at) "
-                  "VALUES (?, ?, ?, ?, ?)", [code, ops_id, stored, word_in(rule), stamp_in(at)])
+        # REPLACE first deletes every link holding either id (the primary key or the unique
+        # index by Xero id), so neither record is ever linked twice
+        self._run("INSERT OR REPLACE INTO links (entity, ops_id, xero_id, rule, linked_at) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  [word_in(entity), ops_id, xero_id_in(xero_id), word_in(rule), stamp_in(at)])
 
     def link_rows(self, entity: str) -> list[tuple[str, str, str | None, str]]:
         """(ops id, Xero id, rule, linked at) of every link of ``entity``."""
