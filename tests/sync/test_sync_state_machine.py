@@ -208,10 +208,6 @@ class SyncMachine(RuleBasedStateMachine):
         if len(active) < 2 or a % len(active) == b % len(active):
             return
         source = active[a % len(active)].id
-        if self.world.ops_id("contacts", source) is None:
-            # a contact merged before any sync linked it, while its ops twin waits with an edit,
-            # leaves a Xero id in the ops twin's merged_into: test_sync_found_by_machine.py
-            return
         self.world.xero.merge_contacts(source, active[b % len(active)].id)
 
     # -- credit: credit notes, overpayments and prepayments, allocated and refunded in Xero ---

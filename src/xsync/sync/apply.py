@@ -285,10 +285,15 @@ class Applier:
         write = job.step.to_ops
         if write is not None:
             ops_now.update(write.fields)
-        diff = {f: answer.record.fields.get(f) for f in computed
-                if answer.record.fields.get(f) != ops_now.get(f)}
+        # Xero's reply names records by Xero ids (a contact's merged_into): ops ids for ops; a
+        # reference not linked yet is left for the run that links it
+        taken, unlinked = self.translate_in(
+            entity, {f: answer.record.fields.get(f) for f in computed})
+        if unlinked:
+            taken = {f: v for f, v in taken.items() if f not in entity_spec.refs}
+        diff = {f: v for f, v in taken.items() if v != ops_now.get(f)}
         if job.step.base is not None:
-            job.step.base["fields"].update({f: answer.record.fields.get(f) for f in computed})
+            job.step.base["fields"].update(taken)
         lines = self._computed_lines(entity, job, answer.record)
         if (not diff and lines is None) or (write is not None
                                             and write.action in ("delete", "void")):

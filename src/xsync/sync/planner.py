@@ -899,7 +899,7 @@ class EntityPlanner:
                     written = self.xero_fields(x)[0]
                 else:
                     payload = row["payload"]["fields"]
-                    written = {k: payload[k] if k in payload else v for k, v in o.fields.items()}
+                    written = {k: payload.get(k, v) for k, v in o.fields.items()}
                 if side == "xero" and self.entity in deposits.CREATES_ONLY:
                     # what xsync filled in for the create never reached the ops row
                     written = {k: v if o.fields.get(k) is not None else None
