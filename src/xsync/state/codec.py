@@ -123,16 +123,18 @@ def unpack(raw: bytes | str) -> Any:
 
 def xero_id_in(value: str | None) -> bytes | str | None:
     """A Xero id as stored: a canonical UUID as its 16 bytes, anything else as it is."""
-    if (value is None or len(value) != 36 or value[8] != "-" or value[13] != "-"
-            or value[18] != "-" or value[23] != "-"):
+    if value is None:
+        return None
+    digits = value.replace("-", "")
+    if (len(digits) != 32 or value[8] != "-" or value[13] != "-" or value[18] != "-"
+            or value[23] != "-"):
         return value
-    digits = value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:]
     try:
         raw = bytes.fromhex(digits)
     except ValueError:
         return value
     # fromhex also takes capitals and spaces: only the canonical spelling is kept as bytes
-    return raw if len(raw) == 16 and raw.hex() == digits else value
+    return raw if raw.hex() == digits else value
 
 
 def xero_id_out(value: bytes | str | None) -> str | None:
@@ -148,25 +150,40 @@ def xero_id_out(value: bytes | str | None) -> str | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
+_SECOND = timedelta(seconds=1)
 
 
 def stamp_in(value: str | None) -> int | str | None:
-    """A moment as stored: an aware UTC ISO time as ``isoformat`` writes it is kept as its
-    microseconds since 1970; any other text as it is."""
-    if not isinstance(value, str):
+    """A moment as stored: an aware UTC ISO time as ``isoformat`` writes it (and only so:
+    2026-03-02T09:00:00[.ffffff]+00:00) is kept as its microseconds since 1970; any other text
+    as it is, since another spelling of the same moment must come back as it was written."""
+    if not isinstance(value, str) or not value.endswith("+00:00"):
         return value
-    # isoformat's own spelling, and only it: 2026-03-02T09:00:00[.ffffff]+00:00 (fromisoformat
-    # takes other spellings of the same moment, which must come back as they were written)
     size = len(value)
-    if not (size == 25 or (size == 32 and value[19] == "." and value[20:26] != "000000")) \
-            or value[10] != "T" or not value.endswith("+00:00"):
-        return value
+    if size == 32:
+        fraction = value[20:26]
+        if value[19] != "." or not (fraction.isascii() and fraction.isdigit()) \
+                or fraction == "000000":
+            return value
+        seconds = _seconds_of(value[:19])
+        return value if seconds is None else seconds * 1_000_000 + int(fraction)
+    if size == 25:
+        seconds = _seconds_of(value[:19])
+        return value if seconds is None else seconds * 1_000_000
+    return value
+
+
+@lru_cache(maxsize=8192)
+def _seconds_of(text: str) -> int | None:
+    """Seconds since 1970 of a UTC time to the second, as ``isoformat`` spells it, else None
+    (fromisoformat also reads a week date, 2026-W10-1T..., which is spelt otherwise)."""
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        return value
-    # (a week date, 2026-W10-1T..., reads too, and is written back otherwise)
-    return (moment - _EPOCH) // _MICROSECOND if moment.isoformat() == value else value
+        return None
+    if moment.tzinfo is not None or moment.isoformat() != text:
+        return None
+    return (moment - _NAIVE_EPOCH) // _SECOND
 
 
 @lru_cache(maxsize=8192)
