@@ -171,6 +171,20 @@ def test_a_credit_note_allocated_across_invoices_and_taken_back(
     (refunded,) = delivered(sandbox, receiver)
     assert seen([refunded]) == [("CREDITNOTE", "UPDATE", note_id)]
     assert refunded["data"] == {"Type": "ACCRECCREDIT", "Status": "AUTHORISED"}
+    # a refund of all that is left uses the note up: its event says PAID, as the note now is
+    last = api.put(f"{API}/Payments", json={"Payments": [{
+        "CreditNote": {"CreditNoteID": note_id}, "Account": {"Code": "090"},
+        "Date": "2026-11-24", "Amount": 15}]})
+    assert last.status_code == 200, last.text
+    (used_up,) = delivered(sandbox, receiver)
+    assert used_up["data"] == {"Type": "ACCRECCREDIT", "Status": "PAID"}
+    assert api.get(f"{API}/CreditNotes/{note_id}").json()["CreditNotes"][0]["Status"] == "PAID"
+    # and that refund deleted gives the credit back: AUTHORISED again
+    payment = last.json()["Payments"][0]["PaymentID"]
+    gone = api.post(f"{API}/Payments/{payment}", json={"Status": "DELETED"})
+    assert gone.status_code == 200, gone.text
+    (back,) = delivered(sandbox, receiver)
+    assert back["data"] == {"Type": "ACCRECCREDIT", "Status": "AUTHORISED"}
 
 
 def test_sequences_run_on_across_the_new_categories(

@@ -18,7 +18,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from xsync.sandbox import credits, xjson
+from xsync.sandbox import credits, webhooks, xjson
 from xsync.sandbox.context import Ctx
 from xsync.sandbox.documents import (
     CREDIT_NOTE,
@@ -135,6 +135,7 @@ def _linked(fl: Flavour, doc: dict[str, Any]) -> dict[str, Any]:
 
 def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
     """Record one payment; raises ``Invalid``."""
+    webhooks.changed(ctx)  # a refund moves its credit's balance: its event reads it after
     if raw.get("PaymentID"):
         raise Invalid("Payments cannot be edited; delete the payment and create a new one.")
     flavour, invoice = _document(ctx, raw)
@@ -187,6 +188,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> dict[str, Any]:
 
 def delete(ctx: Ctx, payment_id: str, raw: Any) -> dict[str, Any]:
     """Delete a payment: the body must be exactly ``{"Status": "DELETED"}``; raises ``Invalid``."""
+    webhooks.changed(ctx)
     if (
         isinstance(raw, dict)
         and isinstance(raw.get("Payments"), list)
