@@ -30,6 +30,35 @@ def test_merge_archives_the_merged_contact_and_moves_its_invoices(
     assert listed[0]["IsCustomer"] is True
 
 
+def test_merge_moves_the_merged_contacts_overpayments_and_prepayments(
+        client: Client, clock: Clock) -> None:
+    old = client.contact("Acme Old")
+    kept = client.contact("Acme")
+    made = {}
+    for typ in ("RECEIVE-OVERPAYMENT", "RECEIVE-PREPAYMENT"):
+        res = client.put("/BankTransactions", {"BankTransactions": [{
+            "Type": typ, "Contact": {"ContactID": old["ContactID"]},
+            "BankAccount": {"Code": "090"}, "Date": "2026-11-24", "LineAmountTypes": "NoTax",
+            "LineItems": [{"Description": "Paid ahead", "Quantity": 1, "UnitAmount": 40,
+                           "AccountCode": "200"}]}]})
+        assert res.status == 200, res.raw
+        bank = res.json["BankTransactions"][0]
+        made[typ] = bank
+    clock.advance(10)
+    assert client.post(f"/Contacts/{old['ContactID']}/Merge",
+                       {"MergedToContactID": kept["ContactID"]}).status == 200
+    for endpoint, field, typ in (("Overpayments", "OverpaymentID", "RECEIVE-OVERPAYMENT"),
+                                 ("Prepayments", "PrepaymentID", "RECEIVE-PREPAYMENT")):
+        credit_id = made[typ][field]
+        [credit] = client.get(f"/{endpoint}/{credit_id}").json[endpoint]
+        assert credit["Contact"]["ContactID"] == kept["ContactID"], endpoint
+        listed = client.get(f"/{endpoint}", where=f'Contact.ContactID==Guid("{kept["ContactID"]}")')
+        assert [c[field] for c in listed.json[endpoint]] == [credit_id], endpoint
+        [bank] = client.get(f"/BankTransactions/{made[typ]['BankTransactionID']}").json[
+            "BankTransactions"]
+        assert bank["Contact"]["ContactID"] == kept["ContactID"]
+
+
 def test_merge_refuses_itself_unknown_and_archived_contacts(client: Client) -> None:
     one = client.contact("One")
     two = client.contact("Two")

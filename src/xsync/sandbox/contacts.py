@@ -194,7 +194,8 @@ def _uniqueness(ctx: Ctx, doc: dict[str, Any]) -> list[str]:
 def _propagate_name(ctx: Ctx, contact: dict[str, Any]) -> None:
     """Documents show their contact's current name; this is not a change to the documents."""
     conn = ctx.store.conn
-    for kind in ("invoices", "creditnotes", "payments"):
+    for kind in ("invoices", "creditnotes", "banktransactions", "overpayments", "prepayments",
+                 "payments"):
         rows = conn.execute(
             f"SELECT json, updated_ms FROM {kind} WHERE tenant_id = ? AND contact_id = ?",
             (ctx.tenant, contact["ContactID"]),
@@ -271,8 +272,9 @@ def merge(ctx: Ctx, source_id: str, target_id: str) -> dict[str, Any]:
     """Merge one contact into another, as Xero's screens do (its API has no merge).
 
     The merged contact is archived with ``MergedToContactID`` naming the one kept, and its
-    invoices and credit notes move to the kept contact (each a change, so ``UpdatedDateUTC``
-    moves); payments show the kept contact. Returns the merged contact. Raises ``Invalid``.
+    invoices, credit notes, bank transactions, overpayments and prepayments move to the kept
+    contact (each a change, so ``UpdatedDateUTC`` moves); payments show the kept contact.
+    Returns the merged contact. Raises ``Invalid``.
     """
     source = ctx.store.get("contacts", ctx.tenant, source_id.lower())
     if source is None:
@@ -290,7 +292,8 @@ def merge(ctx: Ctx, source_id: str, target_id: str) -> dict[str, Any]:
     now = ctx.now_ms()
     kept = summary(target)
     conn = ctx.store.conn
-    for kind in ("invoices", "creditnotes", "payments"):
+    for kind in ("invoices", "creditnotes", "banktransactions", "overpayments", "prepayments",
+                 "payments"):
         rows = conn.execute(
             f"SELECT json, updated_ms FROM {kind} WHERE tenant_id = ? AND contact_id = ?",
             (ctx.tenant, source["ContactID"]),
