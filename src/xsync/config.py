@@ -24,7 +24,7 @@ Policy = Literal["xero", "ops", "latest", "flag"]
 
 GRANULAR_SCOPES = (
     "offline_access accounting.invoices accounting.payments accounting.contacts "
-    "accounting.settings.read accounting.banktransactions.read accounting.manualjournals.read"
+    "accounting.settings.read accounting.banktransactions accounting.manualjournals.read"
 )
 LEGACY_SCOPES = (
     "offline_access accounting.transactions accounting.contacts accounting.settings.read"

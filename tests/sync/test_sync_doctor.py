@@ -41,13 +41,28 @@ def test_legacy_and_granular_scopes_both_do() -> None:
     for granted in ("offline_access accounting.transactions accounting.contacts "
                     "accounting.settings.read",
                     "offline_access accounting.invoices accounting.payments "
-                    "accounting.contacts accounting.settings.read"):
+                    "accounting.contacts accounting.settings.read accounting.banktransactions"):
         assert d.check_scopes(granted, rules, client_credentials=False, asked="").ok, granted
+
+
+def test_no_bank_transactions_scope_warns_that_deposits_cannot_reach_xero() -> None:
+    granted = ("offline_access accounting.invoices accounting.payments accounting.contacts "
+               "accounting.settings.read accounting.banktransactions.read")
+    check = d.check_scopes(granted, default_rules(), client_credentials=False, asked="x")
+    assert check.level == "warn", check
+    assert "accounting.banktransactions" in check.detail and "deposits" in check.detail
+    without_credits = Rules(entities={"credits": EntityRules(enabled=False)})
+    assert d.check_scopes(granted, without_credits, client_credentials=False, asked="x").ok
+    # a scope missing that an entity needs is still a failure, naming both
+    check = d.check_scopes(granted.replace(" accounting.payments", ""), default_rules(),
+                           client_credentials=False, asked="x")
+    assert check.level == "fail" and "(reading credits)" in check.detail
+    assert "deposits" in check.detail
 
 
 def test_a_read_scope_does_for_an_entity_only_pulled_not_for_one_pushed() -> None:
     granted = ("offline_access accounting.invoices accounting.payments.read "
-               "accounting.contacts accounting.settings.read")
+               "accounting.contacts accounting.settings.read accounting.banktransactions")
     assert d.check_scopes(granted, default_rules(), client_credentials=False, asked="").ok
     pushed = Rules(entities={"payments": EntityRules(direction="both")})
     check = d.check_scopes(granted, pushed, client_credentials=False, asked="x")
@@ -55,7 +70,8 @@ def test_a_read_scope_does_for_an_entity_only_pulled_not_for_one_pushed() -> Non
 
 
 def test_a_custom_connection_needs_no_offline_access_and_is_fixed_in_the_portal() -> None:
-    granted = "accounting.invoices accounting.payments accounting.contacts accounting.settings"
+    granted = ("accounting.invoices accounting.payments accounting.contacts accounting.settings "
+               "accounting.banktransactions")
     assert d.check_scopes(granted, default_rules(), client_credentials=True, asked="").ok
     check = d.check_scopes("accounting.settings", default_rules(), client_credentials=True,
                            asked="")
@@ -67,7 +83,8 @@ def test_a_custom_connection_needs_no_offline_access_and_is_fixed_in_the_portal(
 def test_a_disabled_entity_needs_no_scope() -> None:
     granted = "offline_access accounting.contacts accounting.settings.read"
     rules = Rules(entities={name: EntityRules(enabled=False) for name in
-                            ("invoices", "bills", "payments", "credit_notes")})
+                            ("invoices", "bills", "payments", "credit_notes", "credits",
+                             "allocations")})
     assert d.check_scopes(granted, rules, client_credentials=False, asked="").ok
 
 
