@@ -9,6 +9,7 @@ along the sweep)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,19 @@ def _no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     that wants a width sets ``COLUMNS`` itself. Runners differ: pytest-xdist's workers, for
     one, inherit ``COLUMNS=80``."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_os_keyring() -> Iterator[None]:
+    """No test reads or writes the machine's keyring: every test starts with the keyring that
+    fails, so tokens go to the workspace's ``tokens.json`` as on a server without one. Setting
+    ``PYTHON_KEYRING_BACKEND`` alone is not enough: keyring picks its backend once per process,
+    so a worker whose first keyring use came before the variable was set would keep that one.
+    A test that wants a keyring of its own (``memory_keyring``) sets it after this."""
+    import keyring
+    from keyring.backends.fail import Keyring as Fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Fail())
+    yield
+    keyring.set_keyring(previous)
