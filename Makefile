@@ -52,12 +52,18 @@ lint: $(TEST_STAMP)
 # serves two); the tests marked slow (tests/conftest.py says which) run under `make torture`
 WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) * 2 )))
 # mypy checks the types beside the tests rather than before them (the tests leave a core idle
-# while they wait on loopback); its report is printed after theirs, and either failing fails
+# while they wait on loopback); its report is printed after theirs, and either failing fails.
+# pytest rewrites every test module's asserts on import and caches the result as bytecode: one
+# collection first, in one process, fills that cache, so that each worker loads the modules
+# rather than rewriting them all again (with PYTHONDONTWRITEBYTECODE set, as on some machines,
+# nothing would be cached and every worker would)
 test: $(TEST_STAMP)
 	@$(BYTECODE)
 	$(BIN)/ruff check src tests examples benchmarks
 	@$(BIN)/mypy > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
-	$(BIN)/pytest -q -m "not slow" -n $(WORKERS); tests=$$?; \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "not slow" -p no:xdist --collect-only \
+		> /dev/null 2>&1; \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "not slow" -n $(WORKERS); tests=$$?; \
 	wait $$mypy; types=$$?; echo "mypy: $$(tail -n 1 $(VENV)/mypy.out)"; \
 	[ $$types -eq 0 ] || cat $(VENV)/mypy.out; \
 	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
