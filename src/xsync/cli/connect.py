@@ -197,9 +197,9 @@ def _show_status(ws: Workspace, as_json: bool) -> None:
 
     info = connection_status(ws, warn=_warn)
     if as_json:
-        import json
+        from xsync.cli.render import print_json
 
-        console.print_json(json.dumps(info))
+        print_json(console, info)
         return
     if not info["connected"]:
         console.print("Not connected. Run `xsync connect`.")
