@@ -48,9 +48,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/mypy
 
-# the fast suite, two workers a core (most tests wait on loopback or a child process, so a core
-# serves two); the tests marked slow (tests/conftest.py says which) run under `make torture`
-WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) * 2 )))
+# the fast suite on one and a half workers a core, three for two (most tests wait on loopback or
+# a child process, so a third worker fills what two leave idle; a fourth costs more in contention
+# than it fills); the tests marked slow (tests/conftest.py says which) run under `make torture`
+WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); echo $$(( n + (n + 1) / 2 )))
 # mypy checks the types beside the tests rather than before them (the tests leave a core idle
 # while they wait on loopback); its report is printed after theirs, and either failing fails.
 # pytest rewrites every test module's asserts on import and caches the result as bytecode: one
