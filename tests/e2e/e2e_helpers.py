@@ -281,3 +281,11 @@ def kill_while_held(world: World, match: str, *args: str) -> None:
     finally:
         kill(proc)
     world.sandbox.clear_faults()
+    # the released call goes on in the sandbox's thread: what it writes is there once it is done
+    import time
+
+    deadline = time.monotonic() + 30
+    tenant = world.sandbox.tenant_ids[0]
+    while world.sandbox.limiter.in_flight(tenant) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not world.sandbox.limiter.in_flight(tenant), f"{match} never finished in the sandbox"
