@@ -179,10 +179,10 @@ def _ledger(ws: Any) -> Iterator[Any]:
 
 
 def _lock_check(lock: dict[str, Any] | None) -> Any:
-    from xsync.state.lock import _alive
+    from xsync.state.lock import alive
     from xsync.sync.doctor import check_run_lock
 
-    return check_run_lock(lock, now=local_now(), host=socket.gethostname(), alive=_alive)
+    return check_run_lock(lock, now=local_now(), host=socket.gethostname(), alive=alive)
 
 
 def _date(value: Any) -> date | None:

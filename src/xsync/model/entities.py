@@ -212,6 +212,11 @@ ALLOCATION_KINDS = ("credit_note", *CREDIT_KINDS)
 ALLOCATION_STATUSES = ("applied", "deleted")
 
 
+# entities whose records live inside others' in Xero (an allocation inside its credit note or
+# credit), which Xero simply lists no more once removed: only a whole read tells one is gone
+DROPPED_WHEN_REMOVED: frozenset[str] = frozenset({"allocations"})
+
+
 def spec(entity: str) -> EntitySpec:
     try:
         return ENTITIES[entity]

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from xsync.model.entities import ENTITY_ORDER, spec
+from xsync.model.entities import DROPPED_WHEN_REMOVED, ENTITY_ORDER, spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 
@@ -39,9 +39,8 @@ LOCKED = ("paid", "void", "deleted")
 # what holds credit to allocate or refund, and the field a payment (a refund) or an allocation
 # names it by
 CREDIT_HOLDERS = {"credit_notes": "credit_note_id", "credits": "credit_id"}
-# read whole on every scan as Xero (their records live inside others', and Xero drops one
-# removed there from the list)
-ALWAYS_WHOLE = ("allocations",)
+# read whole on every scan as Xero (Xero lists a removed one no more)
+ALWAYS_WHOLE = tuple(sorted(DROPPED_WHEN_REMOVED))
 CENTS = Decimal("0.01")
 
 

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xsync.errors import ConfigError, XeroValidationError
+from xsync.model.entities import DROPPED_WHEN_REMOVED
 from xsync.model.records import Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
@@ -65,9 +66,8 @@ CREATED_ONLY = {"credits", "allocations"}
 UNITDP = {"invoices", "bills", "credit_notes", "credits"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
-# entities read whole on every scan (their records live inside others', and Xero drops one
-# removed there from the list: only a whole read tells it is gone)
-ALWAYS_WHOLE = ("allocations",)
+# entities read whole when read at all (Xero lists a removed one no more)
+ALWAYS_WHOLE = tuple(sorted(DROPPED_WHEN_REMOVED))
 # endpoints Xero does not filter by an IDs list
 NO_ID_LIST = {"payments", "credits"}
 # what an allocation made or taken back in Xero changes (and so stamps as modified): while

@@ -19,8 +19,12 @@ import sqlite_utils
 from xsync.errors import RunLocked
 from xsync.state.ledger import transaction
 
+# a run lock whose heartbeat is older than this is taken for abandoned
+STALE_AFTER = timedelta(minutes=15)
 
-def _alive(pid: int) -> bool:
+
+def alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -32,7 +36,7 @@ def _alive(pid: int) -> bool:
 
 class RunLock:
     def __init__(self, db: sqlite_utils.Database, now: Callable[[], datetime],
-                 stale_after: timedelta = timedelta(minutes=15)) -> None:
+                 stale_after: timedelta = STALE_AFTER) -> None:
         self.db = db
         self.now = now
         self.stale_after = stale_after
@@ -73,7 +77,7 @@ class RunLock:
 
     def _held(self, row: tuple[str, int, str, str, str], now: datetime) -> bool:
         _, pid, host, heartbeat, _ = row
-        if host == self.host and not _alive(int(pid)):
+        if host == self.host and not alive(int(pid)):
             return False
         return now - datetime.fromisoformat(heartbeat) < self.stale_after
 

@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from xsync.state.ledger import transaction
+from xsync.state.lock import alive
 
 # the watcher row is taken for running while its heartbeat is younger than this
 HEARTBEAT_STALE = timedelta(minutes=2)
@@ -183,16 +184,6 @@ class WatcherRow:
     def stop(self, now: datetime, exit_code: int) -> None:
         self.update(now, state="stopped", stopped_at=now.isoformat(), exit_code=exit_code,
                     next_try_at=None)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def watcher_view(db: sqlite_utils.Database, now: datetime,

@@ -99,6 +99,19 @@ def _money(value: str | None) -> Decimal | None:
         return None
 
 
+def _positive(fields: Fields, name: str, what: str, problems: list[str],
+              after: str = "") -> Decimal | None:
+    """The amount in ``name``; an empty one, or one of zero or less, is a problem saying to set
+    it to ``what`` (``after`` adds to that sentence for the second)."""
+    value = _money(fields.get(name))
+    if value is None:
+        problems.append(f"{name} is empty: set it to {what}")
+    elif value <= 0:
+        problems.append(f"{name} {fields.get(name)} is not more than zero: set it to {what}"
+                        f"{after}")
+    return value
+
+
 def _deposit(ep: EntityPlanner, record: Record, chart: _Chart) -> Verdict:
     f = record.fields
     who = f"deposit {record.id}"
@@ -112,12 +125,7 @@ def _deposit(ep: EntityPlanner, record: Record, chart: _Chart) -> Verdict:
     if not f.get("contact_id"):
         problems.append("contact_id is empty: set it to the customer the deposit was received "
                         "from (a row of contacts)")
-    total = _money(f.get("total"))
-    if total is None:
-        problems.append("total is empty: set it to the amount received")
-    elif total <= 0:
-        problems.append(f"total {f.get('total')} is not more than zero: set it to the amount "
-                        "received (a refund is made in Xero)")
+    _positive(f, "total", "the amount received", problems, " (a refund is made in Xero)")
     if not f.get("date"):
         problems.append("date is empty: set it to the day the deposit was received "
                         "(YYYY-MM-DD)")
@@ -250,12 +258,7 @@ class _Allocations:
         if not f.get("invoice_id"):
             problems.append("invoice_id is empty: set it to the invoice the deposit is applied "
                             "to")
-        amount = _money(f.get("amount"))
-        if amount is None:
-            problems.append("amount is empty: set it to the part of the deposit applied")
-        elif amount <= 0:
-            problems.append(f"amount {f.get('amount')} is not more than zero: set it to the "
-                            "part of the deposit applied")
+        amount = _positive(f, "amount", "the part of the deposit applied", problems)
         if problems:
             return Verdict("reject", f"{who}: " + "; ".join(problems))
         assert amount is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from xsync.errors import ExitCode
 from xsync.model.entities import spec
 from xsync.model.records import Record
 from xsync.state.ledger import Base, record_hash
+from xsync.state.lock import STALE_AFTER
 from xsync.sync.rules import Rules
 
 Level = Literal["ok", "warn", "fail"]
@@ -31,7 +32,6 @@ NAMES = ("connection", "scopes", "lock_dates", "ops_schema", "categories", "acco
 CLOCK_WARN_SECONDS = 120
 CLOCK_FAIL_SECONDS = 600
 # a run lock whose heartbeat is older than this is taken over (xsync.state.lock.RunLock)
-LOCK_STALE_AFTER = timedelta(minutes=15)
 # records named in one check's detail; the rest are counted
 SHOWN = 5
 
@@ -401,7 +401,7 @@ def check_run_lock(lock: Mapping[str, Any] | None, *, now: datetime, host: str,
     since = datetime.fromisoformat(str(lock["acquired_at"]))
     owner = f"pid {pid}" + ("" if where == host else f" on {where}")
     gone = where == host and not alive(pid)
-    stale = now - heartbeat >= LOCK_STALE_AFTER
+    stale = now - heartbeat >= STALE_AFTER
     if gone or stale:
         why = "that process is gone" if gone else \
             f"its last heartbeat was at {heartbeat:%Y-%m-%d %H:%M} UTC"

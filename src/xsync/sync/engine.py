@@ -34,7 +34,7 @@ from xsync.errors import (
 from xsync.model.side import Side
 from xsync.state.db import tune_for_runs
 from xsync.state.ledger import Ledger, transaction
-from xsync.state.lock import RunLock
+from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
 from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
 from xsync.sync.planner import Planner
@@ -115,7 +115,7 @@ def record_failed_run(state: sqlite_utils.Database, command: str, entities: Sequ
 class Engine:
     def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
                  now: Callable[[], datetime] = utc_now,
-                 lock_stale_after: timedelta = timedelta(minutes=15),
+                 lock_stale_after: timedelta = STALE_AFTER,
                  lock_date: Callable[[], date | None] | None = None) -> None:
         self.state = state
         self.ops = ops

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xsync.model.entities import EntitySpec
+from xsync.model.entities import DROPPED_WHEN_REMOVED, EntitySpec
 from xsync.model.records import Fields, Line, Record
 from xsync.state.ledger import record_hash
 from xsync.sync.accounting import DOCUMENTS, TERMINAL, locked_reason, status_write
@@ -29,10 +29,10 @@ from xsync.sync.plan import (
 )
 from xsync.sync.rules import Rules
 
-# entities whose records Xero lists no more once removed (an allocation taken back): one a whole
-# read no longer lists is gone for good, so once ops says so too the pair is settled (its base
-# says deleted on both sides) and is not looked at again until a read lists it
-GONE_FOR_GOOD = frozenset({"allocations"})
+# one of these that a whole read no longer lists is gone for good (Xero keeps no trace of it): once
+# ops says so too the pair is settled (its base says deleted on both sides) and is not looked at
+# again until a read lists it
+GONE_FOR_GOOD = DROPPED_WHEN_REMOVED
 
 
 def label_of(spec: EntitySpec, fields: Fields, record_id: str | None) -> str:
