@@ -84,6 +84,17 @@ def test_a_quiet_sync_costs_one_read_per_entity_and_no_write(world: World) -> No
     assert counters["GET /Invoices"]["calls"] <= 2, counters  # invoices and bills, one page each
     assert world.xero.invoice("INV-0011")["Reference"] == "Changed in ops"
 
+    # the next cycle lists that write back once; found as written, it is no news, so the
+    # allocations are still not read
+    world.advance()
+    world.sandbox.reset_counters()
+    assert world.run("sync").code == 0
+    counters = _calls(world)
+    assert not [k for k in counters if "Allocations" in k or "AppliedAmount" in k], counters
+    assert sum(v["calls"] for k, v in counters.items() if k.startswith("GET ")) \
+        <= synced_endpoints, counters
+    assert sum(v["writes"] for v in counters.values()) == 0, counters
+
 
 BAD_ROWS = """
 INSERT INTO contacts (id, name, status, updated_at)

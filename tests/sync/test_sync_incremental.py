@@ -103,3 +103,41 @@ def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
     assert world.sync().exit_code == 0
     assert [c.fields["email"] for c in world.xero.all("contacts")
             if c.fields["name"] == "Customer 1"] == ["new@customer.test"]
+
+
+def test_a_row_stamped_to_the_microsecond_is_trusted_at_the_next_cycle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change time to the microsecond (as xsync stamps the rows it writes) names one instant:
+    the cycle after a pull does not hash those rows again; an edit, a new instant, is seen."""
+    world = World()
+    world.ops.incremental = False
+    world.clock.tick(0.123457)  # every stamp from here on carries microseconds
+    names = [f"Supplier {n}" for n in range(3)]
+    for name in names:
+        world.contact("xero", name)
+    assert world.sync("pull").exit_code == 0
+    ids = [c.id for c in world.ops.all("contacts")]
+    assert len(ids) == 3
+    hashed: list[str] = []
+    real = planner.record_hash
+    from_ops: set[int] = set()
+    scan = world.ops.scan
+
+    def tagged(entity, cursor):  # type: ignore[no-untyped-def]
+        result = scan(entity, cursor)
+        from_ops.update(id(r) for r in result.records)
+        return result
+
+    def counting(record):  # type: ignore[no-untyped-def]
+        if id(record) in from_ops:
+            hashed.append(record.id)
+        return real(record)
+
+    monkeypatch.setattr(world.ops, "scan", tagged)
+    monkeypatch.setattr(planner, "record_hash", counting)
+    assert world.sync().exit_code == 0
+    assert not set(hashed) & set(ids), "rows written to the microsecond were hashed again"
+    world.ops.edit("contacts", ids[1], email="new@supplier.test")
+    assert world.sync().exit_code == 0
+    assert hashed == [ids[1]]
+    assert "new@supplier.test" in [c.fields.get("email") for c in world.xero.all("contacts")]

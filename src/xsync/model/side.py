@@ -102,3 +102,11 @@ class SupportsChangedScan(Protocol):
     """
 
     def scan_changed(self, entity: str, known: Mapping[str, datetime]) -> ScanResult: ...
+
+
+@runtime_checkable
+class SupportsUnchanged(Protocol):
+    """Optional: a side told, after a scan, that every record it listed is as the engine last saw
+    it (its own writes read back, say), so that what it reads only on news need not be read."""
+
+    def unchanged(self, entity: str) -> None: ...

@@ -14,7 +14,8 @@ Invariants:
   from its list), but only when something could have changed them: an allocation made or taken
   back changes its credit note or credit and its invoice, so when this side's latest scans of
   invoices, credit notes and credits since the last read of allocations all found nothing
-  changed, the allocations are unchanged too and are not read (``ALLOCATION_TRIGGERS``);
+  changed (nothing listed, or only records the engine found as it last saw them: its own writes
+  read back), the allocations are unchanged too and are not read (``ALLOCATION_TRIGGERS``);
 - Xero lists payments by no ``IDs``: they are fetched by a ``where`` on their PaymentIDs;
 - every write carries an idempotency key derived from the engine's outbox rows, so a retried
   batch is the same request;
@@ -138,6 +139,12 @@ class XeroSide:
             # nothing listed, from a cursor or at all (nothing there): nothing changed
             self._quiet[entity] = not result.records and not result.rejected
         return result
+
+    def unchanged(self, entity: str) -> None:
+        """Every record the latest scan of ``entity`` listed is as the engine last saw it (its
+        own writes read back): for the allocations, as good as a scan that listed nothing."""
+        if entity in ALLOCATION_TRIGGERS:
+            self._quiet[entity] = True
 
     def _scan(self, entity: str, cursor: str | None) -> ScanResult:
         settled = bool(cursor and cursor.endswith(SETTLED_MARK))

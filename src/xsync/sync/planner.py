@@ -23,7 +23,13 @@ from typing import Any
 from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncError
 from xsync.model.entities import ENTITY_ORDER, EntitySpec, spec
 from xsync.model.records import Fields, Line, Record
-from xsync.model.side import ScanResult, Side, SupportsChangedScan, SupportsFind
+from xsync.model.side import (
+    ScanResult,
+    Side,
+    SupportsChangedScan,
+    SupportsFind,
+    SupportsUnchanged,
+)
 from xsync.state.ledger import Base, Ledger, record_hash
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
@@ -90,14 +96,24 @@ def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
                      f"({type(exc).__name__}: {exc})", code)
 
 
+def vouches(stamp: datetime, synced: datetime, margin: timedelta) -> bool:
+    """Whether a base stored at ``synced`` proves a row still showing change time ``stamp`` as
+    it was. An edit in the same clock tick would keep the same time, so a coarse stamp (whole
+    seconds, or milliseconds) is trusted only once the base was stored well after it; a stamp to
+    the microsecond (xsync writes its own so) names one instant, and is trusted once the base was
+    stored after it."""
+    if stamp.microsecond % 1000:
+        return synced >= stamp
+    return synced - stamp > margin
+
+
 def trusted(record: Record, seen_at: str | None, synced_at: str | None,
             margin: timedelta) -> bool:
-    """The cheap check: an unchanged change time proves nothing changed only when the base was
-    stored well after that time (an edit in the same clock tick would keep the same time)."""
+    """The cheap check: an unchanged change time that its base vouches for (``vouches``)."""
     stamp = record.updated_at
     return (stamp is not None and seen_at is not None and synced_at is not None
             and iso(stamp) == seen_at
-            and datetime.fromisoformat(synced_at) - stamp > margin)
+            and vouches(stamp, datetime.fromisoformat(synced_at), margin))
 
 
 class Planner:
@@ -310,6 +326,19 @@ class EntityPlanner:
         self.plan.cursors.append(("xero", self.entity, xs.cursor))
         if self.flows.to_xero:
             self.plan.cursors.append(("ops", self.entity, os_.cursor))
+        if isinstance(self.p.xero, SupportsUnchanged) and xs.records and self._xero_as_last_seen():
+            self.p.xero.unchanged(self.entity)
+
+    def _xero_as_last_seen(self) -> bool:
+        """Whether every record the Xero scan listed is linked and hashes as its base has it
+        (xsync's own writes, read back by the next incremental scan): nothing new in Xero."""
+        if self.xs.rejected:
+            return False
+        for record in self.xs.records:
+            base = self.bases.get(self.rev.get(record.id, ""))
+            if base is None or base.xero_hash is None or record_hash(record) != base.xero_hash:
+                return False
+        return True
 
     def _scan_ops(self) -> ScanResult:
         """The ops side's changes: every row but those its base vouches for (a change time
@@ -331,7 +360,7 @@ class EntityPlanner:
             if seen is None or synced is None or ops_id in waiting:
                 continue
             stamp = datetime.fromisoformat(seen)
-            if datetime.fromisoformat(synced) - stamp > self.margin:
+            if vouches(stamp, datetime.fromisoformat(synced), self.margin):
                 known[ops_id] = stamp
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
