@@ -80,7 +80,17 @@ class RowError(ValueError):
 
 
 def utc_now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now, as xsync stamps a row it writes (see :func:`stamp_text`)."""
+    return stamp_text(datetime.now(UTC))
+
+
+def stamp_text(moment: datetime) -> str:
+    """The ``updated_at`` text of a row xsync writes: UTC to the microsecond, all six digits
+    always (2026-11-02T09:30:00.000000Z), so an edit the platform stamps in whole seconds, even
+    in the same second, never carries the same text as xsync's own write."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_updated_at(value: str | None) -> datetime | None:
