@@ -37,6 +37,9 @@ class ScanResult:
     rejected_lines: list[str] = field(default_factory=list)
     # an incremental scan's list of every id the side holds now (None: not given)
     ids: set[str] | None = None
+    # the side stopped at a page boundary (a run reads a large entity in rounds): ``cursor`` is
+    # where the rest begins, and the scan is not complete
+    more: bool = False
 
 
 @dataclass(slots=True)
@@ -110,3 +113,13 @@ class SupportsUnchanged(Protocol):
     it (its own writes read back, say), so that what it reads only on news need not be read."""
 
     def unchanged(self, entity: str) -> None: ...
+
+
+@runtime_checkable
+class SupportsRounds(Protocol):
+    """Optional: a side that can read a large entity in rounds of about ``records`` records
+    (``None``: whole), each scan ending at a page boundary with ``ScanResult.more`` set and a
+    cursor the next scan goes on from, so that a run holds one round in memory, not the whole
+    organisation."""
+
+    def read_in_rounds(self, records: int | None) -> None: ...

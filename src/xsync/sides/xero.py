@@ -76,6 +76,9 @@ NO_ID_LIST = {"payments", "credits"}
 ALLOCATION_TRIGGERS = ("invoices", "credit_notes", "credits")
 # the allocations' cursor once they were read whole: they are known as of then
 READ_WHOLE = "read-whole"
+# entities a run may read in rounds (``read_in_rounds``): the large ones, on one endpoint that
+# orders by change time
+IN_ROUNDS = frozenset({"invoices", "bills"})
 
 
 def _quote(value: str) -> str:
@@ -121,6 +124,8 @@ class XeroSide:
         # entity of ALLOCATION_TRIGGERS -> whether its latest scan since the last read of the
         # allocations listed nothing
         self._quiet: dict[str, bool] = {}
+        # records per round of a large entity's read, while a run reads in rounds
+        self._round: int | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -157,26 +162,49 @@ class XeroSide:
         rejected: list[tuple[str, str]] = []
         if entity in ("invoices", "bills") and self.tracking.categories:
             self._check_categories()
-        for element in self._elements(entity, since):
-            if not self._wanted(entity, element):
-                continue
-            try:
-                record = record_from_xero(entity, element, self.tracking)
-            except ValueError as exc:
-                # the message names the record, the field and the value
-                rejected.append((_element_id(entity, element) or "?", str(exc)))
-                continue
-            records.append(record)
-            if record.updated_at and (newest is None or record.updated_at > newest):
-                newest = record.updated_at
+        rounds = self._round if entity in IN_ROUNDS else None
+        oldest: datetime | None = None
+        more = False
+        for page in self._pages(entity, since, ordered=rounds is not None):
+            for element in page:
+                if not self._wanted(entity, element):
+                    continue
+                try:
+                    record = record_from_xero(entity, element, self.tracking)
+                except ValueError as exc:
+                    # the message names the record, the field and the value
+                    rejected.append((_element_id(entity, element) or "?", str(exc)))
+                    continue
+                records.append(record)
+                changed = record.updated_at
+                if changed and (newest is None or changed > newest):
+                    newest = changed
+                if changed and (oldest is None or changed < oldest):
+                    oldest = changed
+            if rounds is not None and len(records) + len(rejected) >= rounds \
+                    and self._moves_on(since or oldest, newest):
+                more = True
+                break
         new_cursor = cursor
         if newest is not None:
             new_cursor = to_utc(newest).isoformat()
             server = self.client.server_time
-            if server is not None and server - newest > SETTLED:
+            if not more and server is not None and server - newest > SETTLED:
                 new_cursor += SETTLED_MARK
-        return ScanResult(records=records, cursor=new_cursor, complete=since is None,
-                          rejected=rejected)
+        return ScanResult(records=records, cursor=new_cursor, complete=since is None and not more,
+                          rejected=rejected, more=more)
+
+    def read_in_rounds(self, records: int | None) -> None:
+        """Read invoices and bills in rounds of about ``records`` (``None``: whole): the scan
+        stops at the first page boundary past that many, oldest change first, with ``more`` set;
+        the next scan goes on from the newest change time read, less the overlap."""
+        self._round = records
+
+    def _moves_on(self, floor: datetime | None, newest: datetime | None) -> bool:
+        """Whether a round ending at ``newest`` leaves a cursor past ``floor`` (where this round
+        began): the next round, asking from ``newest`` less the overlap, then reads on rather
+        than the same records again (many records sharing a few seconds are read as one)."""
+        return floor is not None and newest is not None and newest - self.overlap > floor
 
     def _check_categories(self) -> None:
         """A mapped tracking category Xero no longer has (renamed, removed) would read as every
@@ -192,30 +220,31 @@ class XeroSide:
                     f"remove the mapping; lines were not read, so none was changed",
                     path="xsync.toml")
 
-    def _elements(self, entity: str, since: datetime | None) -> Iterator[dict[str, Any]]:
+    def _pages(self, entity: str, since: datetime | None,
+               ordered: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The entity's elements, page by page (``ordered``: oldest change first)."""
         endpoint, _, kind = ENDPOINTS[entity]
         params = self._params(entity)
         if entity in ("invoices", "bills"):
             params["where"] = f'Type=="{kind}"'
+        if ordered:
+            params["order"] = "UpdatedDateUTC ASC"
         if entity == "allocations":
-            yield from self._allocation_elements()
+            yield list(self._allocation_elements())
             return
         if entity == "credits":
             # a customer's overpayments and prepayments: two endpoints, one entity
             for credit_endpoint, (_, _, typ) in CREDIT_ENDPOINTS.items():
-                for page in self.client.iter_pages(credit_endpoint, modified_since=since,
-                                                   params={**params,
-                                                           "where": f'Type=="{typ}"'}):
-                    yield from page
+                yield from self.client.iter_pages(credit_endpoint, modified_since=since,
+                                                  params={**params, "where": f'Type=="{typ}"'})
             return
         if entity in PAGED:
-            for page in self.client.iter_pages(endpoint, modified_since=since, params=params):
-                yield from page
+            yield from self.client.iter_pages(endpoint, modified_since=since, params=params)
             return
         # Accounts take If-Modified-Since; TaxRates do not, and are always read whole.
         envelope = self.client.get(endpoint, params=params or None,
                                    modified_since=since if entity == "accounts" else None)
-        yield from envelope.get(endpoint) or []
+        yield list(envelope.get(endpoint) or [])
 
     def _allocation_elements(self) -> Iterator[dict[str, Any]]:
         """Every allocation of sales credit notes and of customers' credits, read whole: an

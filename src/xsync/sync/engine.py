@@ -31,7 +31,7 @@ from xsync.errors import (
     XeroError,
     XsyncError,
 )
-from xsync.model.side import Side
+from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
 from xsync.state.ledger import Ledger, transaction
 from xsync.state.lock import STALE_AFTER, RunLock
@@ -44,6 +44,10 @@ from xsync.sync.rules import Rules
 # a run's exit code as the word the runs table keeps
 OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
             6: "reconnect", 7: "daily limit", 8: "unreachable"}
+
+
+# records of one entity a run reads, plans and applies at once (five pages of Xero's 1,000)
+ROUND_RECORDS = 5_000
 
 
 class ConflictNotFound(UsageError):
@@ -116,7 +120,8 @@ class Engine:
     def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
                  now: Callable[[], datetime] = utc_now,
                  lock_stale_after: timedelta = STALE_AFTER,
-                 lock_date: Callable[[], date | None] | None = None) -> None:
+                 lock_date: Callable[[], date | None] | None = None,
+                 round_records: int = ROUND_RECORDS) -> None:
         self.state = state
         self.ops = ops
         self.xero = xero
@@ -127,15 +132,35 @@ class Engine:
         # the last day Xero takes no posting on (see :mod:`xsync.sync.preflight`), when known
         self.lock_date = lock_date
         self._lock: RunLock | None = None
+        # records first paired with their twin in this run's earlier rounds, by entity
+        self._paired_now: dict[str, set[str]] | None = None
+        # records a run's read of a large entity holds at once (see ``plan``)
+        self.round_records = round_records
         tune_for_runs(state)
 
     # -- plan and apply --------------------------------------------------------------------------
 
     def plan(self, mode: str, entities: Sequence[str] | None = None) -> Plan:
-        """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere."""
+        """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere.
+
+        Under the run lock (a run that applies what it plans), a large entity is read in rounds
+        where Xero can (:class:`~xsync.model.side.SupportsRounds`): the plan then covers one
+        round, and ``Plan.more`` names what ``apply`` plans next, within the same run. A plan
+        made outside the lock (``diff``, a dry run) reads everything, and shows it all."""
         after = self.ledger.last_run()
         planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now)
-        plan = planner.plan(mode, list(entities) if entities is not None else None)
+        if self._paired_now is not None:
+            # a later round of the same run: records first paired in an earlier one count
+            planner.paired_now = self._paired_now
+        rounds = self.xero if isinstance(self.xero, SupportsRounds) and self._lock else None
+        if rounds is not None:
+            rounds.read_in_rounds(self.round_records)
+        try:
+            plan = planner.plan(mode, list(entities) if entities is not None else None)
+        finally:
+            if rounds is not None:
+                rounds.read_in_rounds(None)
+        plan.paired_now = planner.paired_now
         if self.lock_date is not None:
             hold_locked(plan, self.ledger, self.lock_date)
         plan.after_run = after
@@ -168,15 +193,16 @@ class Engine:
         return ExitCode.OK
 
     def check(self, plan: Plan, *, allow_mass_delete: bool = False,
-              allow_empty_side: bool = False) -> None:
-        """The safety guards; raises before anything is written."""
+              allow_empty_side: bool = False, deleted: int = 0) -> None:
+        """The safety guards; raises before anything is written (``deleted``: what earlier
+        rounds of the same run deleted or voided, which counts towards the threshold)."""
         if plan.empty_sides and not allow_empty_side:
             entity, side = plan.empty_sides[0]
             raise EmptySideGuard(
                 f"the {side} side listed no {entity} although records are linked; nothing is "
                 "deleted on one side because it could not be read on the other",
                 entity=entity, side=side, empty=[list(e) for e in plan.empty_sides])
-        deletes = plan.deletes
+        deletes = plan.deletes + deleted
         if deletes > self.rules.mass_delete_threshold and not allow_mass_delete:
             raise MassDeleteGuard(
                 f"the plan deletes or voids {deletes} records, more than the threshold of "
@@ -193,9 +219,12 @@ class Engine:
                 raise StalePlanGuard(
                     "another run ended after this plan was made; it may no longer hold",
                     planned_after=plan.after_run, last_run=self.ledger.last_run())
-            return self._apply(plan, self._lock, command)
+            return self._apply(plan, self._lock, command,
+                               {"allow_mass_delete": allow_mass_delete,
+                                "allow_empty_side": allow_empty_side})
 
-    def _apply(self, plan: Plan, lock: RunLock, command: str | None) -> RunResult:
+    def _apply(self, plan: Plan, lock: RunLock, command: str | None,
+               flags: dict[str, bool]) -> RunResult:
         outcome, result = "crashed", None
         try:
             with transaction(self.state):
@@ -207,8 +236,21 @@ class Engine:
                 # and the finished rows of earlier runs are history the audit log keeps
                 self.ledger.outbox_prune(run_id)
             result = RunResult(run_id, plan.mode)
-            Applier(self.ledger, self.ops, self.xero, self.now, run_id, lock.heartbeat).apply(
-                plan, result)
+            applier = Applier(self.ledger, self.ops, self.xero, self.now, run_id,
+                              lock.heartbeat)
+            applier.apply(plan, result)
+            deleted, current = plan.deletes, plan
+            self._paired_now = plan.paired_now
+            try:
+                while current.more:
+                    # the next round of a read in rounds, and what waited on it: same run,
+                    # same guards (the deletes of every round count together)
+                    current = self.plan(current.mode, current.more)
+                    self.check(current, deleted=deleted, **flags)
+                    applier.apply(current, result)
+                    deleted += current.deletes
+            finally:
+                self._paired_now = None
             result.conflicts = self.ledger.conflicts(open_only=True)
             outcome = OUTCOMES.get(result.exit_code, str(result.exit_code))
             return result

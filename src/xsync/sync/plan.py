@@ -181,6 +181,12 @@ class Plan:
     # (entity, ops id, change time) of ops rows found by content to be as their base holds them:
     # their change time is trusted from now on
     confirmed: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # entities to plan again in the same run, once this plan is applied: read in rounds, one
+    # round planned here, or waiting on one that is (see ``SupportsRounds``)
+    more: list[str] = field(default_factory=list)
+    # entity -> Xero ids first paired with an ops record by this plan (their history may
+    # predate the cursors of what refers to them)
+    paired_now: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def actions(self) -> list[Action]:

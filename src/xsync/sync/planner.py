@@ -60,6 +60,8 @@ FATAL = (DailyLimitReached,)
 # (Xero keeps sales invoice numbers unique; a bill's number is its supplier's, so only the same
 # supplier, number and date make two bills one)
 CLAIMS = {"invoices": ("number",), "bills": ("contact_id", "number", "date")}
+# (entity, field) whose value Xero gives to one record only
+UNIQUE_IN_XERO = {("invoices", "number")}
 
 
 class RescanOps(Exception):
@@ -148,6 +150,10 @@ class Planner:
             if not (planner.flows.to_ops or planner.flows.to_xero or planner.flows.computed
                     or planner.creates_up):
                 continue
+            if any(target in plan.more for target in spec(entity).refs.values()):
+                # it refers to records the rest of a read in rounds may hold: the next round
+                plan.more.append(entity)
+                continue
             blocked = self._blocked(entity, plan)
             if blocked is not None:
                 plan.read_errors.append(blocked)
@@ -160,6 +166,8 @@ class Planner:
                     self.refused = failed.error
             else:
                 planner.commit()
+                if planner.xs.more:
+                    plan.more.append(entity)
         return plan
 
     def _blocked(self, entity: str, plan: Plan) -> ReadError | None:
@@ -324,7 +332,7 @@ class EntityPlanner:
         # against, and an incremental read with the base standing in for what it did not list
         # costs one page, not the whole entity
         self.plan.cursors.append(("xero", self.entity, xs.cursor))
-        if self.flows.to_xero:
+        if self.flows.to_xero and not xs.more:
             self.plan.cursors.append(("ops", self.entity, os_.cursor))
         if isinstance(self.p.xero, SupportsUnchanged) and xs.records and self._xero_as_last_seen():
             self.p.xero.unchanged(self.entity)
@@ -460,6 +468,10 @@ class EntityPlanner:
                 continue
             base = self.bases.get(ops_id)
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+            if x is None and self.xs.more:
+                # a later round may list its Xero record changed: it is looked at then, with
+                # both sides' changes, never with its base standing in for a Xero side unread
+                continue
             look = (
                 base is None
                 or (o is not None and self._ops_changed(o, base))
@@ -667,12 +679,16 @@ class EntityPlanner:
                      if r.id not in self.rev and not self._deleted(r)}
         # linked Xero records a lookup found: a new record must not take one of them over
         self.linked_found: list[Record] = []
-        if lone_ops and self.flows.to_xero and not self.xs.complete:
+        # a round of a read in rounds: the rest of Xero is not listed yet, so an ops record
+        # this round's Xero records do not match waits for the last round (its twin may be
+        # further on), where it is looked up, matched or created as it would be in one read
+        later = self.xs.more
+        if lone_ops and self.flows.to_xero and not self.xs.complete and not later:
             self._widen_xero(list(lone_ops.values()), lone_xero)
         self._load_claim_conflicts()
         forced_new = self._forced(lone_ops, lone_xero)
         self._recover(lone_ops, lone_xero)
-        if self.flows.to_xero:
+        if self.flows.to_xero and not later:
             self._claimed(lone_ops)
         candidates_o = [r for r in lone_ops.values() if r.id not in forced_new]
         found = match(self.spec, candidates_o, [self._for_match(r) for r in lone_xero.values()])
@@ -685,7 +701,9 @@ class EntityPlanner:
                 lone_ops.pop(i, None)
             for i in amb.xero_ids:
                 lone_xero.pop(i, None)
-        if self.flows.to_xero:
+        if later:
+            pass
+        elif self.flows.to_xero:
             self._possible_duplicates(lone_ops, forced_new)
             for record in lone_ops.values():
                 self._create_in_xero(record)
@@ -714,6 +732,10 @@ class EntityPlanner:
         if isinstance(self.p.xero, SupportsFind):
             for key in lookup_fields(self.spec):
                 values = sorted({v for r in lone_ops if (v := r.fields.get(key))})
+                if (self.entity, key) in UNIQUE_IN_XERO:
+                    # a value this scan listed has its one Xero record here already
+                    listed = {r.fields.get(key) for r in lone_xero.values()}
+                    values = [v for v in values if v not in listed]
                 if not values:
                     continue
                 try:

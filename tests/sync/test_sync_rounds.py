@@ -1,0 +1,156 @@
+"""A run reads a large entity in rounds: memory holds one round, not the organisation.
+
+Under the run lock, invoices and bills are read oldest change first, about
+``Engine.round_records`` at a time, each round planned and applied before the next is read,
+and what refers to them (payments, credit notes, allocations) planned once the last round is
+in. The outcome is the one a single read gives: the same rows, one run, and the guards
+counting every round. ``diff`` still reads and shows everything at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from bookworld import Books
+
+from xsync.errors import MassDeleteGuard
+from xsync.sync.plan import Plan
+from xsync.xero import client
+
+TABLES = ("contacts", "invoices", "invoice_lines", "bills", "bill_lines", "payments")
+
+
+def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every ops table's rows without the ids and change times a store assigns."""
+    conn = sqlite3.connect(path)
+    out = {}
+    for table in TABLES:
+        cols = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")
+                if c[1] not in ("id", "updated_at") and not c[1].endswith("_id")]
+        out[table] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(),
+                            key=repr)
+    conn.close()
+    return out
+
+
+def _planned(books: Books, monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
+    plans: list[Plan] = []
+    real = books.engine.plan
+
+    def recording(mode, entities=None):  # type: ignore[no-untyped-def]
+        plan = real(mode, entities)
+        plans.append(plan)
+        return plan
+
+    monkeypatch.setattr(books.engine, "plan", recording)
+    return plans
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory: pytest.TempPathFactory) -> Books:
+    books = Books(tmp_path_factory.mktemp("whole"), invoices=2_600)
+    books.engine.round_records = 100_000
+    assert books.cycle("pull") == 0
+    return books
+
+
+def test_a_first_pull_in_rounds_holds_one_round_and_lands_every_row(
+        tmp_path: Path, whole: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    books = Books(tmp_path, invoices=2_600)
+    books.engine.round_records = 500
+    plans = _planned(books, monkeypatch)
+    result = books.run("pull")
+    assert result.exit_code == 0
+    per_round = [sum(1 for s in p.steps if s.entity == "invoices") for p in plans]
+    assert len(plans) >= 3, per_round
+    # a round ends at the first page boundary past 500 records (the sandbox's pages of 1,000)
+    assert max(per_round) <= 1_000, per_round
+    # payments refer to invoices: planned once, after the last round of them
+    assert all("payments" in p.more and "invoices" in p.more for p in plans[:-1])
+    assert plans[-1].more == [] and "payments" in plans[-1].entities
+    assert _rows(tmp_path / "ops.db") == _rows(whole.ops.path)
+    # one run, as the user ran one command
+    runs = books.engine.ledger.runs(limit=5)
+    assert len(runs) == 1 and runs[0]["exit_code"] == 0
+    # and the next cycle finds nothing to do, reading one page of each
+    assert books.cycle() == 0
+    assert max(books.reads().values()) == 1
+
+
+def test_a_diff_reads_everything_at_once(tmp_path: Path) -> None:
+    books = Books(tmp_path, invoices=1_200)
+    books.engine.round_records = 300
+    plan = books.engine.plan("pull")
+    assert plan.more == []
+    assert sum(1 for s in plan.steps if s.entity == "invoices") > 900
+
+
+def test_the_deletes_of_every_round_count_towards_the_guard(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    books = Books(tmp_path, invoices=600)
+    assert books.cycle("pull") == 0
+    drafts = [inv for inv in books.http.get(
+        "/Invoices", params={"where": 'Type=="ACCREC" AND Status=="DRAFT"'}).json()["Invoices"]]
+    threshold = books.engine.rules.mass_delete_threshold
+    assert len(drafts) > threshold, len(drafts)
+    for invoice in drafts[:threshold + 10]:
+        books.sandbox.advance_clock(10)  # each removal a round's worth apart
+        reply = books.http.post(f"/Invoices/{invoice['InvoiceID']}", json={"Invoices": [{
+            "InvoiceID": invoice["InvoiceID"], "Status": "DELETED"}]})
+        assert reply.status_code == 200, reply.text
+    books.engine.round_records = threshold // 2
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 5)  # rounds end at pages of 5
+    with pytest.raises(MassDeleteGuard):
+        books.run("sync")
+    deleted = books.ops.conn.execute(
+        "SELECT COUNT(*) FROM invoices WHERE status = 'deleted'").fetchone()[0]
+    # the rounds under the threshold landed; none past it
+    assert 0 < deleted <= threshold
+
+
+def test_a_rebuilt_workspace_read_in_rounds_matches_every_record_and_writes_nothing(
+        tmp_path: Path, whole: Books) -> None:
+    """Links lost (state.db rebuilt): each round's Xero records find their ops twins; an ops
+    record a round does not match waits for the last round, rather than being looked up or
+    created while the rest of Xero is still unread."""
+    import shutil
+
+    from xsync.sides.ops_sqlite import SqliteOpsStore
+    from xsync.sides.xero import XeroSide
+    from xsync.state.db import open_state
+    from xsync.sync import Engine, default_rules
+
+    shutil.copy(whole.ops.path, tmp_path / "ops.db")
+    ops = SqliteOpsStore(tmp_path / "ops.db", now=whole.stamp)
+    engine = Engine(open_state(tmp_path / "state.db"), ops,
+                    XeroSide(whole.engine.xero.client),  # type: ignore[attr-defined]
+                    default_rules(), now=whole.sandbox.now, round_records=500)
+    whole.sandbox.advance_clock(120)
+    whole.wire.sent.clear()
+    result = engine.run("sync")
+    assert result.exit_code == 0, result.to_json()
+    assert [s for s in whole.wire.sent if s[0] != "GET"] == []
+    assert not [q for _, _, q in whole.wire.sent if "InvoiceNumbers" in q]
+    links = engine.ledger.link_counts()
+    assert links["invoices"] == ops.conn.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
+    ops.close()
+
+
+def test_records_sharing_one_change_time_are_read_in_one_round(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    books = Books(tmp_path, invoices=300)
+    assert books.cycle("pull") == 0
+    found = books.http.get("/Invoices", params={"where": 'Type=="ACCREC"'}).json()["Invoices"]
+    edited = found[:30]
+    for invoice in edited:  # all in the same instant
+        reply = books.http.post(f"/Invoices/{invoice['InvoiceID']}", json={"Invoices": [{
+            "InvoiceID": invoice["InvoiceID"], "Reference": "same instant"}]})
+        assert reply.status_code == 200, reply.text
+    books.engine.round_records = 5
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 5)
+    assert books.cycle() == 0
+    got = books.ops.conn.execute(
+        "SELECT COUNT(*) FROM invoices WHERE reference = 'same instant'").fetchone()[0]
+    assert got == len(edited)
