@@ -21,6 +21,7 @@ from typing import Any
 from measure import measured, report
 
 from xsync.cli.runner import lenient_gc
+from xsync.sides.ops_rows import stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore
 from xsync.sides.xero import XeroSide
 from xsync.state.db import open_state
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         def now() -> datetime:
             return datetime.now(UTC) + ahead
 
-        ops = SqliteOpsStore(args.folder / "ops.db",
-                             now=lambda: now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        # rows xsync writes are stamped as it stamps them (to the microsecond), on its clock
+        ops = SqliteOpsStore(args.folder / "ops.db", now=lambda: stamp_text(now()))
         state = open_state(args.folder / "state.db")
         engine = Engine(state, ops, XeroSide(client), default_rules(), now=now)
         with lenient_gc():  # as the CLI runs it
