@@ -5,20 +5,26 @@ Reading: every Xero element becomes a :class:`Record` in the canonical vocabular
 becomes the smallest Xero element that carries it: documents reference their contact by
 ``ContactID`` only (never by name, which would rename it), lines always carry their
 ``LineItemID`` so Xero keeps them, and Xero-computed fields (totals, balances) are never sent.
+
+Reading is the sync's hot path (a first pull maps every invoice and line of the organisation):
+the money, quantities and dates of Xero's JSON (Decimals, ints and `/Date(ms)/` text) take a
+short way to the same canonical text as :func:`~xsync.model.money.money`,
+:func:`~xsync.model.money.quantity` and :func:`~xsync.xero.xjson.parse_date`; anything else
+takes theirs, so every value reads, and every bad value is refused, as those words say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from xsync.model.entities import spec
-from xsync.model.money import money, quantity
+from xsync.model.money import CENT, TEN_THOUSANDTH, money, quantity
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change
-from xsync.xero.xjson import parse_date, parse_datetime
+from xsync.xero.xjson import date_text, parse_datetime
 
 DOC_STATUS_IN = {
     "DRAFT": "draft", "SUBMITTED": "draft", "AUTHORISED": "approved", "PAID": "paid",
@@ -86,10 +92,11 @@ NO_TRACKING = Tracking()
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     if value is None:
         return None
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 class Unmappable(ValueError):
@@ -97,8 +104,59 @@ class Unmappable(ValueError):
 
 
 def _date(value: Any) -> str | None:
-    parsed = parse_date(value) if value else None
-    return parsed.isoformat() if parsed else None
+    return date_text(value) if value else None
+
+
+def _money(value: Any) -> str | None:
+    """:func:`money`, the short way for a Decimal or int: rounded to the cent, zero unsigned.
+    (A Decimal rounded to a fixed exponent prints without an exponent.)"""
+    if type(value) is Decimal:
+        rounded = value.quantize(CENT, ROUND_HALF_UP)
+    elif type(value) is int:
+        rounded = Decimal(value).quantize(CENT, ROUND_HALF_UP)
+    else:
+        return money(value)
+    if not rounded:
+        return "0.00"
+    # NaN: refused as money refuses it (Infinity cannot be rounded at all)
+    return str(rounded) if rounded.is_finite() else money(value)
+
+
+def _quantity(value: Any) -> str | None:
+    """:func:`quantity`, the short way for a Decimal or int: 4 places, then 2 to 4 shown.
+    Quantities and unit prices repeat (a few dozen in a page), so each text is kept by value."""
+    kind = type(value)
+    if kind is not Decimal and kind is not int:
+        return quantity(value)
+    known = _QUANTITIES.get(value)
+    if known is not None:
+        return known
+    exact = (value if kind is Decimal else Decimal(value)).quantize(TEN_THOUSANDTH,
+                                                                     ROUND_HALF_UP)
+    if not exact.is_finite():
+        return quantity(value)
+    if not exact:
+        text = "0.00"
+    else:
+        text = str(exact)
+        if text[-1] == "0":
+            text = text[:-1]
+            if text[-1] == "0":
+                text = text[:-1]
+    if len(_QUANTITIES) < _QUANTITIES_KEPT:
+        # equal numbers, whatever their exponent, are one quantity ("5", "5.0", "5.0000")
+        _QUANTITIES[value] = text
+    return text
+
+
+_QUANTITIES: dict[Decimal | int, str] = {}
+_QUANTITIES_KEPT = 4096
+
+
+# what a converter raises on a value it cannot read (:func:`_read` names the field and value)
+_READ_ERRORS = (ValueError, ArithmeticError, TypeError)
+_NONE: dict[str, Any] = {}
+_NO_LINES: list[dict[str, Any]] = []
 
 
 def _read(el: dict[str, Any], name: str, convert: Any) -> Any:
@@ -106,7 +164,7 @@ def _read(el: dict[str, Any], name: str, convert: Any) -> Any:
     value = el.get(name)
     try:
         return convert(value)
-    except (ValueError, ArithmeticError, TypeError):
+    except _READ_ERRORS:
         raise Unmappable(f"{name} {value!r} is not a value xsync can read") from None
 
 
@@ -179,7 +237,37 @@ def _guid(value: Any) -> str | None:
 
 def _document(el: dict[str, Any], tracking: Tracking = NO_TRACKING
               ) -> tuple[Fields, list[Line]]:
-    fields: Fields = {
+    get = el.get
+    try:
+        # the short way: each value converted as it is; the first that cannot be read sends
+        # the whole element the careful way, which names it
+        fields: Fields = {
+            "number": _text(get("InvoiceNumber")),
+            "contact_id": _text((get("Contact") or _NONE).get("ContactID")),
+            "date": _date(get("Date")),
+            "due_date": _date(get("DueDate")),
+            "reference": _text(get("Reference")),
+            "currency": _text(get("CurrencyCode")),
+            "amounts_are": _enum(el, "LineAmountTypes", AMOUNTS_IN, "Exclusive"),
+            "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
+            "subtotal": _money(get("SubTotal")),
+            "total_tax": _money(get("TotalTax")),
+            "total": _money(get("Total")),
+            "amount_paid": _money(get("AmountPaid")),
+            "amount_credited": _money(get("AmountCredited")),
+            "amount_due": _money(get("AmountDue")),
+            "paid_on": _date(get("FullyPaidOnDate")),
+        }
+    except _READ_ERRORS:
+        fields = _document_fields(el)
+    lines = [_line(index, item, tracking)
+             for index, item in enumerate(get("LineItems") or _NO_LINES, start=1)]
+    return fields, lines
+
+
+def _document_fields(el: dict[str, Any]) -> Fields:
+    """A document's fields the careful way: a value it cannot read is named."""
+    return {
         "number": _text(el.get("InvoiceNumber")),
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
         "date": _read(el, "Date", _date),
@@ -188,37 +276,56 @@ def _document(el: dict[str, Any], tracking: Tracking = NO_TRACKING
         "currency": _text(el.get("CurrencyCode")),
         "amounts_are": _enum(el, "LineAmountTypes", AMOUNTS_IN, "Exclusive"),
         "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
-        "subtotal": _read(el, "SubTotal", money),
-        "total_tax": _read(el, "TotalTax", money),
-        "total": _read(el, "Total", money),
-        "amount_paid": _read(el, "AmountPaid", money),
-        "amount_credited": _read(el, "AmountCredited", money),
-        "amount_due": _read(el, "AmountDue", money),
+        "subtotal": _read(el, "SubTotal", _money),
+        "total_tax": _read(el, "TotalTax", _money),
+        "total": _read(el, "Total", _money),
+        "amount_paid": _read(el, "AmountPaid", _money),
+        "amount_credited": _read(el, "AmountCredited", _money),
+        "amount_due": _read(el, "AmountDue", _money),
         "paid_on": _read(el, "FullyPaidOnDate", _date),
     }
-    lines = [_line(index, item, tracking)
-             for index, item in enumerate(el.get("LineItems") or [], start=1)]
-    return fields, lines
 
 
 def _line(index: int, item: dict[str, Any], tracking: Tracking = NO_TRACKING) -> Line:
+    get = item.get
+    line_id = _text(get("LineItemID"))
+    tracked = bool(tracking.categories)
     try:
-        return Line(
-            id=_text(item.get("LineItemID")),
-            fields={
-                "position": str(index),
-                "description": _text(item.get("Description")),
-                "quantity": _read(item, "Quantity", quantity),
-                "unit_price": _read(item, "UnitAmount", quantity),
-                "account_code": _text(item.get("AccountCode")),
-                "tax_type": _text(item.get("TaxType")),
-                "tax_amount": _read(item, "TaxAmount", money),
-                "line_amount": _read(item, "LineAmount", money),
-                "discount_rate": _read(item, "DiscountRate", money),
-                "job": tracking.option(item, "job"),
-                "site": tracking.option(item, "site"),
-            },
-        )
+        # the short way, as for the document
+        fields: Fields = {
+            "position": str(index),
+            "description": _text(get("Description")),
+            "quantity": _quantity(get("Quantity")),
+            "unit_price": _quantity(get("UnitAmount")),
+            "account_code": _text(get("AccountCode")),
+            "tax_type": _text(get("TaxType")),
+            "tax_amount": _money(get("TaxAmount")),
+            "line_amount": _money(get("LineAmount")),
+            "discount_rate": _money(get("DiscountRate")),
+            "job": tracking.option(item, "job") if tracked else None,
+            "site": tracking.option(item, "site") if tracked else None,
+        }
+    except _READ_ERRORS:
+        fields = _line_fields(index, item, tracking)
+    return Line(id=line_id, fields=fields)
+
+
+def _line_fields(index: int, item: dict[str, Any], tracking: Tracking) -> Fields:
+    """A line's fields the careful way: a value it cannot read is named, with the line."""
+    try:
+        return {
+            "position": str(index),
+            "description": _text(item.get("Description")),
+            "quantity": _read(item, "Quantity", _quantity),
+            "unit_price": _read(item, "UnitAmount", _quantity),
+            "account_code": _text(item.get("AccountCode")),
+            "tax_type": _text(item.get("TaxType")),
+            "tax_amount": _read(item, "TaxAmount", _money),
+            "line_amount": _read(item, "LineAmount", _money),
+            "discount_rate": _read(item, "DiscountRate", _money),
+            "job": tracking.option(item, "job"),
+            "site": tracking.option(item, "site"),
+        }
     except Unmappable as exc:
         raise Unmappable(f"line {index}: {exc}") from None
 
@@ -234,7 +341,7 @@ def _payment(el: dict[str, Any]) -> tuple[Fields, None]:
         "credit_id": _text((el.get("Overpayment") or {}).get("OverpaymentID")
                            or (el.get("Prepayment") or {}).get("PrepaymentID")),
         "date": _read(el, "Date", _date),
-        "amount": _read(el, "Amount", money),
+        "amount": _read(el, "Amount", _money),
         "reference": _text(el.get("Reference")),
         "status": _enum(el, "Status", PAYMENT_STATUS_IN, "AUTHORISED"),
     }, None
@@ -248,8 +355,8 @@ def _credit_note(el: dict[str, Any]) -> tuple[Fields, None]:
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
         "invoice_id": _text(invoice.get("InvoiceID")),
         "date": _read(el, "Date", _date),
-        "total": _read(el, "Total", money),
-        "remaining": _read(el, "RemainingCredit", money),
+        "total": _read(el, "Total", _money),
+        "remaining": _read(el, "RemainingCredit", _money),
         "status": _enum(el, "Status", DOC_STATUS_IN, "DRAFT"),
     }, None
 
@@ -265,8 +372,8 @@ def _credit(el: dict[str, Any]) -> tuple[Fields, None]:
         "contact_id": _text((el.get("Contact") or {}).get("ContactID")),
         "date": _read(el, "Date", _date),
         "reference": _text(el.get("Reference")),
-        "total": _read(el, "Total", money),
-        "remaining": _read(el, "RemainingCredit", money),
+        "total": _read(el, "Total", _money),
+        "remaining": _read(el, "RemainingCredit", _money),
         "status": _enum(el, "Status", DOC_STATUS_IN, "AUTHORISED"),
     }, None
 
@@ -301,7 +408,7 @@ def _allocation(el: dict[str, Any]) -> tuple[Fields, None]:
         "credit_id": _text(el.get("OverpaymentID") or el.get("PrepaymentID"))
         if kind != "credit_note" else None,
         "invoice_id": _text((el.get("Invoice") or {}).get("InvoiceID")),
-        "amount": _read(el, "Amount", money),
+        "amount": _read(el, "Amount", _money),
         "date": _read(el, "Date", _date),
         "status": "applied",
     }, None
