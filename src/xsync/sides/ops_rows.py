@@ -18,9 +18,9 @@ Invariants:
 from __future__ import annotations
 
 import re
-import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from xsync.model.entities import (
     ALLOCATION_KINDS,
@@ -111,7 +111,13 @@ def reason_for(problems: list[str]) -> str:
 LONGEST_OPTION = 100
 
 
-def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
+class StoredRow(Protocol):
+    """A row as stored, column by name: an ``sqlite3.Row``, or a dict of the same values."""
+
+    def __getitem__(self, name: str) -> Any: ...
+
+
+def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
                 problems: list[str], categories: dict[str, str],
                 default_tax_types: dict[str, str],
                 tracked: frozenset[str] = frozenset()) -> Record:
@@ -156,7 +162,7 @@ def read_record(entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
     return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
 
 
-def read_line(entity_spec: EntitySpec, row: sqlite3.Row, owner: str, problems: list[str],
+def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: list[str],
               categories: dict[str, str], default_tax_types: dict[str, str],
               tracked: frozenset[str] = frozenset()) -> Line:
     line_id = row["id"]

@@ -15,15 +15,21 @@ Invariants:
   its first version (:data:`ADDED_COLUMNS`, :data:`ADDED_TABLES`): a file made before them gets
   them, empty, when xsync opens it, since an empty new column or table stands for nothing the
   platform ever had.
+- A :class:`TableShape` says what a write stores only where the declaration leaves no doubt
+  (text kept as text, literal defaults, no triggers); anything else is :data:`UNKNOWN`, and the
+  store reads such a row back instead of guessing.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from xsync.errors import (
     ConfigError,
@@ -357,3 +363,145 @@ def entity_tables(entity: str) -> list[str]:
     if spec(entity).has_lines:
         wanted.append("accounts")
     return wanted
+
+
+# -- what a write stores -----------------------------------------------------------------------
+
+
+class Unknown:
+    """Stands for a stored value xsync cannot tell without reading it back."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+TEXT_OR_NULL = frozenset({str, type(None)})
+# text an INTEGER or NUMERIC column stores as the integer it spells, read back as the same text
+WHOLE_TEXT = re.compile(r"0|-?[1-9][0-9]{0,17}")
+TEXT_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+# clauses that make SQLite store something else than what was written, or order it otherwise
+RESHAPING = re.compile(r"\b(?:CONFLICT|COLLATE|GENERATED)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What SQLite stores when xsync writes a row of a plain table, as far as it can be told
+    without asking: each column's default, and which columns turn text into numbers.
+
+    Only a table with none of what makes SQLite store or order otherwise than written has a
+    shape (see :func:`table_shape`); anything else is read back after its write."""
+
+    defaults: dict[str, Any]
+    # columns of INTEGER or NUMERIC affinity: text spelling a whole number is stored as one
+    numeric: frozenset[str]
+    # columns of REAL affinity: every number, and text spelling one, is stored as a float
+    real: frozenset[str]
+    # the columns a record is read from: a row is known only if each of them is
+    read: frozenset[str] = frozenset()
+
+    def reading(self, columns: Iterable[str]) -> TableShape:
+        """This shape, for rows whose ``columns`` must all be known."""
+        return replace(self, read=frozenset(columns))
+
+    def stored(self, column: str, value: Any) -> Any:
+        """``value`` as this column stores it, or :data:`UNKNOWN`."""
+        if value is None:
+            return None
+        if type(value) is not str or column in self.real:
+            return UNKNOWN
+        if column in self.numeric:
+            return int(value) if WHOLE_TEXT.fullmatch(value) else UNKNOWN
+        return value
+
+    def inserted(self, written: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The row an INSERT of ``written`` stores: the defaults, then what was written;
+        ``None`` if a column read is not known."""
+        values = self.updated(written)
+        if values is None:
+            return None
+        row = dict(self.defaults)
+        row.update(values)
+        if any(c not in values for c in self._unknown_defaults):
+            return None
+        return row
+
+    def updated(self, written: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The values an UPDATE setting ``written`` stores; ``None`` if one read is not
+        known."""
+        values = dict(written)
+        turned = set(self._turning.intersection(values))
+        if not TEXT_OR_NULL.issuperset(map(type, values.values())):
+            turned.update(c for c, v in values.items() if type(v) not in TEXT_OR_NULL)
+        for column in turned:
+            stored = self.stored(column, values[column])
+            if stored is UNKNOWN and column in self.read:
+                return None
+            values[column] = stored
+        return values
+
+    @functools.cached_property
+    def _turning(self) -> frozenset[str]:
+        """The columns that may store text as something else."""
+        return self.numeric | self.real
+
+    @functools.cached_property
+    def _unknown_defaults(self) -> tuple[str, ...]:
+        return tuple(c for c in self.read if self.defaults.get(c) is UNKNOWN)
+
+
+def table_shape(conn: sqlite3.Connection, table: str, key: str) -> TableShape | None:
+    """The shape of ``table`` as the file declares it, or ``None`` where what a write stores
+    cannot be told from it: a view, a table with triggers, generated columns, conflict or
+    collation clauses, foreign key actions, or another primary key than ``key`` alone."""
+    found = conn.execute("SELECT type, sql FROM sqlite_master WHERE lower(name) = lower(?)",
+                         [table]).fetchone()
+    if found is None or found[0] != "table" or RESHAPING.search(str(found[1] or "")):
+        return None
+    triggers = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                            "AND lower(tbl_name) = lower(?)", [table]).fetchone()[0]
+    if triggers:
+        return None
+    for fk in conn.execute("SELECT on_update, on_delete FROM pragma_foreign_key_list(?)",
+                           [table]):
+        if any(str(action).upper() != "NO ACTION" for action in fk):
+            return None
+    columns = conn.execute("SELECT name, type, dflt_value, pk, hidden FROM "
+                           "pragma_table_xinfo(?)", [table]).fetchall()
+    if [c[0] for c in columns if c[3]] != [key] or any(c[4] for c in columns):
+        return None
+    numeric: set[str] = set()
+    real: set[str] = set()
+    for name, declared, _, _, _ in columns:
+        affinity = column_affinity(str(declared or ""))
+        if affinity in ("INTEGER", "NUMERIC"):
+            numeric.add(name)
+        elif affinity == "REAL":
+            real.add(name)
+    probe = TableShape({}, frozenset(numeric), frozenset(real))
+    defaults = {name: probe.stored(name, default_value(default))
+                for name, _, default, _, _ in columns}
+    return TableShape(defaults, probe.numeric, probe.real)
+
+
+def column_affinity(declared: str) -> str:
+    """The affinity SQLite gives a column of this declared type (its documented rules)."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
+        return "TEXT"
+    if "BLOB" in upper or not upper.strip():
+        return "BLOB"
+    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
+        return "REAL"
+    return "NUMERIC"
+
+
+def default_value(declared: str | None) -> Any:
+    """A column's default as written in its declaration: a text literal, NULL, or
+    :data:`UNKNOWN` for anything else (a number, an expression, CURRENT_TIMESTAMP)."""
+    if declared is None or declared.strip().upper() == "NULL":
+        return None
+    literal = TEXT_LITERAL.fullmatch(declared.strip())
+    return literal.group(1).replace("''", "'") if literal else UNKNOWN

@@ -10,6 +10,11 @@ Invariants:
   naming the record, the field and the value, and leaves it untouched, so the engine never takes
   an unreadable row for a deleted one; every line whose document row is missing is rejected too.
 - ``fetch`` never returns a record that ``scan`` would reject.
+- ``write`` returns each record it wrote exactly as ``fetch`` reads it afterwards (the engine
+  keeps its hash as the base): built from what it wrote over what was stored, where the
+  table's declared shape tells what SQLite keeps, and read back where it does not.
+- Rows xsync writes are stamped to the microsecond (:func:`~xsync.sides.ops_rows.stamp_text`),
+  one stamp for all the rows of one write.
 - ``write`` applies a batch in one transaction with a savepoint per change: a change the table
   refuses is rolled back alone and gets a sentence saying why; a file that stays locked, is
   corrupt or full fails the whole write, and nothing of it is kept.
@@ -18,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import uuid
@@ -25,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
@@ -34,6 +40,7 @@ from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.ops_rows import (
     STAMPED,
     RowError,
+    StoredRow,
     check_refs,
     parse_updated_at,
     read_record,
@@ -47,6 +54,7 @@ from xsync.sides.ops_schema import (
     SCHEMA_REST,
     SCHEMA_SCRIPTS,
     TABLES,
+    TableShape,
     check_schema,
     connect,
     contract_columns,
@@ -55,6 +63,7 @@ from xsync.sides.ops_schema import (
     open_schema,
     sqlite_errors,
     table_columns,
+    table_shape,
 )
 
 __all__ = [
@@ -113,6 +122,9 @@ class SqliteOpsStore:
         self.tracked = frozenset(tracked)
         self._untracked = frozenset(TRACKING_FIELDS) - self.tracked
         self._now = now
+        # entity -> the schema version its tables were last checked at, and their shapes then
+        self._checked: dict[str, int] = {}
+        self._shapes: dict[str, tuple[int, Shapes | None]] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -120,8 +132,15 @@ class SqliteOpsStore:
     def _sqlite(self, doing: str) -> AbstractContextManager[None]:
         return sqlite_errors(self.conn, self.path, doing, self.busy_timeout)
 
-    def _check_entity_schema(self, entity: str) -> None:
-        check_schema(self.path, table_columns(self.conn), entity_tables(entity))
+    def _check_entity_schema(self, entity: str) -> int:
+        """Check the entity's tables hold the contract, once per version of the schema: the
+        version moves with every change of any table, by this connection or another, so a
+        table altered or dropped since is checked again. The schema version checked."""
+        version = int(self.conn.execute("PRAGMA schema_version").fetchone()[0])
+        if self._checked.get(entity) != version:
+            check_schema(self.path, table_columns(self.conn), entity_tables(entity))
+            self._checked[entity] = version
+        return version
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -284,7 +303,7 @@ class SqliteOpsStore:
                     f"AND {key} IS NOT NULL", chunk)]
         return self.fetch(entity, ids)
 
-    def _read_row(self, entity: str, row: sqlite3.Row, line_rows: list[sqlite3.Row],
+    def _read_row(self, entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
                   problems: list[str]) -> Record:
         return read_record(entity, row, line_rows, problems, self.categories,
                            self.default_tax_types, self.tracked)
@@ -331,22 +350,31 @@ class SqliteOpsStore:
         """Apply every change in one transaction; a failing change is rolled back alone.
 
         A change the table refuses keeps its own result with a sentence saying why; a file that
-        stays locked, is corrupt or full fails the whole write (nothing of it is kept)."""
+        stays locked, is corrupt or full fails the whole write (nothing of it is kept).
+
+        Each written record comes back as :meth:`fetch` would read it after the write: built
+        from what was written over what was stored, where the table's shape tells what SQLite
+        keeps of it (see :class:`~xsync.sides.ops_schema.TableShape`), else read back."""
         table = TABLES[entity][0]
         outcomes: list[tuple[Change, str | None, str | None]] = []
+        built: dict[str, Built | None] = {}
         with self._sqlite(f"writing {table}"):
-            self._check_entity_schema(entity)
+            version = self._check_entity_schema(entity)
+            shapes = self._table_shapes(entity, version)
+            # one stamp for the whole write: its changes are one transaction, one moment
+            stamp = self._now() if entity in STAMPED else None
             # the write lock is taken first, so a locked file fails before any change is tried
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                created = self._create_all(entity, changes)
+                created = self._create_all(entity, changes, stamp, shapes, built)
                 if created is not None:
                     outcomes = [(c, rid, None) for c, rid in zip(changes, created, strict=True)]
-                known = self._existing_lines(entity, changes) if created is None else {}
+                known = self._stored_lines(entity, changes) if created is None else {}
                 for change in changes if created is None else ():
                     self.conn.execute("SAVEPOINT change")
                     try:
-                        record_id = self._apply(entity, change, known)
+                        record_id, record_rows = self._apply(entity, change, stamp, shapes,
+                                                             known)
                     except (BadAmount, RowError) as exc:
                         self.conn.execute("ROLLBACK TO change")
                         outcomes.append((change, None, str(exc)))
@@ -357,6 +385,8 @@ class SqliteOpsStore:
                         outcomes.append((change, None, _refusal(entity, change, exc)))
                     else:
                         outcomes.append((change, record_id, None))
+                        # a record written twice in one batch is read back once, as it ends
+                        built[record_id] = None if record_id in built else record_rows
                     self.conn.execute("RELEASE change")
                 self.conn.execute("COMMIT")
             except BaseException:
@@ -365,8 +395,7 @@ class SqliteOpsStore:
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
                 raise
-        written = [rid for _, rid, _ in outcomes if rid is not None]
-        records = {r.id: r for r in self.fetch(entity, written)}
+        records = self._written_records(entity, [rid for _, rid, _ in outcomes if rid], built)
         return [
             ChangeResult(key=c.key, ok=True, id=rid, record=records.get(rid))
             if rid is not None
@@ -374,30 +403,97 @@ class SqliteOpsStore:
             for c, rid, err in outcomes
         ]
 
-    def _create_all(self, entity: str, changes: Sequence[Change]) -> list[str] | None:
+    def _table_shapes(self, entity: str, version: int) -> Shapes | None:
+        """The shapes of the entity's table and line table, while the schema is unchanged;
+        ``None`` if either has none, or lacks a column a record is read from."""
+        cached = self._shapes.get(entity)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        table, line_table, owner, key = TABLES[entity]
+        head = table_shape(self.conn, table, key)
+        line = table_shape(self.conn, line_table, "id") if line_table else None
+        shapes: Shapes | None = None
+        if head is not None and (line is not None or not line_table):
+            entity_spec = spec(entity)
+            read = [key, *entity_spec.fields, *entity_spec.create_only]
+            read += ["updated_at"] if entity in STAMPED else []
+            line_read = [*entity_spec.line_fields, "category", "id", owner or ""]
+            if set(read) <= set(head.defaults) and (
+                    line is None or set(line_read) <= set(line.defaults)):
+                shapes = Shapes(head.reading(read),
+                                line.reading(line_read) if line is not None else None)
+        self._shapes[entity] = (version, shapes)
+        return shapes
+
+    def _written_records(self, entity: str, written: list[str],
+                         built: dict[str, Built | None]) -> dict[str, Record]:
+        """The records just written, by id, as :meth:`fetch` would return them: those built
+        from their stored rows, read as a scan reads them, and the others read back."""
+        table, line_table, _, _ = TABLES[entity]
+        readable: dict[str, Record] = {}
+        again: list[str] = []
+        for record_id in dict.fromkeys(written):
+            rows = built.get(record_id)
+            if rows is None:
+                again.append(record_id)
+                continue
+            head, lines = rows
+            ordered = sorted(lines, key=_line_order)
+            problems: list[str] = []
+            record = self._read_row(entity, head, ordered, problems)
+            if record.id != record_id:
+                again.append(record_id)
+            elif not problems:
+                readable[record_id] = record
+        out: dict[str, Record] = {}
+        if readable:
+            with self._sqlite(f"reading {table}"):
+                accounts = self._known_accounts() if line_table else set()
+                contacts = self._existing_contacts(readable.values())
+            for record_id, record in readable.items():
+                problems = []
+                check_refs(record, accounts, contacts, problems)
+                if not problems:
+                    out[record_id] = record
+        if again:
+            out.update((r.id, r) for r in self.fetch(entity, again))
+        return out
+
+    def _create_all(self, entity: str, changes: Sequence[Change], stamp: str | None,
+                    shapes: Shapes | None, built: dict[str, Built | None]) -> list[str] | None:
         """A batch of creates only (a first import) in a few statements: each table's rows go in
         with one executemany. ``None`` when the batch is not all creates, or the table refused
-        one of them: the caller then writes them one by one, so each keeps its own fate."""
+        one of them: the caller then writes them one by one, so each keeps its own fate.
+
+        ``built`` gets each record's rows as stored, where ``shapes`` tells them."""
         if not changes or any(c.action != "create" for c in changes):
             return None
         table, line_table, owner, key = TABLES[entity]
         heads: dict[tuple[str, ...], list[list[Any]]] = {}
         lines: dict[tuple[str, ...], list[list[Any]]] = {}
-        ids: list[str] = []
+        written: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
+        named: list[str] = []
+        noise = _line_noise(sum(len(c.lines or ()) for c in changes))
         for change in changes:
             values: dict[str, Any] = dict(change.fields)
-            if entity in STAMPED:
-                values["updated_at"] = self._now()
+            if stamp is not None:
+                values["updated_at"] = stamp
+            if change.id or values.get(key):
+                named.append(str(change.id or values.get(key)))
             record_id = str(change.id or values.get(key) or self._new_id(entity))
             values[key] = record_id
             heads.setdefault(tuple(values), []).append(list(values.values()))
+            line_rows: list[dict[str, Any]] = []
             for position, line in enumerate(change.lines or [], start=1):
                 row: dict[str, Any] = self._line_values(line)
                 row.setdefault("position", str(position))
-                row["id"] = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
+                row["id"] = line.id or f"{record_id}-L{next(noise)}"
                 row[owner or ""] = record_id
                 lines.setdefault(tuple(row), []).append(list(row.values()))
-            ids.append(record_id)
+                line_rows.append(row)
+            written.append((record_id, values, line_rows))
+        # lines left behind by a row of the same id: the record holds them as well
+        held = self._owners_of_lines(entity, named) if shapes is not None else set()
         self.conn.execute("SAVEPOINT bulk")
         try:
             for target, groups in ((table, heads), (line_table, lines)):
@@ -412,10 +508,30 @@ class SqliteOpsStore:
             self.conn.execute("RELEASE bulk")
             return None
         self.conn.execute("RELEASE bulk")
-        return ids
+        for record_id, values, line_rows in written:
+            if shapes is None or record_id in held:
+                built[record_id] = None
+                continue
+            built[record_id] = _built(shapes.head.inserted(values),
+                                      [shapes.line.inserted(r) if shapes.line else None
+                                       for r in line_rows])
+        return [record_id for record_id, _, _ in written]
 
-    def _existing_lines(self, entity: str, changes: Sequence[Change]) -> dict[str, set[str]]:
-        """The stored line ids of every record written once in this batch, read in chunks.
+    def _owners_of_lines(self, entity: str, ids: list[str]) -> set[str]:
+        """Which of these ids own lines in the entity's line table."""
+        _, line_table, owner, _ = TABLES[entity]
+        found: set[str] = set()
+        if not line_table or not owner:
+            return found
+        for chunk, marks in _chunks(ids):
+            found.update(str(r[0]) for r in self.conn.execute(
+                f"SELECT DISTINCT {owner} FROM {line_table} WHERE {owner} IN ({marks})", chunk))
+        return found
+
+    def _stored_lines(self, entity: str,
+                      changes: Sequence[Change]) -> dict[str, dict[str, dict[str, Any]]]:
+        """The stored lines, by line id, of every record written once in this batch, read in
+        chunks.
 
         A record written twice in one batch is left out: its lines are read when it is written,
         after the first change to it."""
@@ -424,48 +540,60 @@ class SqliteOpsStore:
             return {}
         counts: dict[str, int] = {}
         for change in changes:
-            if change.lines is not None:
-                rid = change.id or change.fields.get(key)
-                if rid:
-                    counts[str(rid)] = counts.get(str(rid), 0) + 1
+            rid = change.id or change.fields.get(key)
+            if rid:
+                counts[str(rid)] = counts.get(str(rid), 0) + 1
         once = [rid for rid, n in counts.items() if n == 1]
-        found: dict[str, set[str]] = {rid: set() for rid in once}
+        found: dict[str, dict[str, dict[str, Any]]] = {rid: {} for rid in once}
         for chunk, marks in _chunks(once):
-            for line_id, rid in self.conn.execute(
-                    f"SELECT id, {owner} FROM {line_table} WHERE {owner} IN ({marks})", chunk):
-                found.setdefault(str(rid), set()).add(str(line_id))
+            for row in self.conn.execute(
+                    f"SELECT * FROM {line_table} WHERE {owner} IN ({marks})", chunk):
+                found.setdefault(str(row[owner]), {})[str(row["id"])] = _as_dict(row)
         return found
 
-    def _apply(self, entity: str, change: Change,
-               known: dict[str, set[str]] | None = None) -> str:
+    def _apply(self, entity: str, change: Change, stamp: str | None, shapes: Shapes | None,
+               known: dict[str, dict[str, dict[str, Any]]] | None = None,
+               ) -> tuple[str, Built | None]:
+        """Write one change; its id, and its rows as stored where the shapes tell them."""
         table, line_table, owner, key = TABLES[entity]
         values: dict[str, Any] = dict(change.fields)
         if change.action == "delete":
             values = {"status": "deleted"} if entity != "contacts" else {"status": "archived"}
         elif change.action == "void":
             values = {"status": "void"}
-        if entity in STAMPED:
-            values["updated_at"] = self._now()
+        if stamp is not None:
+            values["updated_at"] = stamp
         record_id = change.id
         existing = (known or {}).get(str(record_id or values.get(key) or ""))
+        head: dict[str, Any] | None = None
         if change.action == "create":
             if not (record_id or values.get(key)):
-                existing = set()
+                existing = {}
             record_id = record_id or values.get(key) or self._new_id(entity)
             values[key] = record_id
             self._insert(table, values)
+            head = shapes.head.inserted(values) if shapes else None
         else:
             if record_id is None:
                 raise RowError(f"{NOUN[entity]}: an {change.action} came without an id, so "
                                "there is no row to change; nothing was written")
-            exists = self.conn.execute(f"SELECT 1 FROM {table} WHERE {key} = ?", [record_id])
-            if exists.fetchone() is None:
+            stored = self.conn.execute(f"SELECT * FROM {table} WHERE {key} = ?",
+                                       [record_id]).fetchmany(2)
+            if not stored:
                 raise RowError(f"{NOUN[entity]} {record_id}: there is no such row in {table} "
                                "any more (removed by the platform?); nothing was written")
             self._update(table, key, record_id, values)
+            changed = shapes.head.updated(values) if shapes and len(stored) == 1 else None
+            head = None if changed is None else {**_as_dict(stored[0]), **changed}
+        line_rows: list[dict[str, Any] | None] | None = [] if not line_table else None
         if change.lines is not None and line_table and owner:
-            self._replace_lines(line_table, owner, str(record_id), change.lines, existing)
-        return str(record_id)
+            line_rows = self._replace_lines(line_table, owner, str(record_id), change.lines,
+                                            existing, shapes.line if shapes else None)
+        elif existing is not None:
+            line_rows = list(existing.values())
+        if head is None or line_rows is None:
+            return str(record_id), None
+        return str(record_id), _built(head, line_rows)
 
     def _insert(self, table: str, values: dict[str, Any]) -> None:
         cols = ", ".join(values)
@@ -480,35 +608,107 @@ class SqliteOpsStore:
                           [*values.values(), record_id])
 
     def _replace_lines(self, table: str, owner: str, record_id: str, lines: Iterable[Line],
-                       existing: set[str] | None = None) -> None:
+                       existing: dict[str, dict[str, Any]] | None = None,
+                       shape: TableShape | None = None) -> list[dict[str, Any] | None] | None:
         """Make the stored lines exactly ``lines``: update by id, insert new, delete the rest.
-        ``existing``: the stored line ids when already known (a fresh record has none)."""
+
+        ``existing``: the stored lines by id when already read (a fresh record has none). The
+        line rows as stored after the write when ``existing`` and ``shape`` tell them, else
+        ``None``."""
+        stored: dict[str, dict[str, Any]] | set[str]
         if existing is None:
-            existing = {str(r[0]) for r in self.conn.execute(
+            stored = {str(r[0]) for r in self.conn.execute(
                 f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
+        else:
+            stored = existing
+        # the lines as stored, told while both what was stored and the shape are known
+        before = existing if shape is not None else None
+        rows: list[dict[str, Any] | None] = []
         kept: set[str] = set()
         for position, line in enumerate(lines, start=1):
             values = self._line_values(line)
             values.setdefault("position", str(position))
-            if line.id and line.id in existing:
+            if line.id and line.id in stored:
                 self._update(table, "id", line.id, values)
+                if before is not None and shape is not None:
+                    changed = shape.updated(values)
+                    # a stored line named twice is still one line
+                    rows.append(None if changed is None or line.id in kept
+                                else {**before[line.id], **changed})
                 kept.add(line.id)
             else:
                 line_id = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
                 values["id"] = line_id
                 values[owner] = record_id
                 self._insert(table, values)
+                if shape is not None:
+                    rows.append(shape.inserted(values))
                 kept.add(line_id)
-        for stale in existing - kept:
+        for stale in set(stored) - kept:
+            if before is not None and type(before[stale]["id"]) is not str:
+                # an id stored as something else than text is not matched by its text
+                before = None
             self.conn.execute(f"DELETE FROM {table} WHERE id = ?", [stale])
+        return rows if before is not None else None
 
     def _line_values(self, line: Line) -> dict[str, Any]:
         """A line's columns to write: a tracking column not mapped to Xero is the platform's
         alone, and is left as it is."""
-        return {k: v for k, v in line.fields.items() if k not in self._untracked}
+        values: dict[str, Any] = dict(line.fields)
+        for name in self._untracked:
+            values.pop(name, None)
+        return values
 
     def _new_id(self, entity: str) -> str:
         return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"
+
+
+class Shapes(NamedTuple):
+    """The shapes of an entity's table and of its line table (``None``: it has none)."""
+
+    head: TableShape
+    line: TableShape | None
+
+
+# a written record's row and line rows as stored, read as fetch reads them
+Built = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+def _built(head: dict[str, Any] | None,
+           lines: list[dict[str, Any] | None]) -> Built | None:
+    """The record's rows, or ``None`` if any of them is not known."""
+    if head is None or any(row is None for row in lines):
+        return None
+    return head, [row for row in lines if row is not None]
+
+
+def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return dict(zip(row.keys(), row, strict=True))
+
+
+def _line_order(row: dict[str, Any]) -> tuple[tuple[int, Any], tuple[int, Any]]:
+    """Where a line row comes in ``ORDER BY position, id``."""
+    return _sql_order(row["position"]), _sql_order(row["id"])
+
+
+def _sql_order(value: Any) -> tuple[int, Any]:
+    """SQLite's order of values: NULL, then numbers, then text (bytewise in UTF-8, which is
+    the order of code points), then blobs."""
+    if value is None:
+        return 0, 0
+    if isinstance(value, int | float):
+        return 1, value
+    if isinstance(value, str):
+        return 2, value
+    return 3, value
+
+
+def _line_noise(count: int) -> Iterator[str]:
+    """``count`` random suffixes for new line ids (as uuid4's first 8 hex digits), drawn at
+    once."""
+    text = os.urandom(4 * count).hex()
+    for start in range(0, len(text), 8):
+        yield text[start:start + 8]
 
 
 def _stamp(text: str) -> datetime | None:
