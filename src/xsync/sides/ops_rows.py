@@ -17,8 +17,9 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -93,8 +94,11 @@ def stamp_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_updated_at(value: str | None) -> datetime | None:
-    """An ISO-8601 time as aware UTC (a time without offset is taken as UTC). ValueError else."""
+    """An ISO-8601 time as aware UTC (a time without offset is taken as UTC). ValueError else.
+
+    Remembered: the rows of one write share one stamp, and a datetime cannot be changed."""
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -117,6 +121,57 @@ class StoredRow(Protocol):
     def __getitem__(self, name: str) -> Any: ...
 
 
+# kinds whose stored text is the canonical text as it is
+TEXT_KINDS = frozenset({"text", "status", "ref"})
+# how each field is read: its name, its kind (None: not read, a tracking column not mapped),
+# and the test that its stored text is canonical as it is (None: any text but the empty)
+Plan = tuple[tuple[str, str | None, Callable[[str], object] | None], ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def _good_date(text: str) -> bool:
+    """Whether ``text`` is a date :func:`read_date` takes as it is (it says why when not)."""
+    return read_date(text, "", "", []) == text
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+def _plan(names: Sequence[str], kinds: Callable[[str], str | None]) -> Plan:
+    """Each field, worked out once: every row's values are then tested without a lookup."""
+    out: list[tuple[str, str | None, Callable[[str], object] | None]] = []
+    for name in names:
+        kind = kinds(name)
+        test: Callable[[str], object] | None = None
+        if kind in CANONICAL_TEXT:
+            test = CANONICAL_TEXT[kind].fullmatch
+        elif kind == "date":
+            test = _good_date
+        elif kind is not None and kind not in TEXT_KINDS:
+            test = _never
+        out.append((name, kind, test))
+    return tuple(out)
+
+
+@functools.cache
+def _field_plan(entity: str) -> Plan:
+    return _plan(spec(entity).fields, spec(entity).kind)
+
+
+@functools.cache
+def _line_plan(entity: str, tracked: frozenset[str]) -> Plan:
+    entity_spec = spec(entity)
+    return _plan(entity_spec.line_fields,
+                 lambda name: None if name in TRACKING_FIELDS and name not in tracked
+                 else entity_spec.line_kinds.get(name, "text"))
+
+
+@functools.cache
+def _enums_of(entity: str) -> tuple[tuple[str, tuple[tuple[str, ...], bool]], ...]:
+    return tuple((name, allowed) for (of, name), allowed in ENUMS.items() if of == entity)
+
+
 def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
                 problems: list[str], categories: dict[str, str],
                 default_tax_types: dict[str, str],
@@ -129,16 +184,23 @@ def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
     entity_spec = spec(entity)
     record_id = str(row[TABLES[entity][3]])
     who = f"{NOUN[entity]} {record_id}"
-    fields: Fields = {}
-    for name in entity_spec.fields:
-        fields[name] = read_value(entity_spec.kind(name), row[name], who, name, problems)
+    fields: Fields = dict.fromkeys(entity_spec.fields)
+    for name, kind, canonical in _field_plan(entity):
+        value = row[name]
+        if value is None or kind is None:
+            continue
+        # text canonical as stored is taken as it is; read_value decides (and explains) the rest
+        if type(value) is str and value and (
+                canonical is None or (canonical(value) and value[:3] != "-0.")):
+            fields[name] = value
+        else:
+            fields[name] = read_value(kind, value, who, name, problems)
     for name in entity_spec.create_only:
         # what the platform gives only to create the record in Xero (a deposit's accounts)
         value = read_value("text", row[name], who, name, problems)
         fields[name] = (value.strip() or None) if value is not None else None
-    for (of, name), allowed in ENUMS.items():
-        if of == entity:
-            check_enum(fields[name], row[name], allowed, who, name, problems)
+    for name, allowed in _enums_of(entity):
+        check_enum(fields[name], row[name], allowed, who, name, problems)
     start, due = fields.get("date"), fields.get("due_date")
     if start and due and due < start:
         problems.append(f"{who}: due_date {due!r} is before the date {start!r}")
@@ -169,10 +231,9 @@ def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: lis
     who = f"line {line_id}"
     if line_id is None or line_id == "":
         problems.append(f"a line of {owner} has no id: give it the platform's line id")
-    fields: Fields = {}
-    for name in entity_spec.line_fields:
-        if name in TRACKING_FIELDS and name not in tracked:
-            fields[name] = None
+    fields: Fields = dict.fromkeys(entity_spec.line_fields)
+    for name, kind, canonical in _line_plan(entity_spec.name, tracked):
+        if kind is None:
             continue
         value = row[name]
         if name == "account_code" and not value and row["category"]:
@@ -180,8 +241,13 @@ def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: lis
             if value is None:
                 problems.append(f"{who}: category {row['category']!r} has no account "
                                 "mapping in [mappings.categories]")
-        fields[name] = read_value(entity_spec.line_kinds.get(name, "text"), value, who, name,
-                                  problems)
+        if value is None:
+            continue
+        if type(value) is str and value and (
+                canonical is None or (canonical(value) and value[:3] != "-0.")):
+            fields[name] = value
+        else:
+            fields[name] = read_value(kind, value, who, name, problems)
     for name in TRACKING_FIELDS:
         value = fields.get(name)
         if value is not None and (len(value) > LONGEST_OPTION or not value.strip()):
