@@ -417,28 +417,27 @@ class TableShape:
     def inserted(self, written: Mapping[str, Any]) -> dict[str, Any] | None:
         """The row an INSERT of ``written`` stores: the defaults, then what was written;
         ``None`` if a column read is not known."""
-        values = self.updated(written)
-        if values is None:
+        if self._unknown_defaults and not written.keys() >= self._unknown_defaults:
             return None
-        row = dict(self.defaults)
-        row.update(values)
-        if any(c not in values for c in self._unknown_defaults):
-            return None
-        return row
+        return self._over(dict(self.defaults), written)
 
-    def updated(self, written: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The values an UPDATE setting ``written`` stores; ``None`` if one read is not
-        known."""
-        values = dict(written)
-        turned = set(self._turning.intersection(values))
-        if not TEXT_OR_NULL.issuperset(map(type, values.values())):
-            turned.update(c for c, v in values.items() if type(v) not in TEXT_OR_NULL)
+    def updated(self, stored: Mapping[str, Any],
+                written: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The row ``stored`` becomes by an UPDATE setting ``written``; ``None`` if a column
+        read is not known."""
+        return self._over(dict(stored), written)
+
+    def _over(self, row: dict[str, Any], written: Mapping[str, Any]) -> dict[str, Any] | None:
+        row.update(written)
+        turned: Iterable[str] = self._turning.intersection(written)
+        if not TEXT_OR_NULL.issuperset(map(type, written.values())):
+            turned = {*turned, *(c for c, v in written.items() if type(v) not in TEXT_OR_NULL)}
         for column in turned:
-            stored = self.stored(column, values[column])
+            stored = self.stored(column, written[column])
             if stored is UNKNOWN and column in self.read:
                 return None
-            values[column] = stored
-        return values
+            row[column] = stored
+        return row
 
     @functools.cached_property
     def _turning(self) -> frozenset[str]:
@@ -446,8 +445,9 @@ class TableShape:
         return self.numeric | self.real
 
     @functools.cached_property
-    def _unknown_defaults(self) -> tuple[str, ...]:
-        return tuple(c for c in self.read if self.defaults.get(c) is UNKNOWN)
+    def _unknown_defaults(self) -> frozenset[str]:
+        """The columns read whose default is not known: a row must be given them."""
+        return frozenset(c for c in self.read if self.defaults.get(c) is UNKNOWN)
 
 
 def table_shape(conn: sqlite3.Connection, table: str, key: str) -> TableShape | None:

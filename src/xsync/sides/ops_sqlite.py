@@ -23,15 +23,15 @@ Invariants:
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
@@ -438,7 +438,7 @@ class SqliteOpsStore:
                 again.append(record_id)
                 continue
             head, lines = rows
-            ordered = sorted(lines, key=_line_order)
+            ordered = _in_line_order(lines)
             problems: list[str] = []
             record = self._read_row(entity, head, ordered, problems)
             if record.id != record_id:
@@ -512,9 +512,10 @@ class SqliteOpsStore:
             if shapes is None or record_id in held:
                 built[record_id] = None
                 continue
-            built[record_id] = _built(shapes.head.inserted(values),
-                                      [shapes.line.inserted(r) if shapes.line else None
-                                       for r in line_rows])
+            line_shape = shapes.line
+            built[record_id] = _built(
+                shapes.head.inserted(values),
+                [line_shape.inserted(r) for r in line_rows] if line_shape else [])
         return [record_id for record_id, _, _ in written]
 
     def _owners_of_lines(self, entity: str, ids: list[str]) -> set[str]:
@@ -583,8 +584,8 @@ class SqliteOpsStore:
                 raise RowError(f"{NOUN[entity]} {record_id}: there is no such row in {table} "
                                "any more (removed by the platform?); nothing was written")
             self._update(table, key, record_id, values)
-            changed = shapes.head.updated(values) if shapes and len(stored) == 1 else None
-            head = None if changed is None else {**_as_dict(stored[0]), **changed}
+            if shapes and len(stored) == 1:
+                head = shapes.head.updated(_as_dict(stored[0]), values)
         line_rows: list[dict[str, Any] | None] | None = [] if not line_table else None
         if change.lines is not None and line_table and owner:
             line_rows = self._replace_lines(line_table, owner, str(record_id), change.lines,
@@ -631,13 +632,12 @@ class SqliteOpsStore:
             if line.id and line.id in stored:
                 self._update(table, "id", line.id, values)
                 if before is not None and shape is not None:
-                    changed = shape.updated(values)
                     # a stored line named twice is still one line
-                    rows.append(None if changed is None or line.id in kept
-                                else {**before[line.id], **changed})
+                    rows.append(None if line.id in kept
+                                else shape.updated(before[line.id], values))
                 kept.add(line.id)
             else:
-                line_id = line.id or f"{record_id}-L{uuid.uuid4().hex[:8]}"
+                line_id = line.id or f"{record_id}-L{os.urandom(4).hex()}"
                 values["id"] = line_id
                 values[owner] = record_id
                 self._insert(table, values)
@@ -660,7 +660,8 @@ class SqliteOpsStore:
         return values
 
     def _new_id(self, entity: str) -> str:
-        return f"{ID_PREFIX.get(entity, 'X')}-{uuid.uuid4().hex[:10].upper()}"
+        # 40 random bits, as the first ten hex digits of a uuid4 were
+        return f"{ID_PREFIX.get(entity, 'X')}-{os.urandom(5).hex().upper()}"
 
 
 class Shapes(NamedTuple):
@@ -677,13 +678,27 @@ Built = tuple[dict[str, Any], list[dict[str, Any]]]
 def _built(head: dict[str, Any] | None,
            lines: list[dict[str, Any] | None]) -> Built | None:
     """The record's rows, or ``None`` if any of them is not known."""
-    if head is None or any(row is None for row in lines):
+    if head is None or None in lines:
         return None
-    return head, [row for row in lines if row is not None]
+    return head, cast(list[dict[str, Any]], lines)
 
 
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
     return dict(zip(row.keys(), row, strict=True))
+
+
+def _in_line_order(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The line rows as ``ORDER BY position, id`` gives them. Values of one type (numbers,
+    text or blobs) compare in Python as in SQLite; others are ordered by their type first."""
+    if len(lines) < 2:
+        return lines
+    try:
+        return sorted(lines, key=_POSITION_ID)
+    except TypeError:
+        return sorted(lines, key=_line_order)
+
+
+_POSITION_ID = operator.itemgetter("position", "id")
 
 
 def _line_order(row: dict[str, Any]) -> tuple[tuple[int, Any], tuple[int, Any]]:
