@@ -334,3 +334,37 @@ def test_a_table_reshaped_while_the_store_is_open_is_read_back(tmp_path: Path) -
     assert isinstance(result.record, Record) and result.record.fields["name"] == "AFTER"
     _same_as_fetched(store, "contacts", [result])
     store.close()
+
+
+def test_a_line_whose_stored_id_is_not_text_is_read_back(tmp_path: Path) -> None:
+    """A platform's line table may keep ids as numbers: a change naming the line by its text
+    does not reach it, and the record returned says so, as a fetch does."""
+    path = tmp_path / "ops.db"
+    _seed(path)
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        ALTER TABLE invoice_lines RENAME TO old_lines;
+        CREATE TABLE invoice_lines (
+            id PRIMARY KEY, invoice_id TEXT NOT NULL, position INTEGER, description TEXT,
+            quantity TEXT, unit_price TEXT, account_code TEXT, category TEXT, tax_type TEXT,
+            tax_amount TEXT, line_amount TEXT, discount_rate TEXT, job TEXT, site TEXT);
+        INSERT INTO invoice_lines SELECT id, invoice_id, position, description, quantity,
+            unit_price, account_code, category, tax_type, tax_amount, line_amount,
+            discount_rate, job, site FROM old_lines WHERE id != 'OL2';
+        INSERT INTO invoice_lines (id, invoice_id, position, description, quantity, unit_price,
+                                   account_code, tax_type) VALUES
+            (7, 'I-OLD', 4, 'Numbered by the platform', '1', '3', '200', 'OUTPUT');
+        DROP TABLE old_lines;
+    """)
+    conn.commit()
+    conn.close()
+    lines = [_line("7", position="1", description="Renamed", quantity="1", unit_price="3",
+                   account_code="200", tax_type="OUTPUT"),
+             _line("OL1", position="2", description="Labour", quantity="2", unit_price="50",
+                   account_code="200", tax_type="OUTPUT")]
+    results, reads = _reads_back(path, "invoices",
+                                 [Change("u", "update", "I-OLD", {"reference": "R"}, lines)])
+    assert reads != []
+    record = results[0].record
+    assert record is not None and "Numbered by the platform" in \
+        [ln.fields["description"] for ln in record.lines or []]

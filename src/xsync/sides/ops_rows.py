@@ -133,10 +133,10 @@ TEXT_OR_NULL = frozenset({str, type(None)})
 
 @dataclass(frozen=True)
 class Fast:
-    """A row read at once where each value is canonical as stored: what every row xsync wrote
-    is, and most of the platform's. The fields are taken together, a kind at a time; a row
-    with any other value is read field by field by its :data:`Plan`, which says what is wrong
-    with it."""
+    """A row read at once where each value is canonical as stored, as most rows are: the
+    fields are taken together, a kind at a time, and read exactly as :func:`read_value` reads
+    them. A row with any other value is read field by field by its :data:`Plan`, which says
+    what is wrong with it, or turns it into canonical text."""
 
     names: tuple[str, ...]
     texts: tuple[str, ...]

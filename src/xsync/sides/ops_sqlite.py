@@ -622,8 +622,11 @@ class SqliteOpsStore:
                 f"SELECT id FROM {table} WHERE {owner} = ?", [record_id])}
         else:
             stored = existing
-        # the lines as stored, told while both what was stored and the shape are known
+        # the lines as stored, told while both what was stored and the shape are known; a line
+        # id stored as something else than text may not be matched by its text
         before = existing if shape is not None else None
+        if before is not None and any(type(r["id"]) is not str for r in before.values()):
+            before = None
         rows: list[dict[str, Any] | None] = []
         kept: set[str] = set()
         for position, line in enumerate(lines, start=1):
@@ -645,9 +648,6 @@ class SqliteOpsStore:
                     rows.append(shape.inserted(values))
                 kept.add(line_id)
         for stale in set(stored) - kept:
-            if before is not None and type(before[stale]["id"]) is not str:
-                # an id stored as something else than text is not matched by its text
-                before = None
             self.conn.execute(f"DELETE FROM {table} WHERE id = ?", [stale])
         return rows if before is not None else None
 
