@@ -207,3 +207,24 @@ def test_records_sharing_one_stamp_are_not_read_again_once_the_cursor_settles(or
     org.sandbox.reset_counters()
     fourth = side.scan("invoices", third.cursor)
     assert [r.id for r in fourth.records] == late
+
+
+def test_a_value_of_an_odd_shape_rejects_its_record_alone() -> None:
+    good = {"InvoiceID": "11111111-1111-1111-1111-111111111111", "Type": "ACCREC",
+            "InvoiceNumber": "INV-1", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
+            "Contact": {"ContactID": "22222222-2222-2222-2222-222222222222"},
+            "Date": "/Date(1772409600000+0000)/", "CurrencyCode": "AUD", "LineItems": [],
+            "UpdatedDateUTC": "/Date(1772409600000+0000)/"}
+    odd = {**good, "InvoiceID": "33333333-3333-3333-3333-333333333333",
+           "InvoiceNumber": "INV-2", "Status": ["AUTHORISED"]}
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        return httpx.Response(200, json={"Invoices": [good, odd] if page == 1 else []})
+
+    client = XeroClient(api_url=BASE + "/api.xro/2.0", tenant_id="t",
+                        tokens=StaticTokens("token"), transport=httpx.MockTransport(respond))
+    scan = XeroSide(client).scan("invoices", None)
+    assert [r.id for r in scan.records] == [good["InvoiceID"]]
+    assert [rid for rid, _ in scan.rejected] == [odd["InvoiceID"]]
+    assert "unexpected shape" in scan.rejected[0][1]

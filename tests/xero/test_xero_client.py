@@ -335,3 +335,19 @@ def test_body_keeps_decimal_digits(make_client):
                 idempotency_key="k1")
     assert fake.requests[0].content == b'{"Amount":12.30,"Date":"2026-01-02"}'
     assert fake.requests[0].headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("content", [b'{"Invoices":[{"InvoiceID":"a"},{"Invoi', b"",
+                                     b"<html>gateway</html>", b'["not", "an", "envelope"]'])
+def test_a_success_without_a_json_envelope_is_an_error_never_an_empty_page(make_client, content):
+    """A reply cut short (or a proxy's page) must not read as "no records": the scan would
+    take it for no change, and the run would exit 0."""
+    client, fake = make_client(lambda r: httpx.Response(200, content=content), max_retries=1)
+    with pytest.raises(XeroTransientError, match="no JSON envelope"):
+        list(client.iter_pages("Invoices"))
+    assert len(fake.requests) == 2  # retried once, as any transient failure
+
+
+def test_a_write_answered_with_no_body_is_not_an_error(make_client):
+    client, _ = make_client(lambda r: httpx.Response(204))
+    assert client._request("DELETE", "Invoices/x/Allocations/y") == {}

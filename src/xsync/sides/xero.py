@@ -175,6 +175,13 @@ class XeroSide:
                     # the message names the record, the field and the value
                     rejected.append((_element_id(entity, element) or "?", str(exc)))
                     continue
+                except TypeError as exc:
+                    # a value of a shape no Xero field has (a list where text belongs)
+                    rid = _element_id(entity, element) or "?"
+                    rejected.append((rid, f"Xero {entity.rstrip('s').replace('_', ' ')} {rid}: "
+                                          f"a value of an unexpected shape ({exc}); the record "
+                                          "was not read, and nothing of it was changed"))
+                    continue
                 records.append(record)
                 changed = record.updated_at
                 if changed and (newest is None or changed > newest):

@@ -363,7 +363,13 @@ class XeroClient:
             if response.status_code == 401:
                 token = self._tokens.refresh_after_rejection(token)
                 response = self._once(method, url, query, content, headers, token, request)
-        body = _parse(response)
+        body, decoded = _parse(response)
+        if response.is_success and not _envelope(method, response, body, decoded):
+            # a reply cut short, or a proxy's page: never read as an empty list of records
+            raise XeroTransientError(
+                f"Xero answered {request} with HTTP {response.status_code} but no JSON "
+                "envelope (a reply cut short, or something between xsync and Xero answering); "
+                "nothing of it was read", status=response.status_code, request=request)
         if response.is_success and isinstance(body, dict) and body.get("DateTimeUTC"):
             with contextlib.suppress(ValueError):
                 self.server_time = xjson.parse_datetime(str(body["DateTimeUTC"]))
@@ -446,10 +452,19 @@ def _float(text: str) -> float | None:
         return None
 
 
-def _parse(response: httpx.Response) -> Any:
+def _envelope(method: str, response: httpx.Response, body: Any, decoded: bool) -> bool:
+    """Whether a successful reply is one Xero sends: a JSON object, or no body at all where
+    nothing was asked for (never for a GET)."""
     if not response.content:
-        return {}
+        return method != "GET"
+    return decoded and isinstance(body, dict)
+
+
+def _parse(response: httpx.Response) -> tuple[Any, bool]:
+    """The reply's body, and whether it was JSON (else its text, as Xero's error shape)."""
+    if not response.content:
+        return {}, False
     try:
-        return xjson.loads(response.content)
+        return xjson.loads(response.content), True
     except ValueError:
-        return {"Message": response.text[:500]}
+        return {"Message": response.text[:500]}, False
