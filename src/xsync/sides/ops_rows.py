@@ -18,10 +18,8 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import operator
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -128,53 +126,6 @@ TEXT_KINDS = frozenset({"text", "status", "ref"})
 # how each field is read: its name, its kind (None: not read, a tracking column not mapped),
 # and the test that its stored text is canonical as it is (None: any text but the empty)
 Plan = tuple[tuple[str, str | None, Callable[[str], object] | None], ...]
-TEXT_OR_NULL = frozenset({str, type(None)})
-
-
-@dataclass(frozen=True)
-class Fast:
-    """A row read at once where each value is canonical as stored, as most rows are: the
-    fields are taken together, a kind at a time, and read exactly as :func:`read_value` reads
-    them. A row with any other value is read field by field by its :data:`Plan`, which says
-    what is wrong with it, or turns it into canonical text."""
-
-    names: tuple[str, ...]
-    texts: tuple[str, ...]
-    take: Callable[[StoredRow], tuple[Any, ...]]
-    # the other fields, a kind at a time: their names, how to take them, and the test that a
-    # (non-empty) stored text is canonical as it is
-    tested: tuple[tuple[tuple[str, ...], Callable[[StoredRow], tuple[Any, ...]],
-                        Callable[[str], object]], ...]
-
-    def fields(self, row: StoredRow) -> Fields | None:
-        """The fields of ``row``, or ``None`` if one of them is not canonical as stored (a
-        whole number stored as an integer in a text field reads as its digits)."""
-        texts: Sequence[Any] = self.take(row)
-        types = list(map(type, texts))
-        if not TEXT_OR_NULL.issuperset(types):
-            texts = list(texts)
-            while int in types:
-                at = types.index(int)
-                texts[at], types[at] = str(texts[at]), str
-            if not TEXT_OR_NULL.issuperset(types):
-                return None
-        if "" in texts:
-            return None
-        fields: Fields = dict.fromkeys(self.names)
-        fields.update(zip(self.texts, texts, strict=True))
-        for names, take, canonical in self.tested:
-            values = take(row)
-            if not TEXT_OR_NULL.issuperset(map(type, values)) or "" in values \
-                    or not all(map(canonical, filter(None, values))):
-                return None
-            fields.update(zip(names, values, strict=True))
-        return fields
-
-
-# a value canonical as stored: as CANONICAL_TEXT, but not a negative zero, which read_value
-# reads as 0.00
-AS_STORED = {kind: re.compile(r"(?!-0\.)" + pattern.pattern) for kind, pattern in
-             CANONICAL_TEXT.items()}
 
 
 @functools.lru_cache(maxsize=8192)
@@ -187,7 +138,7 @@ def _never(_: str) -> bool:
     return False
 
 
-def _plan(names: Sequence[str], kinds: Callable[[str], str | None]) -> tuple[Plan, Fast]:
+def _plan(names: Sequence[str], kinds: Callable[[str], str | None]) -> Plan:
     """Each field, worked out once: every row's values are then tested without a lookup."""
     out: list[tuple[str, str | None, Callable[[str], object] | None]] = []
     for name in names:
@@ -200,38 +151,16 @@ def _plan(names: Sequence[str], kinds: Callable[[str], str | None]) -> tuple[Pla
         elif kind is not None and kind not in TEXT_KINDS:
             test = _never
         out.append((name, kind, test))
-    texts = tuple(name for name, kind, test in out if kind is not None and test is None)
-    tested: dict[str, list[str]] = {}
-    for name, kind, test in out:
-        if test is not None and kind is not None:
-            tested.setdefault(kind, []).append(name)
-    fast = Fast(tuple(names), texts, _taker(texts), tuple(
-        (tuple(group), _taker(group),
-         AS_STORED[kind].fullmatch if kind in AS_STORED
-         else _good_date if kind == "date" else _never)
-        for kind, group in tested.items()))
-    return tuple(out), fast
-
-
-def _taker(names: Sequence[str]) -> Callable[[StoredRow], tuple[Any, ...]]:
-    """The values of these columns of a row, as a tuple (itemgetter of one name gives the
-    value alone)."""
-    if len(names) > 1:
-        return operator.itemgetter(*names)
-    return functools.partial(_take_few, tuple(names))
-
-
-def _take_few(names: tuple[str, ...], row: StoredRow) -> tuple[Any, ...]:
-    return tuple(row[name] for name in names)
+    return tuple(out)
 
 
 @functools.cache
-def _field_plan(entity: str) -> tuple[Plan, Fast]:
+def _field_plan(entity: str) -> Plan:
     return _plan(spec(entity).fields, spec(entity).kind)
 
 
 @functools.cache
-def _line_plan(entity: str, tracked: frozenset[str]) -> tuple[Plan, Fast]:
+def _line_plan(entity: str, tracked: frozenset[str]) -> Plan:
     entity_spec = spec(entity)
     return _plan(entity_spec.line_fields,
                  lambda name: None if name in TRACKING_FIELDS and name not in tracked
@@ -255,21 +184,17 @@ def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
     entity_spec = spec(entity)
     record_id = str(row[TABLES[entity][3]])
     who = f"{NOUN[entity]} {record_id}"
-    plan, fast = _field_plan(entity)
-    fields = fast.fields(row)
-    if fields is None:
-        fields = dict.fromkeys(entity_spec.fields)
-        for name, kind, canonical in plan:
-            value = row[name]
-            if value is None or kind is None:
-                continue
-            # text canonical as stored is taken as it is; read_value decides (and explains)
-            # the rest
-            if type(value) is str and value and (
-                    canonical is None or (canonical(value) and value[:3] != "-0.")):
-                fields[name] = value
-            else:
-                fields[name] = read_value(kind, value, who, name, problems)
+    fields: Fields = dict.fromkeys(entity_spec.fields)
+    for name, kind, canonical in _field_plan(entity):
+        value = row[name]
+        if value is None or kind is None:
+            continue
+        # text canonical as stored is taken as it is; read_value decides (and explains) the rest
+        if type(value) is str and value and (
+                canonical is None or (canonical(value) and value[:3] != "-0.")):
+            fields[name] = value
+        else:
+            fields[name] = read_value(kind, value, who, name, problems)
     for name in entity_spec.create_only:
         # what the platform gives only to create the record in Xero (a deposit's accounts)
         value = read_value("text", row[name], who, name, problems)
@@ -306,27 +231,23 @@ def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: lis
     who = f"line {line_id}"
     if line_id is None or line_id == "":
         problems.append(f"a line of {owner} has no id: give it the platform's line id")
-    plan, fast = _line_plan(entity_spec.name, tracked)
-    # a line naming no account code but a category takes the category's, field by field
-    fields = None if not row["account_code"] and row["category"] else fast.fields(row)
-    if fields is None:
-        fields = dict.fromkeys(entity_spec.line_fields)
-        for name, kind, canonical in plan:
-            if kind is None:
-                continue
-            value = row[name]
-            if name == "account_code" and not value and row["category"]:
-                value = categories.get(row["category"])
-                if value is None:
-                    problems.append(f"{who}: category {row['category']!r} has no account "
-                                    "mapping in [mappings.categories]")
+    fields: Fields = dict.fromkeys(entity_spec.line_fields)
+    for name, kind, canonical in _line_plan(entity_spec.name, tracked):
+        if kind is None:
+            continue
+        value = row[name]
+        if name == "account_code" and not value and row["category"]:
+            value = categories.get(row["category"])
             if value is None:
-                continue
-            if type(value) is str and value and (
-                    canonical is None or (canonical(value) and value[:3] != "-0.")):
-                fields[name] = value
-            else:
-                fields[name] = read_value(kind, value, who, name, problems)
+                problems.append(f"{who}: category {row['category']!r} has no account "
+                                "mapping in [mappings.categories]")
+        if value is None:
+            continue
+        if type(value) is str and value and (
+                canonical is None or (canonical(value) and value[:3] != "-0.")):
+            fields[name] = value
+        else:
+            fields[name] = read_value(kind, value, who, name, problems)
     for name in TRACKING_FIELDS:
         value = fields.get(name)
         if value is not None and (len(value) > LONGEST_OPTION or not value.strip()):
