@@ -201,6 +201,13 @@ def stamp_out(value: int | str | None) -> str | None:
     return value
 
 
+def stamp_moment(value: int | str | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime (``None`` if none is stored)."""
+    if isinstance(value, int):
+        return _EPOCH + timedelta(microseconds=value)
+    return datetime.fromisoformat(value) if value else None
+
+
 def moment_key(value: str) -> int | None:
     """``value`` (an ISO date or time; UTC unless it names an offset) as stored moments are
     compared: microseconds since 1970; ``None`` if it is not a time at all."""

@@ -58,6 +58,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 # hex characters of a content hash: 128 bits of SHA-256 tell a change from none as surely as
 # all 256, and half the bytes are stored for each side of every base
 HASH_CHARS = 32
+# ops ids asked for in one statement (SQLite takes up to 32,766 values)
+BASE_CHUNK = 500
 
 
 def record_hash(record: Record) -> str:
@@ -245,6 +247,28 @@ class Ledger:
             "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
             "xero_updated_at, synced_at FROM bases WHERE entity = ?", [word_in(entity)])
         return {r[0]: Base(*r) for r in rows}
+
+    def base_times(self, entity: str) -> dict[str, tuple[int | str | None, int | str | None]]:
+        """ops id -> (the ops change time its base was proved at, when it was stored), for
+        every base of ``entity``, as stored (:func:`~xsync.state.codec.stamp_moment` reads
+        one): what tells an unchanged row, without reading the bases."""
+        return {ops_id: (seen, synced) for ops_id, seen, synced in self.db.conn.execute(
+            "SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ?",
+            [word_in(entity)])}
+
+    def bases_of(self, entity: str, ops_ids: Sequence[str]) -> dict[str, Base]:
+        """The bases of these ops records of ``entity`` (those that have one)."""
+        out: dict[str, Base] = {}
+        wanted = list(dict.fromkeys(ops_ids))
+        for start in range(0, len(wanted), BASE_CHUNK):
+            chunk = wanted[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.conn.execute(
+                    "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
+                    f"xero_updated_at, synced_at FROM bases WHERE entity = ? AND ops_id IN "
+                    f"({marks})", [word_in(entity), *chunk]):
+                out[row[0]] = Base(*row)
+        return out
 
     def confirm_bases(self, rows: Sequence[tuple[str, str, str | None]], at: str) -> None:
         """(entity, ops id, change time): the ops row was found, by its content, to be as its

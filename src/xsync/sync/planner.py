@@ -16,8 +16,8 @@ record the ops side does not know yet is written ``@xero:<id>`` until apply crea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncError
@@ -30,6 +30,7 @@ from xsync.model.side import (
     SupportsFind,
     SupportsUnchanged,
 )
+from xsync.state.codec import stamp_moment
 from xsync.state.ledger import Base, Ledger, record_hash
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
@@ -98,15 +99,25 @@ def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
                      f"({type(exc).__name__}: {exc})", code)
 
 
-def vouches(stamp: datetime, synced: datetime, margin: timedelta) -> bool:
+MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def vouches_us(stamp: int, synced: int, margin: int) -> bool:
     """Whether a base stored at ``synced`` proves a row still showing change time ``stamp`` as
-    it was. An edit in the same clock tick would keep the same time, so a coarse stamp (whole
-    seconds, or milliseconds) is trusted only once the base was stored well after it; a stamp to
-    the microsecond (xsync writes its own so) names one instant, and is trusted once the base was
-    stored after it."""
-    if stamp.microsecond % 1000:
+    it was (all three in microseconds). An edit in the same clock tick would keep the same time,
+    so a coarse stamp (whole seconds, or milliseconds) is trusted only once the base was stored
+    well after it; a stamp to the microsecond (xsync writes its own so) names one instant, and
+    is trusted once the base was stored after it."""
+    if stamp % 1000:
         return synced >= stamp
     return synced - stamp > margin
+
+
+def vouches(stamp: datetime, synced: datetime, margin: timedelta) -> bool:
+    """:func:`vouches_us` of aware times."""
+    return vouches_us((stamp - EPOCH) // MICROSECOND, (synced - EPOCH) // MICROSECOND,
+                      margin // MICROSECOND)
 
 
 def trusted(record: Record, seen_at: str | None, synced_at: str | None,
@@ -116,6 +127,32 @@ def trusted(record: Record, seen_at: str | None, synced_at: str | None,
     return (stamp is not None and seen_at is not None and synced_at is not None
             and iso(stamp) == seen_at
             and vouches(stamp, datetime.fromisoformat(synced_at), margin))
+
+
+class LazyBases:
+    """The bases of one entity, each read when first wanted (``load``: many at once); which
+    records have one is known from the start (``present``), without reading any."""
+
+    def __init__(self, ledger: Ledger, entity: str, present: Mapping[str, object]) -> None:
+        self.ledger = ledger
+        self.entity = entity
+        self.present = present
+        self._read: dict[str, Base] = {}
+
+    def load(self, ops_ids: Iterable[str]) -> None:
+        wanted = [i for i in ops_ids if i in self.present and i not in self._read]
+        if wanted:
+            self._read.update(self.ledger.bases_of(self.entity, wanted))
+
+    def get(self, ops_id: str, default: Base | None = None) -> Base | None:
+        if ops_id not in self.present:
+            return default
+        if ops_id not in self._read:
+            self.load([ops_id])
+        return self._read.get(ops_id, default)
+
+    def __contains__(self, ops_id: object) -> bool:
+        return ops_id in self.present
 
 
 class Planner:
@@ -139,6 +176,7 @@ class Planner:
         # entity -> Xero ids of records first paired this run (a bill matched on first contact)
         self.paired_now: dict[str, set[str]] = {}
         self._merges: dict[str, str] | None = None
+        self._links: dict[str, dict[str, str]] = {}
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -205,9 +243,15 @@ class Planner:
             self._xero_ids[entity] = {**self.ledger.aliases(entity), **self.ledger.links(entity)}
         return self._xero_ids[entity]
 
+    def links_of(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of ``entity``'s links, read once per plan (not to be changed)."""
+        if entity not in self._links:
+            self._links[entity] = self.ledger.links(entity)
+        return self._links[entity]
+
     def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
         if entity not in self.xero_refs:
-            links = self.ledger.links(entity)
+            links = self.links_of(entity)
             self.xero_refs[entity] = {x: o for o, x in links.items()}
             # an alias (an ops record settled as another's Xero twin) is in Xero too
             self.ops_known[entity] = set(links) | set(self.ledger.aliases(entity))
@@ -292,10 +336,12 @@ class EntityPlanner:
 
     def _run(self, full: bool) -> None:
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
-        self.links = self.ledger.links(self.entity)
+        # this entity's own copy: pairs made while planning join it
+        self.links = dict(self.p.links_of(self.entity))
         self.rev = {x: o for o, x in self.links.items()}
         self.aliases = self.ledger.aliases(self.entity)
-        self.bases = self.ledger.bases(self.entity)
+        self.base_times = self.ledger.base_times(self.entity)
+        self.bases = LazyBases(self.ledger, self.entity, self.base_times)
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.xs, self.os = xs, os_
@@ -363,12 +409,18 @@ class EntityPlanner:
                    | {c.ops_id for c in self.ledger.conflicts(open_only=True, entity=self.entity)
                       if c.ops_id})
         known: dict[str, datetime] = {}
-        for ops_id, base in self.bases.items():
-            seen, synced = base.ops_updated_at, base.synced_at
+        margin = self.margin
+        margin_us = margin // MICROSECOND
+        for ops_id, (seen, synced) in self.base_times.items():
             if seen is None or synced is None or ops_id in waiting:
                 continue
-            stamp = datetime.fromisoformat(seen)
-            if vouches(stamp, datetime.fromisoformat(synced), self.margin):
+            if type(seen) is int and type(synced) is int:
+                # as stored: microseconds since 1970
+                if vouches_us(seen, synced, margin_us):
+                    known[ops_id] = EPOCH + timedelta(microseconds=seen)
+                continue
+            stamp, at = stamp_moment(seen), stamp_moment(synced)
+            if stamp is not None and at is not None and vouches(stamp, at, margin):
                 known[ops_id] = stamp
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
@@ -462,23 +514,27 @@ class EntityPlanner:
     # -- linked pairs ----------------------------------------------------------------------------
 
     def _linked(self) -> None:
+        # the bases of every pair a record of either side was read for, in a few statements
+        self.bases.load([*(o for o in self.ops_recs if o in self.links),
+                         *(self.rev[x] for x in self.xero_recs if x in self.rev)])
         todo: list[str] = []
         for ops_id, xero_id in self.links.items():
             if ops_id in self.ops_unknown or xero_id in self.xero_unknown:
                 continue
-            base = self.bases.get(ops_id)
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             if x is None and self.xs.more:
                 # a later round may list its Xero record changed: it is looked at then, with
                 # both sides' changes, never with its base standing in for a Xero side unread
                 continue
+            # read already (above) where either side's record was read; not needed otherwise
+            base = self.bases.get(ops_id) if o is not None or x is not None else None
             look = (
-                base is None
-                or (o is not None and self._ops_changed(o, base))
+                ops_id not in self.bases
+                or (o is not None and (base is None or self._ops_changed(o, base)))
                 # a Xero record listed again is always hashed: Xero may change a record within
                 # the second of its stamp (a payment applied as the invoice was written), and
                 # its stamps are on Xero's clock, not on the one that timed the base
-                or (x is not None and (base.xero_hash is None
+                or (x is not None and (base is None or base.xero_hash is None
                                        or record_hash(x) != base.xero_hash))
                 or (o is None and self._ops_gone(ops_id)) or (x is None and self.xs.complete)
                 or ops_id in self.resolved or ops_id in self.open
@@ -486,6 +542,7 @@ class EntityPlanner:
             )
             if look:
                 todo.append(ops_id)
+        self.bases.load(todo)
         need_x = []
         for ops_id in todo:
             xero_id = self.links[ops_id]
