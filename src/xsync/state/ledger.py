@@ -36,7 +36,7 @@ from xsync.state.codec import (
 )
 from xsync.state.rows import AuditEntry, Conflict
 
-__all__ = ["PRESET", "PRESET_RECORDS", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base", "Ledger",
+__all__ = ["PRESET", "PRESET_RECORDS", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base", "IdMap", "Ledger",
            "digest_in", "digest_out", "pack", "record_hash", "transaction", "unpack"]
 
 
@@ -566,6 +566,53 @@ class Ledger:
         keys = ("pid", "host", "acquired_at", "heartbeat_at")
         rows = self._rows(f"SELECT {', '.join(keys)} FROM run_lock WHERE id = 1")
         return dict(zip(keys, rows[0], strict=True)) if rows else None
+
+
+class IdMap:
+    """The links and aliases of one run, each entity's read once from the ledger when first
+    asked for, and kept as the run links records (through :meth:`link` and :meth:`alias`, which
+    write through to the ledger): one lookup per reference costs no statement."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._to_xero: dict[str, dict[str, str]] = {}
+        self._to_ops: dict[str, dict[str, str]] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
+
+    def _read(self, entity: str) -> None:
+        if entity not in self._to_xero:
+            links = self.ledger.links(entity)
+            self._to_xero[entity] = links
+            self._to_ops[entity] = {x: o for o, x in links.items()}
+            self._aliases[entity] = self.ledger.aliases(entity)
+
+    def xero_id_of(self, entity: str, ops_id: str) -> str | None:
+        """As :meth:`Ledger.xero_id_of`: its link, else the linked record it is an alias of."""
+        self._read(entity)
+        found = self._to_xero[entity].get(ops_id)
+        return found if found is not None else self._aliases[entity].get(ops_id)
+
+    def ops_id_of(self, entity: str, xero_id: str) -> str | None:
+        self._read(entity)
+        return self._to_ops[entity].get(xero_id)
+
+    def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self.ledger.link(entity, ops_id, xero_id, rule, at)
+        if entity in self._to_xero:
+            to_xero, to_ops = self._to_xero[entity], self._to_ops[entity]
+            # as the ledger does: a link holding either id is replaced
+            old_xero = to_xero.pop(ops_id, None)
+            if old_xero is not None:
+                to_ops.pop(old_xero, None)
+            old_ops = to_ops.pop(xero_id, None)
+            if old_ops is not None:
+                to_xero.pop(old_ops, None)
+            to_xero[ops_id], to_ops[xero_id] = xero_id, ops_id
+
+    def alias(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self.ledger.alias(entity, ops_id, xero_id, rule, at)
+        if entity in self._aliases:
+            self._aliases[entity][ops_id] = xero_id
 
 
 def idempotency_key(row_id: int, payload_text: str) -> str:

@@ -21,7 +21,7 @@ from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
-from xsync.state.ledger import Base, Ledger, record_hash, transaction
+from xsync.state.ledger import Base, IdMap, Ledger, record_hash, transaction
 from xsync.sync import deposits
 from xsync.sync.merge import agrees
 from xsync.sync.plan import (
@@ -60,6 +60,8 @@ class Applier:
     def __init__(self, ledger: Ledger, ops: Side, xero: Side, now: Callable[[], datetime],
                  run_id: int, heartbeat: Callable[[], None]) -> None:
         self.ledger = ledger
+        # links and aliases as this run has them, one read per entity
+        self.ids = IdMap(ledger)
         self.sides = {"ops": ops, "xero": xero}
         self.now = now
         self.run_id = run_id
@@ -114,10 +116,10 @@ class Applier:
             for job in jobs:
                 step = job.step
                 if step.alias and job.ops_id and job.xero_id:
-                    self.ledger.alias(entity, job.ops_id, job.xero_id, "resolved:alias",
+                    self.ids.alias(entity, job.ops_id, job.xero_id, "resolved:alias",
                                       self.at())
                 elif step.link_rule and job.ops_id and job.xero_id:
-                    self.ledger.link(entity, job.ops_id, job.xero_id, step.link_rule, self.at())
+                    self.ids.link(entity, job.ops_id, job.xero_id, step.link_rule, self.at())
         self._write(entity, "xero", [j for j in jobs if j.step.to_xero])
         for job in jobs:
             self._take_computed(entity, job)
@@ -210,7 +212,7 @@ class Applier:
             else:
                 job.ops_id = answer.id
             if job.ops_id and job.xero_id:
-                self.ledger.link(entity, job.ops_id, job.xero_id, "create", self.at())
+                self.ids.link(entity, job.ops_id, job.xero_id, "create", self.at())
 
     def _outbox(self, entity: str, side: str, job: Job, change: Change) -> int:
         write = job.step.to_xero if side == "xero" else job.step.to_ops
@@ -259,12 +261,12 @@ class Applier:
                 if side == "xero":
                     out[name] = xero_id
                     continue
-                ops_id = self.ledger.ops_id_of(target, xero_id)
+                ops_id = self.ids.ops_id_of(target, xero_id)
                 if ops_id is None:
                     return out, f"{noun} {xero_id} is not in the ops store yet"
                 out[name] = ops_id
             elif side == "xero":
-                linked = self.ledger.xero_id_of(target, value)
+                linked = self.ids.xero_id_of(target, value)
                 if linked is None:
                     return out, f"{noun} {value} is not in Xero yet"
                 out[name] = linked
@@ -435,7 +437,7 @@ class Applier:
         for name, target in spec(entity).refs.items():
             value = out.get(name)
             if value:
-                ops_id = self.ledger.ops_id_of(target, value)
+                ops_id = self.ids.ops_id_of(target, value)
                 if ops_id is None:
                     return out, True
                 out[name] = ops_id

@@ -459,7 +459,7 @@ def balances_after(applier: Applier, entity: str,
         wanted: dict[str, str] = {}
         for job in made:
             ops_id = (job.step.to_xero.fields if job.step.to_xero else {}).get(column)
-            xero_id = applier.ledger.xero_id_of(target, ops_id) if ops_id else None
+            xero_id = applier.ids.xero_id_of(target, ops_id) if ops_id else None
             if ops_id and xero_id:
                 wanted[xero_id] = ops_id
         if not wanted:
