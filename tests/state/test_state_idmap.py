@@ -1,0 +1,32 @@
+"""The run's map of links answers as the ledger does, however the run links records."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xsync.state.db import open_state
+from xsync.state.ledger import IdMap, Ledger
+
+OPS = st.sampled_from(["C-1", "C-2", "C-3"])
+XERO = st.sampled_from([f"{n}0000000-0000-0000-0000-000000000000" for n in range(1, 4)])
+STEP = st.tuples(st.sampled_from(["link", "alias", "read"]), OPS, XERO)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(STEP, max_size=12))
+def test_the_map_answers_as_the_ledger_does(steps: list[tuple[str, str, str]]) -> None:
+    ledger = Ledger(open_state(None))
+    ids = IdMap(ledger)
+    for kind, ops_id, xero_id in steps:
+        if kind == "link":
+            ids.link("contacts", ops_id, xero_id, "test", "2026-12-01T00:00:00+00:00")
+        elif kind == "alias":
+            ids.alias("contacts", ops_id, xero_id, "test", "2026-12-01T00:00:00+00:00")
+        else:
+            ids.xero_id_of("contacts", ops_id)  # the map is read from here on
+        for o in ("C-1", "C-2", "C-3"):
+            assert ids.xero_id_of("contacts", o) == ledger.xero_id_of("contacts", o)
+        for n in range(1, 4):
+            x = f"{n}0000000-0000-0000-0000-000000000000"
+            assert ids.ops_id_of("contacts", x) == ledger.ops_id_of("contacts", x)
