@@ -1,7 +1,19 @@
 """The layers hold: each package imports only the layers under it (the README's layout).
 
-The sandbox in particular shares no code with xsync's client, so that a bug in one cannot hide
-its twin in the other.
+Each rule below is one package: the xsync packages it may import (itself always), then, after
+"not", the third-party modules it must not import. The test reads its rules from these lines.
+
+    model:    - ; not httpx, keyring, typer, rich, sqlite_utils, tenacity
+    state:    model, errors ; not httpx, typer, rich
+    xero:     model, errors, __version__ ; not typer, rich, sqlite3, sqlite_utils
+    sides:    model, errors, xero ; not typer, rich, keyring
+    sync:     model, errors, state ; not httpx, keyring, typer, rich
+    watch:    sync, state, model, errors ; not httpx, typer, rich
+    reports:  sync, state, model, errors ; not httpx, keyring, typer, rich
+    sandbox:  - ; not typer, rich, keyring, tenacity
+
+Typer and rich live only in ``cli/``, which sits on top. The sandbox in particular shares no
+code with xsync's client, so that a bug in one cannot hide its twin in the other.
 
 Each database has one owner, with no exception: every SQL statement on the state database is in
 ``state/``, on the ops store in ``sides/``, on the sandbox's store in ``sandbox/``. Elsewhere no
@@ -19,17 +31,28 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "xsync"
 
-# package -> (xsync packages it may import, third-party modules it must not import)
-RULES: dict[str, tuple[set[str], set[str]]] = {
-    "model": ({"model"}, {"httpx", "keyring", "typer", "rich", "sqlite_utils", "tenacity"}),
-    "sync": ({"model", "errors", "state", "sync"}, {"httpx", "keyring", "typer", "rich"}),
-    "sides": ({"model", "errors", "xero", "sides"}, {"typer", "rich", "keyring"}),
-    "xero": ({"model", "errors", "xero", "__version__"}, {"typer", "rich", "sqlite3",
-                                                       "sqlite_utils"}),
-    "sandbox": ({"sandbox"}, {"typer", "rich", "keyring", "tenacity"}),
-    "state": ({"state", "model", "errors"}, {"httpx", "typer", "rich"}),
-    "watch": ({"watch", "sync", "state", "model", "errors"}, {"httpx", "typer", "rich"}),
-}
+RULE_LINE = re.compile(r"^    (\w+):\s+(.+?)\s*;\s*not\s+(.+)$")
+
+
+def _rules() -> dict[str, tuple[set[str], set[str]]]:
+    """package -> (xsync packages it may import, third-party modules it must not import), as
+    this module's docstring states them."""
+    rules: dict[str, tuple[set[str], set[str]]] = {}
+    for line in (__doc__ or "").splitlines():
+        found = RULE_LINE.match(line)
+        if found:
+            package, allowed, banned = found.groups()
+            names = {n.strip() for n in allowed.split(",") if n.strip() not in ("", "-")}
+            rules[package] = (names | {package}, {n.strip() for n in banned.split(",")})
+    return rules
+
+
+RULES = _rules()
+
+
+def test_the_rules_cover_every_package_but_the_cli() -> None:
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert set(RULES) == packages - {"cli"}
 
 
 def _imports(path: Path) -> set[str]:
