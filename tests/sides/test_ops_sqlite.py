@@ -159,3 +159,33 @@ def test_fetch_and_write_of_more_ids_than_one_query_takes(tmp_path):
     assert invoices["I1099"].fields["reference"] == "ref 1099"
     assert [ln.id for ln in invoices["I1099"].lines or []] == ["L1099"]
     store.close()
+
+
+def test_ids_xsync_gives_grow_and_never_repeat_one_the_table_has(tmp_path) -> None:
+    """Rows xsync adds get ids that sort in the order they were added (a large import then
+    writes each index page about once); a store opened in the same second as the last one,
+    or over a table that already holds a higher id of this form, goes on above it."""
+    from xsync.model.side import Change
+    from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
+
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    ids: list[str] = []
+    for _ in range(3):  # three stores, one after another, within a second or so
+        store = SqliteOpsStore(path)
+        results = store.write("contacts", [
+            Change(key=f"k{n}", action="create", id=None,
+                   fields={"name": f"Customer {len(ids)}-{n}", "status": "active"})
+            for n in range(700)])
+        assert all(r.ok for r in results)
+        ids += [str(r.id) for r in results]
+        store.close()
+    assert len(set(ids)) == len(ids) == 2100
+    assert ids == sorted(ids)
+    store = SqliteOpsStore(path)
+    store.conn.execute("INSERT INTO contacts (id, name, status, updated_at) VALUES "
+                       "('C-FFFFFFFFFF', 'Far ahead', 'active', '2026-01-01T00:00:00Z')")
+    [result] = store.write("contacts", [Change(key="x", action="create", id=None,
+                                                fields={"name": "Next", "status": "active"})])
+    assert result.ok and result.id == "C-10000000000"
+    store.close()

@@ -27,6 +27,7 @@ import operator
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
@@ -85,6 +86,11 @@ __all__ = [
 CACHE_KIB = 131072
 # ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
 FETCH_CHUNK = 500
+# ids xsync gives the rows it adds (``_new_id``): seconds since 2020 above a count within one
+ID_EPOCH = 1_577_836_800
+ID_COUNT_BITS = 10
+ID_START_MASK = (1 << (ID_COUNT_BITS - 1)) - 1
+HEX_DIGITS = frozenset("0123456789ABCDEF")
 ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "PAY",
              "credit_notes": "CN", "credits": "CR",
              "allocations": "AL"}
@@ -103,13 +109,16 @@ class SqliteOpsStore:
                  tracked: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        # entity -> the last id given a row this store added (see ``_new_id``)
+        self._last_ids: dict[str, int] = {}
         # autocommit mode: write() opens its own transaction with a savepoint per change
         self.conn = connect(self.path, busy_timeout, autocommit=True)
         self.conn.row_factory = sqlite3.Row
         try:
             with self._sqlite("opening it"):
-                # ids are random text, so a large import touches index pages all over the file:
-                # a page cache that holds them keeps each insert from rereading pages
+                # the platform's ids may be random text, so a large import may touch index pages
+                # all over the file: a page cache that holds them keeps each insert from
+                # rereading pages
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
                 open_schema(self.conn, self.path)
         except BaseException:
@@ -660,8 +669,35 @@ class SqliteOpsStore:
         return values
 
     def _new_id(self, entity: str) -> str:
-        # 40 random bits, as the first ten hex digits of a uuid4 were
-        return f"{ID_PREFIX.get(entity, 'X')}-{os.urandom(5).hex().upper()}"
+        """Ten hex digits that grow with time: 30 bits of seconds since 2020 (until 2054; an
+        eleventh digit after) and then a count within the second, from a random start; a
+        second that makes more than its share goes on into the next second's numbers, and no
+        id is below one the table already has in this form, so none is given twice. A record
+        xsync adds then lands at the end of each table and index keyed by it (here and in the
+        state database), not on a page anywhere in them: a large import writes each page about
+        once, not once per commit."""
+        prefix = ID_PREFIX.get(entity, "X")
+        last = self._last_ids.get(entity)
+        if last is None:
+            last = self._highest_id(entity, prefix)
+        now = (int(time.time()) - ID_EPOCH) << ID_COUNT_BITS
+        fresh = now | (int.from_bytes(os.urandom(2)) & ID_START_MASK)
+        value = fresh if fresh > last else last + 1
+        self._last_ids[entity] = value
+        return f"{prefix}-{value:010X}"
+
+    def _highest_id(self, entity: str, prefix: str) -> int:
+        """The highest id of ``entity``'s table in the form ``_new_id`` gives (-1: none)."""
+        table, _, _, key = TABLES[entity]
+        rows = self.conn.execute(
+            f"SELECT {key} FROM {table} WHERE {key} GLOB ? "
+            f"ORDER BY length({key}) DESC, {key} DESC",
+            [f"{prefix}-" + "[0-9A-F]" * 10 + "*"])
+        for (found,) in rows:
+            digits = str(found)[len(prefix) + 1:]
+            if all(c in HEX_DIGITS for c in digits):
+                return int(digits, 16)
+        return -1
 
 
 class Shapes(NamedTuple):
