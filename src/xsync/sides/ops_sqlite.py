@@ -82,8 +82,9 @@ __all__ = [
     "utc_now_text",
 ]
 
-# SQLite page cache per connection, in KiB
-CACHE_KIB = 131072
+# SQLite page cache per connection, in KiB: bounded, so that memory does not grow with the
+# file (the ids xsync gives keep an import's writes at the end of each index)
+CACHE_KIB = 32768
 # ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
 FETCH_CHUNK = 500
 # ids xsync gives the rows it adds (``_new_id``): seconds since 2020 above a count within one
