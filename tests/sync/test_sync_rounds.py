@@ -36,12 +36,14 @@ def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def _planned(books: Books, monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
+    """Each plan the run makes, as it was made (a plan applied in rounds lets its steps go)."""
     plans: list[Plan] = []
     real = books.engine.plan
 
     def recording(mode, entities=None):  # type: ignore[no-untyped-def]
         plan = real(mode, entities)
-        plans.append(plan)
+        plans.append(Plan(plan.mode, list(plan.entities), plan.created_at,
+                          steps=list(plan.steps), more=list(plan.more)))
         return plan
 
     monkeypatch.setattr(books.engine, "plan", recording)

@@ -240,6 +240,10 @@ class Engine:
                               lock.heartbeat)
             applier.apply(plan, result)
             deleted, current = plan.deletes, plan
+            if plan.more:
+                # the caller holds this plan for the whole run: its steps, applied, are let go,
+                # so that a run read in rounds holds one round at a time
+                plan.steps = []
             self._paired_now = plan.paired_now
             try:
                 while current.more:

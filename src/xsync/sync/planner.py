@@ -233,14 +233,14 @@ class Planner:
 
     def _aliased_contacts(self) -> dict[str, str]:
         """Ops contact settled as another's Xero contact -> that other ops contact."""
-        owner = {x: o for o, x in self.ledger.links("contacts").items()}
+        owner = {x: o for o, x in self.links_of("contacts").items()}
         return {o: owner[x] for o, x in self.ledger.aliases("contacts").items()
                 if x in owner and owner[x] != o}
 
     def xero_ids(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
         if entity not in self._xero_ids:
-            self._xero_ids[entity] = {**self.ledger.aliases(entity), **self.ledger.links(entity)}
+            self._xero_ids[entity] = {**self.ledger.aliases(entity), **self.links_of(entity)}
         return self._xero_ids[entity]
 
     def links_of(self, entity: str) -> dict[str, str]:
