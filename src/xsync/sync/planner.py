@@ -758,13 +758,11 @@ class EntityPlanner:
                 lone_ops.pop(i, None)
             for i in amb.xero_ids:
                 lone_xero.pop(i, None)
-        if later:
-            pass
-        elif self.flows.to_xero:
+        if self.flows.to_xero and not later:
             self._possible_duplicates(lone_ops, forced_new)
             for record in lone_ops.values():
                 self._create_in_xero(record)
-        elif self.creates_up:
+        elif self.creates_up and not later:
             self._create_recorded(list(lone_ops.values()))
         if self.flows.to_ops:
             for record in lone_xero.values():
