@@ -66,14 +66,9 @@ def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books
     assert max(books.reads().values()) == 1
 
 
-def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A row whose content proved it unchanged, with a change time well in the past, is not
-    hashed again while its change time stays; an edit, which moves the change time, is seen."""
-    world = World()
-    world.ops.incremental = False  # lists every row, as the SQLite ops store does
-    ids = [world.contact("ops", f"Customer {n}") for n in range(3)]
-    assert world.sync().exit_code == 0  # stored with the change times of the same instant
+def _hashed_ops_rows(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the ops rows the planner hashes from now on, in order (rows the ops scan
+    listed, hashed to tell whether they changed)."""
     hashed: list[str] = []
     real = planner.record_hash
     from_ops: set[int] = set()
@@ -91,6 +86,18 @@ def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
 
     monkeypatch.setattr(world.ops, "scan", tagged)
     monkeypatch.setattr(planner, "record_hash", counting)
+    return hashed
+
+
+def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row whose content proved it unchanged, with a change time well in the past, is not
+    hashed again while its change time stays; an edit, which moves the change time, is seen."""
+    world = World()
+    world.ops.incremental = False  # lists every row, as the SQLite ops store does
+    ids = [world.contact("ops", f"Customer {n}") for n in range(3)]
+    assert world.sync().exit_code == 0  # stored with the change times of the same instant
+    hashed = _hashed_ops_rows(world, monkeypatch)
     world.clock.tick(600)
     assert world.sync().exit_code == 0
     assert sorted(set(hashed) & set(ids)) == sorted(ids)  # proved by content, once
@@ -118,23 +125,7 @@ def test_a_row_stamped_to_the_microsecond_is_trusted_at_the_next_cycle(
     assert world.sync("pull").exit_code == 0
     ids = [c.id for c in world.ops.all("contacts")]
     assert len(ids) == 3
-    hashed: list[str] = []
-    real = planner.record_hash
-    from_ops: set[int] = set()
-    scan = world.ops.scan
-
-    def tagged(entity, cursor):  # type: ignore[no-untyped-def]
-        result = scan(entity, cursor)
-        from_ops.update(id(r) for r in result.records)
-        return result
-
-    def counting(record):  # type: ignore[no-untyped-def]
-        if id(record) in from_ops:
-            hashed.append(record.id)
-        return real(record)
-
-    monkeypatch.setattr(world.ops, "scan", tagged)
-    monkeypatch.setattr(planner, "record_hash", counting)
+    hashed = _hashed_ops_rows(world, monkeypatch)
     assert world.sync().exit_code == 0
     assert not set(hashed) & set(ids), "rows written to the microsecond were hashed again"
     world.ops.edit("contacts", ids[1], email="new@supplier.test")

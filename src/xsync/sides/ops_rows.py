@@ -190,8 +190,7 @@ def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
         if value is None or kind is None:
             continue
         # text canonical as stored is taken as it is; read_value decides (and explains) the rest
-        if type(value) is str and value and (
-                canonical is None or (canonical(value) and value[:3] != "-0.")):
+        if _as_stored(value, canonical):
             fields[name] = value
         else:
             fields[name] = read_value(kind, value, who, name, problems)
@@ -224,6 +223,13 @@ def read_record(entity: str, row: StoredRow, line_rows: Sequence[StoredRow],
     return Record(entity=entity, id=record_id, fields=fields, lines=lines, updated_at=updated)
 
 
+def _as_stored(value: Any, canonical: Callable[[str], Any] | None) -> bool:
+    """Whether a stored value is text already in its canonical form (``canonical``: the test
+    of its kind, ``None`` for free text), so that it is read as it is."""
+    return type(value) is str and bool(value) and (
+        canonical is None or (bool(canonical(value)) and value[:3] != "-0."))
+
+
 def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: list[str],
               categories: dict[str, str], default_tax_types: dict[str, str],
               tracked: frozenset[str] = frozenset()) -> Line:
@@ -243,8 +249,7 @@ def read_line(entity_spec: EntitySpec, row: StoredRow, owner: str, problems: lis
                                 "mapping in [mappings.categories]")
         if value is None:
             continue
-        if type(value) is str and value and (
-                canonical is None or (canonical(value) and value[:3] != "-0.")):
+        if _as_stored(value, canonical):
             fields[name] = value
         else:
             fields[name] = read_value(kind, value, who, name, problems)

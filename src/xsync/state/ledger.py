@@ -586,6 +586,16 @@ class IdMap:
             self._to_ops[entity] = {x: o for o, x in links.items()}
             self._aliases[entity] = self.ledger.aliases(entity)
 
+    def links(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of ``entity``'s links (the map itself: not to be changed)."""
+        self._read(entity)
+        return self._to_xero[entity]
+
+    def aliases(self, entity: str) -> dict[str, str]:
+        """ops id -> Xero id of ``entity``'s aliases (the map itself: not to be changed)."""
+        self._read(entity)
+        return self._aliases[entity]
+
     def xero_id_of(self, entity: str, ops_id: str) -> str | None:
         """As :meth:`Ledger.xero_id_of`: its link, else the linked record it is an alias of."""
         self._read(entity)

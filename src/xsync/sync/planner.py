@@ -31,7 +31,7 @@ from xsync.model.side import (
     SupportsUnchanged,
 )
 from xsync.state.codec import stamp_moment
-from xsync.state.ledger import Base, Ledger, record_hash
+from xsync.state.ledger import Base, IdMap, Ledger, record_hash
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.match import key_of, lookup_fields, match, normalise
@@ -176,7 +176,8 @@ class Planner:
         # entity -> Xero ids of records first paired this run (a bill matched on first contact)
         self.paired_now: dict[str, set[str]] = {}
         self._merges: dict[str, str] | None = None
-        self._links: dict[str, dict[str, str]] = {}
+        # links and aliases as the plan began, each entity's read once
+        self.ids = IdMap(ledger)
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -234,27 +235,25 @@ class Planner:
     def _aliased_contacts(self) -> dict[str, str]:
         """Ops contact settled as another's Xero contact -> that other ops contact."""
         owner = {x: o for o, x in self.links_of("contacts").items()}
-        return {o: owner[x] for o, x in self.ledger.aliases("contacts").items()
+        return {o: owner[x] for o, x in self.ids.aliases("contacts").items()
                 if x in owner and owner[x] != o}
 
     def xero_ids(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
         if entity not in self._xero_ids:
-            self._xero_ids[entity] = {**self.ledger.aliases(entity), **self.links_of(entity)}
+            self._xero_ids[entity] = {**self.ids.aliases(entity), **self.links_of(entity)}
         return self._xero_ids[entity]
 
     def links_of(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of ``entity``'s links, read once per plan (not to be changed)."""
-        if entity not in self._links:
-            self._links[entity] = self.ledger.links(entity)
-        return self._links[entity]
+        return self.ids.links(entity)
 
     def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
         if entity not in self.xero_refs:
             links = self.links_of(entity)
             self.xero_refs[entity] = {x: o for o, x in links.items()}
             # an alias (an ops record settled as another's Xero twin) is in Xero too
-            self.ops_known[entity] = set(links) | set(self.ledger.aliases(entity))
+            self.ops_known[entity] = set(links) | set(self.ids.aliases(entity))
         return self.xero_refs[entity], self.ops_known[entity]
 
 
@@ -339,7 +338,7 @@ class EntityPlanner:
         # this entity's own copy: pairs made while planning join it
         self.links = dict(self.p.links_of(self.entity))
         self.rev = {x: o for o, x in self.links.items()}
-        self.aliases = self.ledger.aliases(self.entity)
+        self.aliases = self.p.ids.aliases(self.entity)
         self.base_times = self.ledger.base_times(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.base_times)
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
@@ -383,16 +382,17 @@ class EntityPlanner:
         if isinstance(self.p.xero, SupportsUnchanged) and xs.records and self._xero_as_last_seen():
             self.p.xero.unchanged(self.entity)
 
+    def _as_based(self, record: Record, base: Base | None) -> bool:
+        """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
+        if base is None or base.xero_hash is None or record_hash(record) != base.xero_hash:
+            return False
+        self.as_based.add(record.id)
+        return True
+
     def _xero_as_last_seen(self) -> bool:
         """Whether every record the Xero scan listed is linked and hashes as its base has it
         (xsync's own writes, read back by the next incremental scan): nothing new in Xero."""
-        if self.xs.rejected:
-            return False
-        for record in self.xs.records:
-            base = self.bases.get(self.rev.get(record.id, ""))
-            if base is None or base.xero_hash is None or record_hash(record) != base.xero_hash:
-                return False
-        return True
+        return not self.xs.rejected and all(r.id in self.as_based for r in self.xs.records)
 
     def _scan_ops(self) -> ScanResult:
         """The ops side's changes: every row but those its base vouches for (a change time
@@ -415,13 +415,13 @@ class EntityPlanner:
             if seen is None or synced is None or ops_id in waiting:
                 continue
             if type(seen) is int and type(synced) is int:
-                # as stored: microseconds since 1970
-                if vouches_us(seen, synced, margin_us):
-                    known[ops_id] = EPOCH + timedelta(microseconds=seen)
-                continue
-            stamp, at = stamp_moment(seen), stamp_moment(synced)
-            if stamp is not None and at is not None and vouches(stamp, at, margin):
-                known[ops_id] = stamp
+                # as stored: microseconds since 1970, compared as they are
+                moment = stamp_moment(seen) if vouches_us(seen, synced, margin_us) else None
+            else:
+                stamp, at = stamp_moment(seen), stamp_moment(synced)
+                moment = stamp if stamp and at and vouches(stamp, at, margin) else None
+            if moment is not None:
+                known[ops_id] = moment
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
         try:
@@ -514,28 +514,30 @@ class EntityPlanner:
     # -- linked pairs ----------------------------------------------------------------------------
 
     def _linked(self) -> None:
+        # Xero ids of listed records found as their bases have them
+        self.as_based: set[str] = set()
         # the bases of every pair a record of either side was read for, in a few statements
         self.bases.load([*(o for o in self.ops_recs if o in self.links),
                          *(self.rev[x] for x in self.xero_recs if x in self.rev)])
         todo: list[str] = []
         for ops_id, xero_id in self.links.items():
+            o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+            # read already (above) where either side's record was read; not needed otherwise
+            base = self.bases.get(ops_id) if o is not None or x is not None else None
+            # a Xero record listed again is always hashed: Xero may change a record within
+            # the second of its stamp (a payment applied as the invoice was written), and
+            # its stamps are on Xero's clock, not on the one that timed the base
+            same = x is not None and self._as_based(x, base)
             if ops_id in self.ops_unknown or xero_id in self.xero_unknown:
                 continue
-            o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             if x is None and self.xs.more:
                 # a later round may list its Xero record changed: it is looked at then, with
                 # both sides' changes, never with its base standing in for a Xero side unread
                 continue
-            # read already (above) where either side's record was read; not needed otherwise
-            base = self.bases.get(ops_id) if o is not None or x is not None else None
             look = (
                 ops_id not in self.bases
                 or (o is not None and (base is None or self._ops_changed(o, base)))
-                # a Xero record listed again is always hashed: Xero may change a record within
-                # the second of its stamp (a payment applied as the invoice was written), and
-                # its stamps are on Xero's clock, not on the one that timed the base
-                or (x is not None and (base is None or base.xero_hash is None
-                                       or record_hash(x) != base.xero_hash))
+                or (x is not None and not same)
                 or (o is None and self._ops_gone(ops_id)) or (x is None and self.xs.complete)
                 or ops_id in self.resolved or ops_id in self.open
                 or ops_id in self.retry_ops or xero_id in self.retry_xero
