@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from xsync.sides.ops_rows import parse_updated_at
 from xsync.sides.ops_sqlite import SqliteOpsStore
 
 # the corpus is shared with the sync tests, one folder up
@@ -17,6 +19,7 @@ from bad_rows import CASES, GOOD, PYTHON_TEXT, STAMP, TEMPLATES, Bad
 from bad_rows import add_bad_row as _add_bad_row
 from bad_rows import seed as _seed
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def test_the_corpus_has_forty_kinds_or_more() -> None:
     assert len({c.kind for c in CASES}) == len(CASES) >= 40
@@ -147,6 +150,18 @@ def test_rows_sharing_an_id_are_all_rejected(tmp_path: Path) -> None:
     reasons = dict(result.rejected)
     assert "2 rows of contacts have the id 'C1'" in reasons["C1"]
     assert "a row of contacts has no id" in reasons[""]
+    # the listing of changed rows, with both ids known unchanged, rejects them just the same
+    moment = (parse_updated_at(STAMP) - EPOCH) // timedelta(microseconds=1)
+    changed = SqliteOpsStore(path).scan_changed("contacts", {"C1": moment, "C2": moment})
+    assert changed.records == [] and changed.ids == {"C1", "C2", ""}
+    assert sorted(rid for rid, _ in changed.rejected) == ["", "C1", "C1"]
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM contacts WHERE id IS NULL")
+    conn.commit()
+    conn.close()
+    changed = SqliteOpsStore(path).scan_changed("contacts", {"C1": moment, "C2": moment})
+    assert changed.records == [] and changed.ids == {"C1", "C2"}
+    assert [rid for rid, _ in changed.rejected] == ["C1", "C1"]
 
 
 def test_a_document_with_many_bad_lines_names_five_and_counts_the_rest(tmp_path: Path) -> None:

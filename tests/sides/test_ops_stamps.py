@@ -7,6 +7,9 @@ import re
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from xsync.model.side import Change
 from xsync.sides.ops_rows import parse_updated_at, stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
@@ -46,6 +49,78 @@ def test_rows_xsync_writes_carry_microsecond_stamps_and_read_back_as_written(tmp
     assert stamps[made.id] == parse_updated_at(stored)
     if not stored.endswith(".000000Z"):
         assert stamps["C-P"] != stamps[made.id]
-    changed = store.scan_changed("contacts", {made.id: stamps[made.id]})
+    moment = (stamps[made.id] - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    changed = store.scan_changed("contacts", {made.id: moment})
     assert [r.id for r in changed.records] == ["C-P"]
     store.close()
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(text: str) -> int | None:
+    try:
+        stamp = parse_updated_at(text)
+    except ValueError:
+        return None
+    return None if stamp is None else (stamp - EPOCH) // timedelta(microseconds=1)
+
+
+@st.composite
+def change_times(draw: st.DrawFn) -> str:
+    """Change times of every shape a platform might write, many of them no time at all."""
+    year = draw(st.integers(0, 9999))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute, second = draw(st.integers(0, 25)), draw(st.integers(0, 61)), \
+        draw(st.integers(0, 61))
+    fraction = draw(st.sampled_from(["", ".000000", ".5", ".123", ".999999"])
+                    | st.integers(0, 999_999).map(lambda n: f".{n:06d}"))
+    zone = draw(st.sampled_from(["", "Z", "+00:00", "+11:00", "ZZ"]))
+    sep = draw(st.sampled_from(["T", " ", "t"]))
+    return (f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}"
+            f"{fraction}{zone}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(change_times(), min_size=1, max_size=8))
+def test_a_row_known_at_its_change_time_is_left_out_and_at_any_other_listed(tmp_path_factory,
+                                                                           texts):
+    """The listing of changed rows compares change times in SQLite where it can read them
+    exactly: a row known at the moment its stamp names is never read, and one known at a moment
+    a microsecond off is always read, whatever the stamp's spelling."""
+    path = tmp_path_factory.mktemp("ops") / "ops.db"
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.executemany("INSERT INTO contacts (id, name, updated_at) VALUES (?, 'Acme', ?)",
+                     [(f"C-{n}", text) for n, text in enumerate(texts)])
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path)
+    moments = {f"C-{n}": _moment(text) for n, text in enumerate(texts)}
+    exact = {i: m for i, m in moments.items() if m is not None}
+    same = store.scan_changed("contacts", exact)
+    listed = {r.id for r in same.records} | {i for i, _ in same.rejected}
+    assert listed == set(moments) - set(exact)
+    assert same.ids == set(moments)
+    for shift in (1, -1, 86_400_000_000):
+        off = store.scan_changed("contacts", {i: m + shift for i, m in exact.items()})
+        assert {r.id for r in off.records} | {i for i, _ in off.rejected} == set(moments)
+    store.close()
+
+
+def test_a_day_that_does_not_exist_is_not_read_as_the_day_after(tmp_path):
+    """SQLite reads 30 February as 2 March; the listing does not take that for a known time."""
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO contacts (id, name, updated_at) VALUES "
+                 "('C-1', 'Acme', '2026-02-30T10:00:00Z')")
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path)
+    march = _moment("2026-03-02T10:00:00Z")
+    assert march is not None
+    scan = store.scan_changed("contacts", {"C-1": march})
+    assert [i for i, _ in scan.rejected] == ["C-1"]
+    store.close()
+

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 from xsync.model.records import Fields, Line, Record
@@ -97,14 +96,14 @@ class SupportsFind(Protocol):
 class SupportsChangedScan(Protocol):
     """Optional: a side that can leave out of a scan what the engine already knows unchanged.
 
-    ``known`` maps ids to the change time the engine last saw each record at, at a moment that
-    proves nothing changed since (so a side that bumps a record's change time on every change
-    may skip it while that time is the same). The answer lists every other record, is not
-    complete, and gives ``ids``, every id the side holds, so that a record gone is known to be
-    gone.
+    ``known`` maps ids to the change time the engine last saw each record at (microseconds
+    since 1970, UTC), at a moment that proves nothing changed since (so a side that bumps a
+    record's change time on every change may skip it while that time is the same). The answer
+    lists every other record, is not complete, and gives ``ids``, every id the side holds, so
+    that a record gone is known to be gone.
     """
 
-    def scan_changed(self, entity: str, known: Mapping[str, datetime]) -> ScanResult: ...
+    def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult: ...
 
 
 @runtime_checkable

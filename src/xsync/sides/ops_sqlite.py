@@ -30,7 +30,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -168,38 +168,79 @@ class SqliteOpsStore:
         scan.cursor = _newest(scan.records, cursor) if entity in STAMPED else cursor
         return scan
 
-    def scan_changed(self, entity: str, known: Mapping[str, datetime]) -> ScanResult:
-        """Every row but those whose ``updated_at`` is the one ``known`` gives for their id (the
-        engine vouches that those are as it last saw them), and ``ids``: every id in the table,
-        so that a deleted row is still known to be gone. Not complete. Rows that cannot be read
-        are listed, and rejected with their reasons, as a full scan would."""
+    def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult:
+        """Every row but those whose ``updated_at`` is the moment ``known`` gives for their id
+        (microseconds since 1970, UTC: the engine vouches that those are as it last saw them),
+        and ``ids``: every id in the table, so that a deleted row is still known to be gone.
+        Not complete. Rows that cannot be read are listed, and rejected with their reasons, as
+        a full scan would.
+
+        SQLite itself turns the change times it can read exactly (``YYYY-MM-DDTHH:MM:SS``,
+        ``T`` or a space, six fractional digits or none, ``Z`` or nothing) into microseconds,
+        and the comparison with ``known`` is one of two maps: no Python runs per unchanged
+        row. Any other stamp is read as :func:`parse_updated_at` reads it."""
         table, line_table, owner, key = TABLES[entity]
         if entity not in STAMPED:
             return self.scan(entity, None)
         with self._sqlite(f"reading {table}"):
             self._check_entity_schema(entity)
-            everyone: set[str] = set()
-            counts: dict[str, int] = {}
-            wanted: list[str] = []
-            for raw_id, stamp in self.conn.execute(f"SELECT {key}, updated_at FROM {table}"):
-                row_id = _id_text(raw_id)
-                everyone.add(row_id)
-                counts[row_id] = counts.get(row_id, 0) + 1
-                seen = known.get(row_id)
-                if seen is None or not isinstance(stamp, str) or _stamp(stamp) != seen:
-                    wanted.append(row_id)
-            wanted += [i for i, n in counts.items() if n > 1]
-            wanted = list(dict.fromkeys(wanted))
+            read: dict[str | None, int | None] = dict(self.conn.execute(
+                f"SELECT CASE typeof({key}) WHEN 'text' THEN {key} WHEN 'integer' "
+                f"THEN CAST({key} AS TEXT) END, {_MICROSECONDS.format(u='updated_at')} "
+                f"FROM {table}"))
+            (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            if None in read or "" in read or len(read) != count:
+                # ids missing, of odd types, or shared by several rows: read row by row
+                return self._scan_changed_slowly(entity, known)
+            stamps = cast("dict[str, int | None]", read)
+            everyone = set(stamps)
+            listed = stamps.items() - known.items()
+            wanted = [row_id for row_id, moment in listed if moment is not None]
+            unsure = [row_id for row_id, moment in listed if moment is None]
+            for chunk, marks in _chunks(unsure):
+                for row_id, text in self.conn.execute(
+                        f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
+                    seen = known.get(_id_text(row_id))
+                    if seen is None or not isinstance(text, str) or _moment(text) != seen:
+                        wanted.append(_id_text(row_id))
+            wanted.sort()
             rows: list[sqlite3.Row] = []
-            if "" in wanted:
-                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IS NULL "
-                                          f"OR {key} = ''").fetchall()
-            for chunk, marks in _chunks([i for i in wanted if i]):
+            for chunk, marks in _chunks(wanted):
                 rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
                                           chunk).fetchall()
             rows.sort(key=lambda r: _id_text(r[key]))
             lines = (self._lines_of(line_table, owner, table, key, wanted)
                      if line_table and owner else {})
+        scan = self._read_rows(entity, rows, lines, everyone)
+        scan.cursor = _newest(scan.records, None)
+        return scan
+
+    def _scan_changed_slowly(self, entity: str, known: Mapping[str, int]) -> ScanResult:
+        """:meth:`scan_changed` of a table whose ids are not all distinct texts: each row's id
+        and change time read in Python, as a full scan reads them."""
+        table, line_table, owner, key = TABLES[entity]
+        everyone: set[str] = set()
+        counts: dict[str, int] = {}
+        wanted: list[str] = []
+        for raw_id, stamp in self.conn.execute(f"SELECT {key}, updated_at FROM {table}"):
+            row_id = _id_text(raw_id)
+            everyone.add(row_id)
+            counts[row_id] = counts.get(row_id, 0) + 1
+            seen = known.get(row_id)
+            if seen is None or not isinstance(stamp, str) or _moment(stamp) != seen:
+                wanted.append(row_id)
+        wanted += [i for i, n in counts.items() if n > 1]
+        wanted = list(dict.fromkeys(wanted))
+        rows: list[sqlite3.Row] = []
+        if "" in wanted:
+            rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IS NULL "
+                                      f"OR {key} = ''").fetchall()
+        for chunk, marks in _chunks([i for i in wanted if i]):
+            rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
+                                      chunk).fetchall()
+        rows.sort(key=lambda r: _id_text(r[key]))
+        lines = (self._lines_of(line_table, owner, table, key, wanted)
+                 if line_table and owner else {})
         scan = self._read_rows(entity, rows, lines, everyone)
         scan.cursor = _newest(scan.records, None)
         return scan
@@ -768,6 +809,31 @@ def _stamp(text: str) -> datetime | None:
         return parse_updated_at(text)
     except ValueError:
         return None
+
+
+def _moment(text: str) -> int | None:
+    """A change time as microseconds since 1970 (``None``: not a time)."""
+    stamp = _stamp(text)
+    return None if stamp is None else (stamp - _EPOCH) // _MICROSECOND
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# a change time SQLite reads exactly as microseconds since 1970 (else NULL): the date and time
+# as ``parse_updated_at`` reads them (a valid day, hour and minute: the round trip through
+# the moment refuses 2026-02-30 and 25:00), six fractional digits or none, UTC
+_DAY_TIME = ("'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]'")
+_MICROSECONDS = (
+    "CASE WHEN typeof({u}) = 'text' AND substr({u}, 1, 19) GLOB " + _DAY_TIME + " "
+    "AND strftime('%Y-%m-%d %H:%M:%S', unixepoch(substr({u}, 1, 19)), 'unixepoch') "
+    "= replace(substr({u}, 1, 19), 'T', ' ') "
+    "AND substr({u}, 1, 4) > '0000' THEN CASE "
+    "WHEN length({u}) = 19 OR (length({u}) = 20 AND substr({u}, 20) = 'Z') "
+    "THEN unixepoch(substr({u}, 1, 19)) * 1000000 "
+    "WHEN (length({u}) = 26 OR (length({u}) = 27 AND substr({u}, 27) = 'Z')) "
+    "AND substr({u}, 20, 7) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]' "
+    "THEN unixepoch(substr({u}, 1, 19)) * 1000000 + CAST(substr({u}, 21, 6) AS INTEGER) "
+    "END END")
 
 
 def _newest(records: list[Record], cursor: str | None) -> str | None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import sqlite_utils
@@ -248,13 +249,32 @@ class Ledger:
             "xero_updated_at, synced_at FROM bases WHERE entity = ?", [word_in(entity)])
         return {r[0]: Base(*r) for r in rows}
 
-    def base_times(self, entity: str) -> dict[str, tuple[int | str | None, int | str | None]]:
-        """ops id -> (the ops change time its base was proved at, when it was stored), for
-        every base of ``entity``, as stored (:func:`~xsync.state.codec.stamp_moment` reads
-        one): what tells an unchanged row, without reading the bases."""
-        return {ops_id: (seen, synced) for ops_id, seen, synced in self.db.conn.execute(
-            "SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ?",
-            [word_in(entity)])}
+    def based(self, entity: str) -> set[str]:
+        """The ops ids of ``entity`` that have a base (none of them read)."""
+        return set(map(itemgetter(0), self.db.conn.execute(
+            "SELECT ops_id FROM bases WHERE entity = ?", [word_in(entity)])))
+
+    def vouched_times(self, entity: str, margin_us: int,
+                      vouches: Callable[[int, int, int], bool]) -> dict[str, int]:
+        """ops id -> the ops change time (microseconds since 1970) its base was proved at, for
+        each base of ``entity`` that ``vouches(stamp, synced, margin_us)`` for: what tells an
+        unchanged row without reading the bases. The rule runs in SQLite for the times stored
+        as microseconds (``vouches`` is its Python form, for any stored as text)."""
+        rows = self.db.conn.execute(
+            "SELECT ops_id, ops_updated_at FROM bases WHERE entity = ? "
+            "AND typeof(ops_updated_at) = 'integer' AND typeof(synced_at) = 'integer' "
+            "AND ((ops_updated_at % 1000 != 0 AND synced_at >= ops_updated_at) "
+            "OR (ops_updated_at % 1000 = 0 AND synced_at - ops_updated_at > ?))",
+            [word_in(entity), margin_us])
+        out: dict[str, int] = dict(rows)
+        for ops_id, seen, synced in self.db.conn.execute(
+                "SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ? "
+                "AND (typeof(ops_updated_at) = 'text' OR typeof(synced_at) = 'text')",
+                [word_in(entity)]):
+            stamp, at = _moment_of(seen), _moment_of(synced)
+            if stamp is not None and at is not None and vouches(stamp, at, margin_us):
+                out[ops_id] = stamp
+        return out
 
     def bases_of(self, entity: str, ops_ids: Sequence[str]) -> dict[str, Base]:
         """The bases of these ops records of ``entity`` (those that have one)."""
@@ -623,6 +643,13 @@ class IdMap:
         self.ledger.alias(entity, ops_id, xero_id, rule, at)
         if entity in self._aliases:
             self._aliases[entity][ops_id] = xero_id
+
+
+def _moment_of(value: int | str | None) -> int | None:
+    """A stored moment as microseconds since 1970 (``None``: none stored, or not a time)."""
+    if isinstance(value, int):
+        return value
+    return moment_key(value) if isinstance(value, str) else None
 
 
 def idempotency_key(row_id: int, payload_text: str) -> str:

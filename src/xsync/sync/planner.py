@@ -16,7 +16,8 @@ record the ops side does not know yet is written ``@xero:<id>`` until apply crea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,6 @@ from xsync.model.side import (
     SupportsFind,
     SupportsUnchanged,
 )
-from xsync.state.codec import stamp_moment
 from xsync.state.ledger import Base, IdMap, Ledger, record_hash
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
@@ -133,7 +133,7 @@ class LazyBases:
     """The bases of one entity, each read when first wanted (``load``: many at once); which
     records have one is known from the start (``present``), without reading any."""
 
-    def __init__(self, ledger: Ledger, entity: str, present: Mapping[str, object]) -> None:
+    def __init__(self, ledger: Ledger, entity: str, present: AbstractSet[str]) -> None:
         self.ledger = ledger
         self.entity = entity
         self.present = present
@@ -339,8 +339,7 @@ class EntityPlanner:
         self.links = dict(self.p.links_of(self.entity))
         self.rev = {x: o for o, x in self.links.items()}
         self.aliases = self.p.ids.aliases(self.entity)
-        self.base_times = self.ledger.base_times(self.entity)
-        self.bases = LazyBases(self.ledger, self.entity, self.base_times)
+        self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.xs, self.os = xs, os_
@@ -408,20 +407,9 @@ class EntityPlanner:
                                                               unapplied=True) if c.ops_id}
                    | {c.ops_id for c in self.ledger.conflicts(open_only=True, entity=self.entity)
                       if c.ops_id})
-        known: dict[str, datetime] = {}
-        margin = self.margin
-        margin_us = margin // MICROSECOND
-        for ops_id, (seen, synced) in self.base_times.items():
-            if seen is None or synced is None or ops_id in waiting:
-                continue
-            if type(seen) is int and type(synced) is int:
-                # as stored: microseconds since 1970, compared as they are
-                moment = stamp_moment(seen) if vouches_us(seen, synced, margin_us) else None
-            else:
-                stamp, at = stamp_moment(seen), stamp_moment(synced)
-                moment = stamp if stamp and at and vouches(stamp, at, margin) else None
-            if moment is not None:
-                known[ops_id] = moment
+        known = self.ledger.vouched_times(self.entity, self.margin // MICROSECOND, vouches_us)
+        for ops_id in waiting:
+            known.pop(ops_id, None)
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
         try:
