@@ -203,3 +203,32 @@ def test_finished_outbox_rows_are_pruned(world: World) -> None:
     # the history is still in the audit log
     created = [e for e in Ledger(world.state).audit(entity="contacts") if e.action == "create"]
     assert len(created) == 3
+
+
+def test_a_resolution_is_applied_when_neither_side_lists_the_record_again(world: World) -> None:
+    """Both sides read incrementally: the cycle after a resolution lists nothing, and the pair
+    the resolution settles is still looked at and written."""
+    world.ops.incremental = True
+    ops_id = world.contact("ops", "Acme")
+    world.sync()
+    xero_id = world.xero_id("contacts", ops_id) or ""
+    world.ops.edit("contacts", ops_id, city="Sydney")
+    world.xero.edit("contacts", xero_id, city="Melbourne")
+    result = world.sync()
+    assert result.exit_code == 3
+    [city] = result.conflicts
+    world.engine().resolve(int(city.id or 0), value="Hobart")
+    assert world.sync().exit_code == 0
+    for rec in (world.ops.get("contacts", ops_id), world.xero.get("contacts", xero_id)):
+        assert rec and rec.fields["city"] == "Hobart"
+
+
+def test_a_pair_whose_base_is_missing_is_compared_again_and_its_base_kept(world: World) -> None:
+    world.ops.incremental = True
+    ops_id = world.contact("ops", "Acme", city="Perth")
+    world.sync()
+    world.sync()  # xsync's own write read back: from here on neither side lists the contact
+    world.state.execute("DELETE FROM bases")
+    world.state.conn.commit()
+    assert world.sync().exit_code == 0
+    assert ops_id in Ledger(world.state).based("contacts")

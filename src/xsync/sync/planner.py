@@ -337,7 +337,7 @@ class EntityPlanner:
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         # this entity's own copy: pairs made while planning join it
         self.links = dict(self.p.links_of(self.entity))
-        self.rev = {x: o for o, x in self.links.items()}
+        self.rev = dict(zip(self.links.values(), self.links, strict=True))
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
@@ -508,7 +508,8 @@ class EntityPlanner:
         self.bases.load([*(o for o in self.ops_recs if o in self.links),
                          *(self.rev[x] for x in self.xero_recs if x in self.rev)])
         todo: list[str] = []
-        for ops_id, xero_id in self.links.items():
+        for ops_id in self._linked_to_look_at():
+            xero_id = self.links[ops_id]
             o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
             # read already (above) where either side's record was read; not needed otherwise
             base = self.bases.get(ops_id) if o is not None or x is not None else None
@@ -555,6 +556,23 @@ class EntityPlanner:
             raise RescanOps
         for ops_id in sorted(todo):
             self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
+
+    def _linked_to_look_at(self) -> list[str]:
+        """The linked pairs that may need a step: every one where a scan was complete, else
+        those with a record listed on either side, a base missing, a row gone, a conflict
+        resolved or open, or a retry waiting (sorted). Any other pair is unchanged on both
+        sides, so a cycle with few changes looks at few pairs, not at every link."""
+        links, rev = self.links, self.rev
+        if self.xs.complete or self.os.complete:
+            return sorted(links)
+        look = {o for o in self.ops_recs if o in links}
+        look.update(rev[x] for x in self.xero_recs if x in rev)
+        look.update(o for o in (*self.resolved, *self.open, *self.retry_ops) if o in links)
+        look.update(rev[x] for x in self.retry_xero if x in rev)
+        look.update(links.keys() - self.bases.present)
+        if self.os.ids is not None:
+            look.update(links.keys() - self.os.ids)
+        return sorted(look)
 
     def _ops_changed(self, record: Record, base: Base) -> bool:
         """Whether an ops row differs from its base. A row found by its content to be as the
