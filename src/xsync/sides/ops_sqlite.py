@@ -382,10 +382,11 @@ class SqliteOpsStore:
             for row in self.conn.execute(f"SELECT * FROM {table} WHERE {owner} IN ({marks}) "
                                          f"ORDER BY {owner}, position, id", chunk):
                 grouped.setdefault(_id_text(row[owner]), []).append(row)
+        # a join, not NOT IN: SQLite walks the lines once, each owner looked up by its key
         for row in self.conn.execute(
-                f"SELECT * FROM {table} WHERE {owner} IS NULL OR {owner} NOT IN "
-                f"(SELECT {key} FROM {doc_table} WHERE {key} IS NOT NULL) "
-                f"ORDER BY {owner}, position, id"):
+                f"SELECT line.* FROM {table} AS line LEFT JOIN {doc_table} AS doc "
+                f"ON doc.{key} = line.{owner} WHERE doc.{key} IS NULL "
+                f"ORDER BY line.{owner}, line.position, line.id"):
             grouped.setdefault(_id_text(row[owner]), []).append(row)
         return grouped
 
