@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from xsync.sides.memory import MemoryStore
+from xsync.sides.memory import ChangedScanStore, MemoryStore
 from xsync.state.db import open_state
 from xsync.state.ledger import Ledger
 from xsync.sync import Engine, Rules, RunResult, default_rules
@@ -26,7 +26,7 @@ class World:
 
     def __init__(self, rules: Rules | None = None, *, balances: bool = False) -> None:
         self.clock = Clock()
-        self.ops = MemoryStore(name="ops", clock=self.clock)
+        self.ops = ChangedScanStore(name="ops", clock=self.clock)
         self.xero = MemoryStore(name="xero", clock=self.clock, balances=balances)
         self.state = open_state(None)
         self.rules = rules or default_rules()

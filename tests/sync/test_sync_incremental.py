@@ -8,11 +8,14 @@ base. The engine runs over the real ops store and the Xero side over the in-proc
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from bookworld import Books
 from syncworld import World
 
 import xsync.sync.planner as planner
+from xsync.state.ledger import Ledger
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,25 @@ def test_a_cycle_with_nothing_changed_reads_one_page_per_entity(books: Books) ->
     assert max(reads.values()) == 1, reads
     assert books.by_id() == []
     assert not [s for s in books.wire.sent if s[0] != "GET"], "a cycle with nothing changed wrote"
+
+
+def test_a_cycle_with_nothing_changed_reads_no_link_and_no_base(
+        books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What neither side listed needs no step: an entity whose listings are empty, with no row
+    gone and nothing waiting, is planned without reading its links or its bases."""
+    assert books.cycle() == 0  # anything written before is read back here
+    read: list[tuple[str, str]] = []
+    for name in ("links", "based", "bases", "bases_of"):
+        original = getattr(Ledger, name)
+
+        def counting(self: Ledger, entity: str, *args: object, _name: str = name,
+                     _original: Any = original) -> Any:
+            read.append((_name, entity))
+            return _original(self, entity, *args)
+        monkeypatch.setattr(Ledger, name, counting)
+    assert books.cycle() == 0
+    # contacts' bases are read once, to know which contacts were merged in Xero
+    assert not [r for r in read if r[1] in ("invoices", "bills")], read
 
 
 def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books) -> None:
@@ -72,19 +94,22 @@ def _hashed_ops_rows(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]
     hashed: list[str] = []
     real = planner.record_hash
     from_ops: set[int] = set()
-    scan = world.ops.scan
+    def tagging(name: str) -> None:
+        read = getattr(world.ops, name)
 
-    def tagged(entity, cursor):  # type: ignore[no-untyped-def]
-        result = scan(entity, cursor)
-        from_ops.update(id(r) for r in result.records)
-        return result
+        def tagged(entity, since):  # type: ignore[no-untyped-def]
+            result = read(entity, since)
+            from_ops.update(id(r) for r in result.records)
+            return result
+        monkeypatch.setattr(world.ops, name, tagged)
 
     def counting(record):  # type: ignore[no-untyped-def]
         if id(record) in from_ops:
             hashed.append(record.id)
         return real(record)
 
-    monkeypatch.setattr(world.ops, "scan", tagged)
+    tagging("scan")
+    tagging("scan_changed")
     monkeypatch.setattr(planner, "record_hash", counting)
     return hashed
 

@@ -25,8 +25,8 @@ longer listed.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -381,3 +381,26 @@ class MemoryStore:
 
     def snapshot(self) -> dict[str, Any]:
         return {e: {i: r.to_json() for i, r in recs.items()} for e, recs in self.records.items()}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class ChangedScanStore(MemoryStore):
+    """A memory side that, as the SQLite ops store does, leaves out of a scan the records the
+    engine vouches for (:class:`~xsync.model.side.SupportsChangedScan`): the engine's quiet
+    and changed-row paths run over it as they run over ``ops.db``."""
+
+    def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult:
+        out: list[Record] = []
+        ids: set[str] = set()
+        for record in self.records[entity].values():
+            ids.add(record.id)
+            stamp = record.updated_at
+            moment = None if stamp is None else (stamp - _EPOCH) // _MICROSECOND
+            if moment is None or known.get(record.id) != moment:
+                out.append(copy.deepcopy(record))
+        stamps = [r.updated_at for r in out if r.updated_at is not None]
+        return ScanResult(out, max(stamps).isoformat() if stamps else None, complete=False,
+                          ids=ids)

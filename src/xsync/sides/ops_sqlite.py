@@ -821,17 +821,21 @@ def _moment(text: str) -> int | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # a change time SQLite reads exactly as microseconds since 1970 (else NULL): the date and time
-# as ``parse_updated_at`` reads them (a valid day, hour and minute: the round trip through
-# the moment refuses 2026-02-30 and 25:00), six fractional digits or none, UTC
-_DAY_TIME = ("'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]'")
+# as ``parse_updated_at`` reads them, six fractional digits or none, UTC (``Z``, ``+00:00`` or
+# nothing). Text comparisons refuse month 13, day 0, hour 24 and second 60; a day past the
+# 28th must be one its month has (SQLite would read 30 February as 2 March), so its moment is
+# taken back to a date. Other rows are parsed once.
+_DAY_TIME = "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]:[0-5][0-9]'"
 _MICROSECONDS = (
     "CASE WHEN typeof({u}) = 'text' AND substr({u}, 1, 19) GLOB " + _DAY_TIME + " "
-    "AND strftime('%Y-%m-%d %H:%M:%S', unixepoch(substr({u}, 1, 19)), 'unixepoch') "
-    "= replace(substr({u}, 1, 19), 'T', ' ') "
-    "AND substr({u}, 1, 4) > '0000' THEN CASE "
-    "WHEN length({u}) = 19 OR (length({u}) = 20 AND substr({u}, 20) = 'Z') "
+    "AND substr({u}, 1, 4) > '0000' AND substr({u}, 6, 2) BETWEEN '01' AND '12' "
+    "AND substr({u}, 9, 2) > '00' AND substr({u}, 12, 2) < '24' "
+    "AND (substr({u}, 9, 2) <= '28' "
+    "OR date(unixepoch(substr({u}, 1, 10)), 'unixepoch') = substr({u}, 1, 10)) "
+    "THEN CASE "
+    "WHEN length({u}) = 19 OR substr({u}, 20) IN ('Z', '+00:00') "
     "THEN unixepoch(substr({u}, 1, 19)) * 1000000 "
-    "WHEN (length({u}) = 26 OR (length({u}) = 27 AND substr({u}, 27) = 'Z')) "
+    "WHEN (length({u}) = 26 OR substr({u}, 27) IN ('Z', '+00:00')) "
     "AND substr({u}, 20, 7) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]' "
     "THEN unixepoch(substr({u}, 1, 19)) * 1000000 + CAST(substr({u}, 21, 6) AS INTEGER) "
     "END END")

@@ -276,6 +276,22 @@ class Ledger:
                 out[ops_id] = stamp
         return out
 
+    def unvouched_links(self, entity: str, margin_us: int) -> set[str]:
+        """The linked ops ids of ``entity`` that :meth:`vouched_times` leaves out: no base, or
+        one that does not vouch for its change time (the complement, in one statement)."""
+        return set(map(itemgetter(0), self.db.conn.execute(
+            "SELECT l.ops_id FROM links AS l LEFT JOIN bases AS b "
+            "ON b.entity = l.entity AND b.ops_id = l.ops_id WHERE l.entity = ? "
+            "AND NOT (b.ops_id IS NOT NULL AND typeof(b.ops_updated_at) = 'integer' "
+            "AND typeof(b.synced_at) = 'integer' "
+            "AND ((b.ops_updated_at % 1000 != 0 AND b.synced_at >= b.ops_updated_at) "
+            "OR (b.ops_updated_at % 1000 = 0 AND b.synced_at - b.ops_updated_at > ?)))",
+            [word_in(entity), margin_us])))
+
+    def has_links(self, entity: str) -> bool:
+        return bool(self._rows("SELECT EXISTS (SELECT 1 FROM links WHERE entity = ?)",
+                               [word_in(entity)])[0][0])
+
     def bases_of(self, entity: str, ops_ids: Sequence[str]) -> dict[str, Base]:
         """The bases of these ops records of ``entity`` (those that have one)."""
         out: dict[str, Base] = {}

@@ -334,15 +334,20 @@ class EntityPlanner:
             self._run(full=True)
 
     def _run(self, full: bool) -> None:
+        # the ops rows whose base vouches for them (None: the ops side was read otherwise)
+        self.known: dict[str, int] | None = None
+        xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
+        os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
+        self.xs, self.os = xs, os_
+        if self._quiet():
+            self._moved_on()
+            return
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         # this entity's own copy: pairs made while planning join it
         self.links = dict(self.p.links_of(self.entity))
         self.rev = dict(zip(self.links.values(), self.links, strict=True))
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
-        xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
-        os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
-        self.xs, self.os = xs, os_
         for side, scan in (("xero", xs), ("ops", os_)):
             for record_id, reason in scan.rejected:
                 self.plan.rejected.append(Rejection(
@@ -372,14 +377,46 @@ class EntityPlanner:
         if self.moves:
             labels = {i: label_of(self.spec, self.ops_recs[i].fields, i) for i in self.moves}
             carry(self.plan.steps, self.entity, self.moves, self.links, labels)
-        # Xero's cursor moves for push-only entities too: their Xero side is read to merge
-        # against, and an incremental read with the base standing in for what it did not list
-        # costs one page, not the whole entity
-        self.plan.cursors.append(("xero", self.entity, xs.cursor))
-        if self.flows.to_xero and not xs.more:
-            self.plan.cursors.append(("ops", self.entity, os_.cursor))
+        self._moved_on()
         if isinstance(self.p.xero, SupportsUnchanged) and xs.records and self._xero_as_last_seen():
             self.p.xero.unchanged(self.entity)
+
+    def _moved_on(self) -> None:
+        """The cursors the scans end at, stored once the plan is applied. Xero's moves for
+        push-only entities too: their Xero side is read to merge against, and an incremental
+        read with the base standing in for what it did not list costs one page, not the whole
+        entity."""
+        self.plan.cursors.append(("xero", self.entity, self.xs.cursor))
+        if self.flows.to_xero and not self.xs.more:
+            self.plan.cursors.append(("ops", self.entity, self.os.cursor))
+
+    def _quiet(self) -> bool:
+        """Whether nothing of the entity can need a step, known without reading a link or a
+        base: both sides read incrementally and listed no record and no rejection, no row
+        whose base vouches for it is gone, every link has such a base, and nothing waits on
+        a record (a retry, a conflict, a contact merged, a bill paired this run). A cycle
+        with nothing changed then costs the two listings, whatever the size of the books."""
+        xs, os_, known = self.xs, self.os, self.known
+        if (known is None or xs.complete or xs.more or os_.more or xs.records or os_.records
+                or xs.rejected or os_.rejected or os_.rejected_lines):
+            return False
+        if os_.complete or os_.ids is None:
+            # nothing vouched for: quiet only where the ops side has no row and nothing is linked
+            if not os_.complete or self.ledger.has_links(self.entity):
+                return False
+        elif known.keys() - os_.ids or (not os_.ids and self.ledger.has_links(self.entity)):
+            return False  # a row gone, or every row (an empty side is reported, not planned)
+        entity = self.entity
+        if (self.ledger.retries(entity, "ops") or self.ledger.retries(entity, "xero")
+                or self.ledger.conflicts(open_only=True, entity=entity)
+                or self.ledger.conflicts(open_only=False, entity=entity, unapplied=True)):
+            return False
+        if entity == "payments" and self.p.paired_now.get("bills"):
+            return False
+        if (entity in DOCUMENTS and (self.flows.to_ops or self.flows.computed)
+                and self.p.merges(self.whole)):
+            return False
+        return not self.ledger.unvouched_links(entity, self.margin // MICROSECOND)
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
         """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
@@ -410,6 +447,7 @@ class EntityPlanner:
         known = self.ledger.vouched_times(self.entity, self.margin // MICROSECOND, vouches_us)
         for ops_id in waiting:
             known.pop(ops_id, None)
+        self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
         try:
