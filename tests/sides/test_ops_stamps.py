@@ -124,3 +124,39 @@ def test_a_day_that_does_not_exist_is_not_read_as_the_day_after(tmp_path):
     assert [i for i, _ in scan.rejected] == ["C-1"]
     store.close()
 
+
+
+class _Fingerprinted(dict):  # type: ignore[type-arg]
+    """Known times that also say what they hold, as the ledger's do."""
+
+    def fingerprint(self) -> tuple[int, str]:
+        return len(self), ",".join(f"{i}:{m}" for i, m in sorted(self.items()))
+
+
+def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path):
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    stamps = {"C-1": "2026-11-02T09:30:00.000005Z", "C-2": "2026-11-02 09:31:00",
+              "C-10": "2026-11-02T09:32:00.000001+00:00"}
+    conn.executemany("INSERT INTO contacts (id, name, updated_at) VALUES (?, 'Acme', ?)",
+                     stamps.items())
+    conn.commit()
+    store = SqliteOpsStore(path)
+    known = _Fingerprinted({i: _moment(t) for i, t in stamps.items()})
+    same = store.scan_changed("contacts", known)
+    assert same.as_known and same.records == [] and same.ids is None and not same.rejected
+    # one time moved, a row added, a row gone: each is listed (or known gone) as before
+    for change in ("UPDATE contacts SET updated_at = '2026-11-02T09:40:00.000000Z' "
+                   "WHERE id = 'C-2'",
+                   "INSERT INTO contacts (id, name, updated_at) VALUES ('C-3', 'New', "
+                   "'2026-11-02T09:41:00Z')",
+                   "DELETE FROM contacts WHERE id = 'C-10'"):
+        conn.execute(change)
+        conn.commit()
+        scan = store.scan_changed("contacts", known)
+        assert not scan.as_known and scan.ids is not None
+    assert sorted(r.id for r in scan.records) == ["C-2", "C-3"]
+    assert scan.ids == {"C-1", "C-2", "C-3"}
+    conn.close()
+    store.close()

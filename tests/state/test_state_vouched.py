@@ -45,3 +45,13 @@ def test_the_bases_that_vouch_are_those_the_rule_names(
             expected[ops_id] = seen
     ledger.save_bases("contacts", bases, "2026-12-01T10:00:00+00:00")
     assert ledger.vouched_times("contacts", margin, vouches_us) == expected
+    # what the ops store compares its own rows with, built by SQLite from the same bases
+    as_text = any("text" in (seen_as, synced[1]) for _, seen_as, synced in times)
+    left_out = sorted(expected)[:1]
+    fingerprint = ledger.vouched_fingerprint("contacts", margin, left_out)
+    kept = {i: m for i, m in expected.items() if i not in left_out}
+    assert fingerprint == (None if as_text else
+                           (len(kept), ",".join(f"{i}:{m}" for i, m in sorted(kept.items()))))
+    lazy = ledger.vouched("contacts", margin, vouches_us)
+    lazy.leave_out(left_out)
+    assert dict(lazy.items()) == kept and bool(lazy) == bool(kept)

@@ -39,6 +39,9 @@ class ScanResult:
     # the side stopped at a page boundary (a run reads a large entity in rounds): ``cursor`` is
     # where the rest begins, and the scan is not complete
     more: bool = False
+    # a listing of changed records found the side holding exactly the records the engine
+    # vouched for, at the times it gave (nothing listed, nothing gone; ``ids`` is not given)
+    as_known: bool = False
 
 
 @dataclass(slots=True)
@@ -101,6 +104,11 @@ class SupportsChangedScan(Protocol):
     record's change time on every change may skip it while that time is the same). The answer
     lists every other record, is not complete, and gives ``ids``, every id the side holds, so
     that a record gone is known to be gone.
+
+    ``known`` may offer ``fingerprint()``: ``None``, or how many ids it maps and the text
+    ``id:microseconds,...`` of them in the order of the ids. A side that builds the same of its
+    own records and finds the two equal may list nothing, give no ``ids``, and set
+    ``as_known``: every record is as the engine vouched for, and none is gone.
     """
 
     def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult: ...

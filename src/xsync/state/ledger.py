@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -261,11 +261,8 @@ class Ledger:
         unchanged row without reading the bases. The rule runs in SQLite for the times stored
         as microseconds (``vouches`` is its Python form, for any stored as text)."""
         rows = self.db.conn.execute(
-            "SELECT ops_id, ops_updated_at FROM bases WHERE entity = ? "
-            "AND typeof(ops_updated_at) = 'integer' AND typeof(synced_at) = 'integer' "
-            "AND ((ops_updated_at % 1000 != 0 AND synced_at >= ops_updated_at) "
-            "OR (ops_updated_at % 1000 = 0 AND synced_at - ops_updated_at > ?))",
-            [word_in(entity), margin_us])
+            "SELECT ops_id, ops_updated_at FROM bases WHERE entity = ? AND "
+            + _VOUCHES.format(b=""), [word_in(entity), margin_us])
         out: dict[str, int] = dict(rows)
         for ops_id, seen, synced in self.db.conn.execute(
                 "SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ? "
@@ -276,16 +273,36 @@ class Ledger:
                 out[ops_id] = stamp
         return out
 
+    def vouched(self, entity: str, margin_us: int,
+                vouches: Callable[[int, int, int], bool]) -> VouchedTimes:
+        """:meth:`vouched_times`, read only when looked into (see :class:`VouchedTimes`)."""
+        return VouchedTimes(self, entity, margin_us, vouches)
+
+    def vouched_fingerprint(self, entity: str, margin_us: int,
+                            without: Sequence[str]) -> tuple[int, str] | None:
+        """How many bases :meth:`vouched_times` gives (but those ``without``), and the text
+        ``id:microseconds,...`` of them in the order of their ids, built by SQLite; ``None``
+        where some time is stored as text (read only in Python)."""
+        params: list[Any] = [word_in(entity)]
+        if self._rows("SELECT EXISTS (SELECT 1 FROM bases WHERE entity = ? AND "
+                      "(typeof(ops_updated_at) = 'text' OR typeof(synced_at) = 'text'))",
+                      params)[0][0]:
+            return None
+        marks = ", ".join("?" for _ in without)
+        left_out = f" AND ops_id NOT IN ({marks})" if without else ""
+        count, text = self.db.conn.execute(
+            "SELECT count(*), group_concat(x, ',') FROM (SELECT ops_id || ':' || "
+            "ops_updated_at AS x FROM bases WHERE entity = ? AND " + _VOUCHES.format(b="")
+            + left_out + " ORDER BY ops_id)", [*params, margin_us, *without]).fetchone()
+        return int(count), text or ""
+
     def unvouched_links(self, entity: str, margin_us: int) -> set[str]:
         """The linked ops ids of ``entity`` that :meth:`vouched_times` leaves out: no base, or
         one that does not vouch for its change time (the complement, in one statement)."""
         return set(map(itemgetter(0), self.db.conn.execute(
             "SELECT l.ops_id FROM links AS l LEFT JOIN bases AS b "
             "ON b.entity = l.entity AND b.ops_id = l.ops_id WHERE l.entity = ? "
-            "AND NOT (b.ops_id IS NOT NULL AND typeof(b.ops_updated_at) = 'integer' "
-            "AND typeof(b.synced_at) = 'integer' "
-            "AND ((b.ops_updated_at % 1000 != 0 AND b.synced_at >= b.ops_updated_at) "
-            "OR (b.ops_updated_at % 1000 = 0 AND b.synced_at - b.ops_updated_at > ?)))",
+            "AND NOT (b.ops_id IS NOT NULL AND " + _VOUCHES.format(b="b.") + ")",
             [word_in(entity), margin_us])))
 
     def has_links(self, entity: str) -> bool:
@@ -659,6 +676,83 @@ class IdMap:
         self.ledger.alias(entity, ops_id, xero_id, rule, at)
         if entity in self._aliases:
             self._aliases[entity][ops_id] = xero_id
+
+
+# whether a base vouches for its ops row's change time, for the times stored as microseconds
+# (``vouches_us`` in the planner is the same rule; ``?`` is the margin): a time to the
+# microsecond once the base was stored after it, a coarser one once stored well after it
+_VOUCHES = ("(typeof({b}ops_updated_at) = 'integer' AND typeof({b}synced_at) = 'integer' "
+            "AND (({b}ops_updated_at % 1000 != 0 AND {b}synced_at >= {b}ops_updated_at) "
+            "OR ({b}ops_updated_at % 1000 = 0 AND {b}synced_at - {b}ops_updated_at > ?)))")
+# more ids than this left out of a fingerprint: the times are read instead
+FINGERPRINT_WITHOUT = 500
+
+
+class VouchedTimes(Mapping[str, int]):
+    """:meth:`Ledger.vouched_times` of one entity, read when first looked into. Until then,
+    :meth:`fingerprint` tells, in one statement, what they hold, so that a side able to say
+    the same of its rows (see ``SupportsChangedScan``) may find them all unchanged without
+    either side's times ever reaching Python."""
+
+    def __init__(self, ledger: Ledger, entity: str, margin_us: int,
+                 vouches: Callable[[int, int, int], bool]) -> None:
+        self._ledger, self._entity = ledger, entity
+        self._margin_us, self._vouches = margin_us, vouches
+        self._times: dict[str, int] | None = None
+        self._without: set[str] = set()
+        self._fingerprint: tuple[int, str] | None = None
+        self._fingerprinted = False
+
+    def leave_out(self, ops_ids: Iterable[str]) -> None:
+        """Drop these ids (their rows are listed whatever their times)."""
+        self._without.update(ops_ids)
+        self._fingerprinted = False
+        if self._times is not None:
+            for ops_id in self._without:
+                self._times.pop(ops_id, None)
+
+    def _read(self) -> dict[str, int]:
+        if self._times is None:
+            self._times = self._ledger.vouched_times(self._entity, self._margin_us,
+                                                     self._vouches)
+            for ops_id in self._without:
+                self._times.pop(ops_id, None)
+        return self._times
+
+    def fingerprint(self) -> tuple[int, str] | None:
+        """How many times there are, and the text ``id:microseconds,...`` in the order of the
+        ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading them."""
+        if not self._fingerprinted:
+            self._fingerprint = (None if len(self._without) > FINGERPRINT_WITHOUT else
+                                 self._ledger.vouched_fingerprint(
+                                     self._entity, self._margin_us, sorted(self._without)))
+            self._fingerprinted = True
+        return self._fingerprint
+
+    def __bool__(self) -> bool:
+        if self._times is None:
+            known = self.fingerprint()
+            if known is not None:
+                return known[0] > 0
+        return bool(self._read())
+
+    def __getitem__(self, ops_id: str) -> int:
+        return self._read()[ops_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def keys(self) -> KeysView[str]:
+        return self._read().keys()
+
+    def items(self) -> ItemsView[str, int]:
+        return self._read().items()
+
+    def get(self, ops_id: str, default: Any = None) -> Any:
+        return self._read().get(ops_id, default)
 
 
 def _moment_of(value: int | str | None) -> int | None:

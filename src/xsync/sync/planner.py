@@ -31,7 +31,7 @@ from xsync.model.side import (
     SupportsFind,
     SupportsUnchanged,
 )
-from xsync.state.ledger import Base, IdMap, Ledger, record_hash
+from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, record_hash
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.match import key_of, lookup_fields, match, normalise
@@ -335,7 +335,7 @@ class EntityPlanner:
 
     def _run(self, full: bool) -> None:
         # the ops rows whose base vouches for them (None: the ops side was read otherwise)
-        self.known: dict[str, int] | None = None
+        self.known: VouchedTimes | None = None
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.xs, self.os = xs, os_
@@ -400,11 +400,12 @@ class EntityPlanner:
         if (known is None or xs.complete or xs.more or os_.more or xs.records or os_.records
                 or xs.rejected or os_.rejected or os_.rejected_lines):
             return False
-        if os_.complete or os_.ids is None:
+        if os_.complete or (os_.ids is None and not os_.as_known):
             # nothing vouched for: quiet only where the ops side has no row and nothing is linked
             if not os_.complete or self.ledger.has_links(self.entity):
                 return False
-        elif known.keys() - os_.ids or (not os_.ids and self.ledger.has_links(self.entity)):
+        elif os_.ids is not None and (
+                known.keys() - os_.ids or (not os_.ids and self.ledger.has_links(self.entity))):
             return False  # a row gone, or every row (an empty side is reported, not planned)
         entity = self.entity
         if (self.ledger.retries(entity, "ops") or self.ledger.retries(entity, "xero")
@@ -444,9 +445,8 @@ class EntityPlanner:
                                                               unapplied=True) if c.ops_id}
                    | {c.ops_id for c in self.ledger.conflicts(open_only=True, entity=self.entity)
                       if c.ops_id})
-        known = self.ledger.vouched_times(self.entity, self.margin // MICROSECOND, vouches_us)
-        for ops_id in waiting:
-            known.pop(ops_id, None)
+        known = self.ledger.vouched(self.entity, self.margin // MICROSECOND, vouches_us)
+        known.leave_out(waiting)
         self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
@@ -509,6 +509,9 @@ class EntityPlanner:
         """Whether the ops scan shows, positively, that the record is not there."""
         if self.os.complete:
             return True
+        if self.os.as_known:
+            # the side holds exactly the rows vouched for: any other is gone
+            return self.known is not None and ops_id not in self.known
         return self.os.ids is not None and ops_id not in self.os.ids
 
     def _load_retries(self) -> None:
@@ -610,6 +613,8 @@ class EntityPlanner:
         look.update(links.keys() - self.bases.present)
         if self.os.ids is not None:
             look.update(links.keys() - self.os.ids)
+        elif self.os.as_known and self.known is not None:
+            look.update(links.keys() - self.known.keys())
         return sorted(look)
 
     def _ops_changed(self, record: Record, base: Base) -> bool:
