@@ -157,3 +157,23 @@ def test_a_row_stamped_to_the_microsecond_is_trusted_at_the_next_cycle(
     assert world.sync().exit_code == 0
     assert hashed == [ids[1]]
     assert "new@supplier.test" in [c.fields.get("email") for c in world.xero.all("contacts")]
+
+
+def test_a_row_deleted_before_its_change_time_is_trusted_is_still_known_gone() -> None:
+    """A whole-second change time is trusted only once its base is well older: a row deleted
+    within that margin is in no vouched list, and its delete still reaches Xero."""
+    world = World()
+    kept = world.contact("ops", "Kept Co")
+    gone = world.contact("ops", "Gone Co")
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0  # both trusted by their change times from here on
+    world.ops.edit("contacts", gone, email="last@gone.test")
+    assert world.sync().exit_code == 0
+    assert world.sync().exit_code == 0  # its push read back; stored seconds ago: not trusted
+    xero_id = world.xero_id("contacts", gone) or ""
+    world.ops.remove("contacts", gone)
+    assert world.sync().exit_code == 0
+    assert world.xero.get("contacts", xero_id).fields["status"] == "archived"  # type: ignore[union-attr]
+    assert world.xero_id("contacts", kept)

@@ -69,3 +69,49 @@ def test_a_merge_re_points_linked_voided_and_ops_only_invoices() -> None:
     pushed = w.xero.get("invoices", w.xero_id("invoices", draft) or "")
     assert pushed is not None and pushed.fields["contact_id"] == kept
     assert len(w.xero.all("contacts")) == 2
+
+
+def test_a_bill_matched_long_after_xero_paid_it_brings_that_payment() -> None:
+    """The platform enters a bill the accountant had already entered and paid in Xero: it is
+    matched to Xero's, and the payment, older than every cursor, is still read into ops."""
+    w = world()
+    supplier = w.contact("xero", "Harbour Timber")
+    lines = [{"position": "1", "description": "Decking", "quantity": "2.00",
+              "unit_price": "100.00", "account_code": "400", "tax_type": "INPUT"}]
+    bill = w.xero.put("bills", {"number": "HTS-1", "contact_id": supplier,
+                                "date": "2026-03-01", "status": "approved", "currency": "AUD",
+                                "amounts_are": "exclusive"}, lines).id
+    w.xero.pay("bills", bill, "50.00")
+    clean(w)
+    w.clock.tick(600)
+    clean(w)  # every record of both sides trusted, every cursor past the payment
+    assert w.ops.all("payments") == []
+    w.ops.put("bills", {"number": "HTS-1", "contact_id": w.ops_id("contacts", supplier),
+                        "date": "2026-03-01", "status": "approved", "currency": "AUD",
+                        "amounts_are": "exclusive"}, lines)
+    w.sync()
+    assert w.xero_id("bills", w.ops.all("bills")[0].id) == bill
+    assert [p.fields["amount"] for p in w.ops.all("payments")] == ["50.00"]
+
+
+def test_documents_linked_to_a_merged_contact_move_once_the_workspace_merges_them() -> None:
+    """Under ``merged_contacts = "link"`` an ops invoice keeps naming a contact merged in
+    Xero; once the rule is ``merge``, the next sync moves it to the survivor, though nothing
+    of the invoice changed on either side."""
+    entities = dict(default_rules().entities)
+    entities["invoices"] = EntityRules(push_only_when_approved=False)
+    w = World(Rules(entities=entities, merged_contacts="link"), balances=True)
+    gone = w.contact("xero", "Bayside Club")
+    kept = w.contact("xero", "Coco Cafe")
+    invoice = w.invoice("xero", "INV-1", gone)
+    clean(w)
+    w.xero.merge_contacts(gone, kept)
+    clean(w)
+    w.clock.tick(600)
+    clean(w)
+    ops_id = w.ops_id("invoices", invoice) or ""
+    gone_ops, kept_ops = w.ops_id("contacts", gone), w.ops_id("contacts", kept)
+    assert w.ops.get("invoices", ops_id).fields["contact_id"] == gone_ops  # type: ignore[union-attr]
+    w.rules = Rules(entities=entities, merged_contacts="merge")
+    w.sync()
+    assert w.ops.get("invoices", ops_id).fields["contact_id"] == kept_ops  # type: ignore[union-attr]

@@ -395,12 +395,13 @@ class ChangedScanStore(MemoryStore):
     def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult:
         out: list[Record] = []
         ids: set[str] = set()
+        newest = 0
         for record in self.records[entity].values():
             ids.add(record.id)
+            newest = max(newest, self._seq[(entity, record.id)])
             stamp = record.updated_at
             moment = None if stamp is None else (stamp - _EPOCH) // _MICROSECOND
             if moment is None or known.get(record.id) != moment:
                 out.append(copy.deepcopy(record))
-        stamps = [r.updated_at for r in out if r.updated_at is not None]
-        return ScanResult(out, max(stamps).isoformat() if stamps else None, complete=False,
-                          ids=ids)
+        # the cursor is the one ``scan`` gives, should the engine scan this side next time
+        return ScanResult(out, str(newest), complete=False, ids=ids)
