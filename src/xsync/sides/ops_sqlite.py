@@ -847,13 +847,19 @@ _MICROSECOND = timedelta(microseconds=1)
 # 28th must be one its month has (SQLite would read 30 February as 2 March), so its moment is
 # taken back to a date. Other rows are parsed once.
 _DAY_TIME = "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]:[0-5][0-9]'"
-_MICROSECONDS = (
-    "CASE WHEN typeof({u}) = 'text' AND substr({u}, 1, 19) GLOB " + _DAY_TIME + " "
-    "AND substr({u}, 1, 4) > '0000' AND substr({u}, 6, 2) BETWEEN '01' AND '12' "
+# the form xsync writes, matched by one pattern (the commonest row, so the first test)
+_WRITTEN = ("'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]"
+            ".[0-9][0-9][0-9][0-9][0-9][0-9]Z'")
+_VALID_DAY = (
+    "substr({u}, 1, 4) > '0000' AND substr({u}, 6, 2) BETWEEN '01' AND '12' "
     "AND substr({u}, 9, 2) > '00' AND substr({u}, 12, 2) < '24' "
     "AND (substr({u}, 9, 2) <= '28' "
-    "OR date(unixepoch(substr({u}, 1, 10)), 'unixepoch') = substr({u}, 1, 10)) "
-    "THEN CASE "
+    "OR date(unixepoch(substr({u}, 1, 10)), 'unixepoch') = substr({u}, 1, 10))")
+_MICROSECONDS = (
+    "CASE WHEN {u} GLOB " + _WRITTEN + " THEN CASE WHEN " + _VALID_DAY + " "
+    "THEN unixepoch(substr({u}, 1, 19)) * 1000000 + CAST(substr({u}, 21, 6) AS INTEGER) END "
+    "WHEN typeof({u}) = 'text' AND substr({u}, 1, 19) GLOB " + _DAY_TIME + " "
+    "AND " + _VALID_DAY + " THEN CASE "
     "WHEN length({u}) = 19 OR substr({u}, 20) IN ('Z', '+00:00') "
     "THEN unixepoch(substr({u}, 1, 19)) * 1000000 "
     "WHEN (length({u}) = 26 OR substr({u}, 27) IN ('Z', '+00:00')) "
