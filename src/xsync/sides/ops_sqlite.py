@@ -176,9 +176,11 @@ class SqliteOpsStore:
         a full scan would.
 
         SQLite itself turns the change times it can read exactly (``YYYY-MM-DDTHH:MM:SS``,
-        ``T`` or a space, six fractional digits or none, ``Z`` or nothing) into microseconds,
-        and the comparison with ``known`` is one of two maps: no Python runs per unchanged
-        row. Any other stamp is read as :func:`parse_updated_at` reads it."""
+        ``T`` or a space, six fractional digits or none, ``Z``, ``+00:00`` or nothing) into
+        microseconds, and the comparison with ``known`` is one of two maps: no Python runs per
+        unchanged row. Any other stamp is read as :func:`parse_updated_at` reads it. Where
+        ``known`` offers a fingerprint and the table matches it, nothing is listed at all
+        (``ScanResult.as_known``)."""
         table, line_table, owner, key = TABLES[entity]
         if entity not in STAMPED:
             return self.scan(entity, None)
@@ -209,17 +211,7 @@ class SqliteOpsStore:
                     seen = known.get(_id_text(row_id))
                     if seen is None or not isinstance(text, str) or _moment(text) != seen:
                         wanted.append(_id_text(row_id))
-            wanted.sort()
-            rows: list[sqlite3.Row] = []
-            for chunk, marks in _chunks(wanted):
-                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
-                                          chunk).fetchall()
-            rows.sort(key=lambda r: _id_text(r[key]))
-            lines = (self._lines_of(line_table, owner, table, key, wanted)
-                     if line_table and owner else {})
-        scan = self._read_rows(entity, rows, lines, everyone)
-        scan.cursor = _newest(scan.records, None)
-        return scan
+        return self._listed(entity, sorted(wanted), everyone)
 
     def _as_known(self, entity: str, known: Mapping[str, int]) -> bool:
         """Whether the table holds exactly the rows ``known`` names, at the times it gives: the
@@ -239,7 +231,7 @@ class SqliteOpsStore:
     def _scan_changed_slowly(self, entity: str, known: Mapping[str, int]) -> ScanResult:
         """:meth:`scan_changed` of a table whose ids are not all distinct texts: each row's id
         and change time read in Python, as a full scan reads them."""
-        table, line_table, owner, key = TABLES[entity]
+        table, _, _, key = TABLES[entity]
         everyone: set[str] = set()
         counts: dict[str, int] = {}
         wanted: list[str] = []
@@ -251,17 +243,23 @@ class SqliteOpsStore:
             if seen is None or not isinstance(stamp, str) or _moment(stamp) != seen:
                 wanted.append(row_id)
         wanted += [i for i, n in counts.items() if n > 1]
-        wanted = list(dict.fromkeys(wanted))
-        rows: list[sqlite3.Row] = []
-        if "" in wanted:
-            rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IS NULL "
-                                      f"OR {key} = ''").fetchall()
-        for chunk, marks in _chunks([i for i in wanted if i]):
-            rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
-                                      chunk).fetchall()
-        rows.sort(key=lambda r: _id_text(r[key]))
-        lines = (self._lines_of(line_table, owner, table, key, wanted)
-                 if line_table and owner else {})
+        return self._listed(entity, list(dict.fromkeys(wanted)), everyone)
+
+    def _listed(self, entity: str, wanted: list[str], everyone: set[str]) -> ScanResult:
+        """The rows with these ids (``""``: those with none) and their lines, read as
+        :meth:`scan_changed` lists them, ``everyone`` being every id the table holds."""
+        table, line_table, owner, key = TABLES[entity]
+        with self._sqlite(f"reading {table}"):
+            rows: list[sqlite3.Row] = []
+            if "" in wanted:
+                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IS NULL "
+                                          f"OR {key} = ''").fetchall()
+            for chunk, marks in _chunks([i for i in wanted if i]):
+                rows += self.conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})",
+                                          chunk).fetchall()
+            rows.sort(key=lambda r: _id_text(r[key]))
+            lines = (self._lines_of(line_table, owner, table, key, wanted)
+                     if line_table and owner else {})
         scan = self._read_rows(entity, rows, lines, everyone)
         scan.cursor = _newest(scan.records, None)
         return scan
