@@ -130,7 +130,7 @@ class _Fingerprinted(dict):  # type: ignore[type-arg]
     """Known times that also say what they hold, as the ledger's do."""
 
     def fingerprint(self) -> tuple[int, str]:
-        return len(self), ",".join(f"{i}:{m}" for i, m in sorted(self.items()))
+        return len(self), ",".join(f"{len(i)}:{i}:{m}" for i, m in sorted(self.items()))
 
 
 def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path):
@@ -159,4 +159,24 @@ def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path)
     assert sorted(r.id for r in scan.records) == ["C-2", "C-3"]
     assert scan.ids == {"C-1", "C-2", "C-3"}
     conn.close()
+    store.close()
+
+
+def test_ids_holding_the_separators_never_pass_for_other_ids(tmp_path):
+    """Rows ``x:A,y`` and ``z`` spell, joined without their lengths, the same text as known ids
+    ``x`` and ``y:B,z``: the listing still tells them apart and lists both rows."""
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    a, b, c = ("2026-11-02T09:30:00.000001Z", "2026-11-02T09:30:00.000002Z",
+               "2026-11-02T09:30:00.000003Z")
+    ma, mb, mc = _moment(a), _moment(b), _moment(c)
+    conn = sqlite3.connect(path)
+    conn.executemany("INSERT INTO contacts (id, name, updated_at) VALUES (?, 'Acme', ?)",
+                     [(f"x:{ma},y", b), ("z", c)])
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path)
+    scan = store.scan_changed("contacts", _Fingerprinted({"x": ma, f"y:{mb},z": mc}))
+    assert not scan.as_known
+    assert sorted(r.id for r in scan.records) == sorted([f"x:{ma},y", "z"])
     store.close()

@@ -50,8 +50,8 @@ def test_the_bases_that_vouch_are_those_the_rule_names(
     left_out = sorted(expected)[:1]
     fingerprint = ledger.vouched_fingerprint("contacts", margin, left_out)
     kept = {i: m for i, m in expected.items() if i not in left_out}
-    assert fingerprint == (None if as_text else
-                           (len(kept), ",".join(f"{i}:{m}" for i, m in sorted(kept.items()))))
+    text = ",".join(f"{len(i)}:{i}:{m}" for i, m in sorted(kept.items()))
+    assert fingerprint == (None if as_text else (len(kept), text))
     lazy = ledger.vouched("contacts", margin, vouches_us)
     lazy.leave_out(left_out)
     assert dict(lazy.items()) == kept and bool(lazy) == bool(kept)

@@ -106,9 +106,10 @@ class SupportsChangedScan(Protocol):
     that a record gone is known to be gone.
 
     ``known`` may offer ``fingerprint()``: ``None``, or how many ids it maps and the text
-    ``id:microseconds,...`` of them in the order of the ids. A side that builds the same of its
-    own records and finds the two equal may list nothing, give no ``ids``, and set
-    ``as_known``: every record is as the engine vouched for, and none is gone.
+    ``length:id:microseconds,...`` of them in the order of the ids (SQLite's text order). A
+    side that builds the same of its own records and finds the two equal may list nothing,
+    give no ``ids``, and set ``as_known``: every record is as the engine vouched for, and none
+    is gone.
     """
 
     def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult: ...

@@ -215,16 +215,17 @@ class SqliteOpsStore:
 
     def _as_known(self, entity: str, known: Mapping[str, int]) -> bool:
         """Whether the table holds exactly the rows ``known`` names, at the times it gives: the
-        same count and the same text ``id:microseconds,...`` in the order of the ids, each side
-        built by SQLite in one statement, where ``known`` offers its own (a ``fingerprint``)."""
+        same count and the same text ``length:id:microseconds,...`` in the order of the ids,
+        each side built by SQLite in one statement, where ``known`` offers its own (a
+        ``fingerprint``)."""
         fingerprint = getattr(known, "fingerprint", None)
         expected = fingerprint() if callable(fingerprint) else None
         if expected is None:
             return False
         table, _, _, key = TABLES[entity]
         count, text = self.conn.execute(
-            f"SELECT count(*), group_concat(x, ',') FROM (SELECT {key} || ':' || "
-            f"{_MICROSECONDS.format(u='updated_at')} AS x FROM {table} ORDER BY {key})"
+            f"SELECT count(*), group_concat(x, ',') FROM (SELECT length({key}) || ':' || {key} "
+            f"|| ':' || {_MICROSECONDS.format(u='updated_at')} AS x FROM {table} ORDER BY {key})"
         ).fetchone()
         return bool((count, text or "") == expected)
 

@@ -281,8 +281,9 @@ class Ledger:
     def vouched_fingerprint(self, entity: str, margin_us: int,
                             without: Sequence[str]) -> tuple[int, str] | None:
         """How many bases :meth:`vouched_times` gives (but those ``without``), and the text
-        ``id:microseconds,...`` of them in the order of their ids, built by SQLite; ``None``
-        where some time is stored as text (read only in Python)."""
+        ``length:id:microseconds,...`` of them in the order of their ids, built by SQLite (the
+        length keeps an id holding ``:`` or ``,`` from reading as two); ``None`` where some
+        time is stored as text (read only in Python)."""
         params: list[Any] = [word_in(entity)]
         if self._rows("SELECT EXISTS (SELECT 1 FROM bases WHERE entity = ? AND "
                       "(typeof(ops_updated_at) = 'text' OR typeof(synced_at) = 'text'))",
@@ -291,8 +292,8 @@ class Ledger:
         marks = ", ".join("?" for _ in without)
         left_out = f" AND ops_id NOT IN ({marks})" if without else ""
         count, text = self.db.conn.execute(
-            "SELECT count(*), group_concat(x, ',') FROM (SELECT ops_id || ':' || "
-            "ops_updated_at AS x FROM bases WHERE entity = ? AND " + _VOUCHES.format(b="")
+            "SELECT count(*), group_concat(x, ',') FROM (SELECT length(ops_id) || ':' || ops_id "
+            "|| ':' || ops_updated_at AS x FROM bases WHERE entity = ? AND " + _VOUCHES.format(b="")
             + left_out + " ORDER BY ops_id)", [*params, margin_us, *without]).fetchone()
         return int(count), text or ""
 
@@ -720,8 +721,9 @@ class VouchedTimes(Mapping[str, int]):
         return self._times
 
     def fingerprint(self) -> tuple[int, str] | None:
-        """How many times there are, and the text ``id:microseconds,...`` in the order of the
-        ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading them."""
+        """How many times there are, and the text ``length:id:microseconds,...`` in the order
+        of the ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading
+        them."""
         if not self._fingerprinted:
             self._fingerprint = (None if len(self._without) > FINGERPRINT_WITHOUT else
                                  self._ledger.vouched_fingerprint(
