@@ -108,14 +108,19 @@ def pack_text(text: str) -> bytes:
 def unpack(raw: bytes | str) -> Any:
     """What :func:`pack` stored, or what an earlier xsync stored: a value deflated against
     :data:`SNAPSHOT_WORDS`, a plain zlib stream, or plain JSON text."""
+    return json.loads(unpacked_text(raw))
+
+
+def unpacked_text(raw: bytes | str) -> bytes | str:
+    """The JSON text of what :func:`unpack` reads, not yet decoded."""
     if isinstance(raw, bytes):
         head = raw[:1]
         if head in (PRESET_RECORDS, PRESET):
             words = RECORD_WORDS if head == PRESET_RECORDS else SNAPSHOT_WORDS
             inflater = zlib.decompressobj(-15, words)
-            return json.loads(inflater.decompress(raw[1:]) + inflater.flush())
-        return json.loads(zlib.decompress(raw))
-    return json.loads(raw)
+            return inflater.decompress(raw[1:]) + inflater.flush()
+        return zlib.decompress(raw)
+    return raw
 
 
 # -- Xero ids --------------------------------------------------------------------------------

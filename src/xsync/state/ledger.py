@@ -30,6 +30,7 @@ from xsync.state.codec import (
     stamp_in,
     stamp_out,
     unpack,
+    unpacked_text,
     word_in,
     word_out,
     xero_id_in,
@@ -249,6 +250,21 @@ class Ledger:
             "xero_updated_at, synced_at FROM bases WHERE entity = ?", [word_in(entity)])
         return {r[0]: Base(*r) for r in rows}
 
+    def merged_contacts(self) -> dict[str, str]:
+        """ops contact id -> the ops contact its base says it was merged into in Xero. Each
+        base is inflated, but decoded only where its text does not say ``merged_into`` is
+        null (the compact form :func:`~xsync.state.codec.pack` writes)."""
+        out: dict[str, str] = {}
+        for ops_id, raw in self.db.conn.execute(
+                "SELECT ops_id, snapshot FROM bases WHERE entity = ?", [word_in("contacts")]):
+            text = unpacked_text(raw)
+            if (NOT_MERGED_BYTES in text if isinstance(text, bytes) else NOT_MERGED in text):
+                continue
+            target = (json.loads(text).get("fields") or {}).get("merged_into")
+            if target:
+                out[ops_id] = str(target)
+        return out
+
     def based(self, entity: str) -> set[str]:
         """The ops ids of ``entity`` that have a base (none of them read)."""
         return set(map(itemgetter(0), self.db.conn.execute(
@@ -279,23 +295,28 @@ class Ledger:
         return VouchedTimes(self, entity, margin_us, vouches)
 
     def vouched_fingerprint(self, entity: str, margin_us: int,
-                            without: Sequence[str]) -> tuple[int, str] | None:
-        """How many bases :meth:`vouched_times` gives (but those ``without``), and the text
-        ``length:id:microseconds,...`` of them in the order of their ids, built by SQLite (the
-        length keeps an id holding ``:`` or ``,`` from reading as two); ``None`` where some
-        time is stored as text (read only in Python)."""
-        params: list[Any] = [word_in(entity)]
-        if self._rows("SELECT EXISTS (SELECT 1 FROM bases WHERE entity = ? AND "
-                      "(typeof(ops_updated_at) = 'text' OR typeof(synced_at) = 'text'))",
-                      params)[0][0]:
-            return None
+                            without: Sequence[str]) -> tuple[int, str, int] | None:
+        """How many bases :meth:`vouched_times` gives (but those ``without``), the text
+        ``length:id:microseconds,...`` of them in the order of their ids (the length keeps an
+        id holding ``:`` or ``,`` from reading as two), and how many links have no base that
+        vouches (:meth:`unvouched_links`, counted): one pass of SQLite over the bases. ``None``
+        where some time is stored as text (read only in Python)."""
         marks = ", ".join("?" for _ in without)
-        left_out = f" AND ops_id NOT IN ({marks})" if without else ""
-        count, text = self.db.conn.execute(
-            "SELECT count(*), group_concat(x, ',') FROM (SELECT length(ops_id) || ':' || ops_id "
-            "|| ':' || ops_updated_at AS x FROM bases WHERE entity = ? AND " + _VOUCHES.format(b="")
-            + left_out + " ORDER BY ops_id)", [*params, margin_us, *without]).fetchone()
-        return int(count), text or ""
+        left_out = f" AND b.ops_id NOT IN ({marks})" if without else ""
+        vouch = _VOUCHES.format(b="b.")
+        texty, count, text, linked = self.db.conn.execute(
+            "SELECT total(t), count(x), group_concat(x, ','), total(v AND linked) FROM ("
+            "SELECT (typeof(b.ops_updated_at) = 'text' OR typeof(b.synced_at) = 'text') AS t, "
+            f"{vouch} AS v, CASE WHEN {vouch}{left_out} THEN length(b.ops_id) || ':' "
+            "|| b.ops_id || ':' || b.ops_updated_at END AS x, l.ops_id IS NOT NULL AS linked "
+            "FROM bases AS b LEFT JOIN links AS l ON l.entity = b.entity AND l.ops_id = b.ops_id "
+            "WHERE b.entity = ? ORDER BY b.ops_id)",
+            [margin_us, margin_us, *without, word_in(entity)]).fetchone()
+        if texty:
+            return None
+        (links,) = self.db.conn.execute("SELECT count(*) FROM links WHERE entity = ?",
+                                        [word_in(entity)]).fetchone()
+        return int(count), text or "", int(links) - int(linked)
 
     def unvouched_links(self, entity: str, margin_us: int) -> set[str]:
         """The linked ops ids of ``entity`` that :meth:`vouched_times` leaves out: no base, or
@@ -685,6 +706,9 @@ class IdMap:
 _VOUCHES = ("(typeof({b}ops_updated_at) = 'integer' AND typeof({b}synced_at) = 'integer' "
             "AND (({b}ops_updated_at % 1000 != 0 AND {b}synced_at >= {b}ops_updated_at) "
             "OR ({b}ops_updated_at % 1000 = 0 AND {b}synced_at - {b}ops_updated_at > ?)))")
+# a contact's snapshot as pack writes it, when the contact was not merged in Xero
+NOT_MERGED = '"merged_into":null'
+NOT_MERGED_BYTES = NOT_MERGED.encode()
 # more ids than this left out of a fingerprint: the times are read instead
 FINGERPRINT_WITHOUT = 500
 
@@ -702,6 +726,7 @@ class VouchedTimes(Mapping[str, int]):
         self._times: dict[str, int] | None = None
         self._without: set[str] = set()
         self._fingerprint: tuple[int, str] | None = None
+        self._unvouched: int | None = None
         self._fingerprinted = False
 
     def leave_out(self, ops_ids: Iterable[str]) -> None:
@@ -725,11 +750,19 @@ class VouchedTimes(Mapping[str, int]):
         of the ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading
         them."""
         if not self._fingerprinted:
-            self._fingerprint = (None if len(self._without) > FINGERPRINT_WITHOUT else
-                                 self._ledger.vouched_fingerprint(
-                                     self._entity, self._margin_us, sorted(self._without)))
+            built = (None if len(self._without) > FINGERPRINT_WITHOUT else
+                     self._ledger.vouched_fingerprint(self._entity, self._margin_us,
+                                                      sorted(self._without)))
+            self._fingerprint = None if built is None else built[:2]
+            self._unvouched = None if built is None else built[2]
             self._fingerprinted = True
         return self._fingerprint
+
+    def unvouched(self) -> int | None:
+        """How many links have no base that vouches, counted as the fingerprint was built
+        (``None``: no fingerprint)."""
+        self.fingerprint()
+        return self._unvouched
 
     def __bool__(self) -> bool:
         if self._times is None:

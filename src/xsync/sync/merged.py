@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from xsync.model.records import Record
-from xsync.state.ledger import Base
 from xsync.sync.plan import TO_OPS, Action, FieldChange, Step, Write
 
 RULE = "merged:contact"
@@ -35,18 +34,17 @@ RULE = "merged:contact"
 LONGEST_CHAIN = 50
 
 
-def known_merges(bases: Iterable[Base], steps: Iterable[Step],
+def known_merges(based: Mapping[str, str], steps: Iterable[Step],
                  aliases: Mapping[str, str] | None = None) -> dict[str, str]:
     """Merged ops contact id -> the ops id of the contact it ends up merged into.
 
-    ``aliases``: ops contacts settled as another ops contact's Xero contact (a possible
-    duplicate taken as Xero's), each -> that other ops contact; merges too, where the
-    workspace merges rather than links such contacts."""
+    ``based``: each ops contact whose base says it was merged, -> the contact it was merged
+    into (:meth:`~xsync.state.ledger.Ledger.merged_contacts`). ``aliases``: ops contacts
+    settled as another ops contact's Xero contact (a possible duplicate taken as Xero's), each
+    -> that other ops contact; merges too, where the workspace merges rather than links such
+    contacts."""
     into: dict[str, str] = dict(aliases or {})
-    for base in bases:
-        target = (base.snapshot.get("fields") or {}).get("merged_into")
-        if target:
-            into[base.ops_id] = str(target)
+    into.update(based)
     for step in steps:
         if step.entity != "contacts" or step.to_ops is None or not step.ops_id:
             continue

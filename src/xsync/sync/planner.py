@@ -228,7 +228,7 @@ class Planner:
         :mod:`merged`); aliases count where the workspace merges rather than links."""
         if self._merges is None:
             aliases = self._aliased_contacts() if self.rules.merged_contacts == "merge" else None
-            self._merges = known_merges(self.ledger.bases("contacts").values(), plan.steps,
+            self._merges = known_merges(self.ledger.merged_contacts(), plan.steps,
                                         aliases)
         return self._merges
 
@@ -417,6 +417,9 @@ class EntityPlanner:
         if (entity in DOCUMENTS and (self.flows.to_ops or self.flows.computed)
                 and self.p.merges(self.whole)):
             return False
+        unvouched = known.unvouched()
+        if unvouched is not None:
+            return unvouched == 0
         return not self.ledger.unvouched_links(entity, self.margin // MICROSECOND)
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
