@@ -24,9 +24,12 @@ class Clock:
 class World:
     """Both sides, the state db, and a way to build an engine over them."""
 
-    def __init__(self, rules: Rules | None = None, *, balances: bool = False) -> None:
+    def __init__(self, rules: Rules | None = None, *, balances: bool = False,
+                 changed_scans: bool = True) -> None:
         self.clock = Clock()
-        self.ops = ChangedScanStore(name="ops", clock=self.clock)
+        # the ops side lists changed rows as ops.db does, or (a plugin side) every row
+        store = ChangedScanStore if changed_scans else MemoryStore
+        self.ops = store(name="ops", clock=self.clock)
         self.xero = MemoryStore(name="xero", clock=self.clock, balances=balances)
         self.state = open_state(None)
         self.rules = rules or default_rules()

@@ -232,3 +232,20 @@ def test_a_pair_whose_base_is_missing_is_compared_again_and_its_base_kept(world:
     world.state.conn.commit()
     assert world.sync().exit_code == 0
     assert ops_id in Ledger(world.state).based("contacts")
+
+
+def test_a_linked_row_deleted_in_ops_is_archived_in_xero_however_ops_lists_rows(
+        world: World) -> None:
+    """Run over an ops side that lists only changed rows and over one that lists every row:
+    either way the cycle after the delete, with Xero unchanged, archives the twin."""
+    gone = world.contact("ops", "Acme")
+    kept = world.contact("ops", "Bolt")
+    for _ in range(3):
+        world.clock.tick(600)
+        assert world.sync().exit_code == 0
+    xero_id = world.xero_id("contacts", gone) or ""
+    world.ops.remove("contacts", gone)
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    assert world.xero.get("contacts", xero_id).fields["status"] == "archived"  # type: ignore[union-attr]
+    assert world.xero_id("contacts", kept)
