@@ -17,11 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 from xsync.model.records import Fields, Line, Record
 
 Action = Literal["create", "update", "delete", "void"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds(moment: datetime) -> int:
+    """An aware time as microseconds since 1970, UTC: how change times are compared (the unit
+    of :class:`SupportsChangedScan`'s ``known``)."""
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 @dataclass(slots=True)

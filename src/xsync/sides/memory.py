@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from xsync.model.entities import DROPPED_WHEN_REMOVED, ENTITY_ORDER, spec
 from xsync.model.records import Fields, Line, Record
-from xsync.model.side import Change, ChangeResult, ScanResult
+from xsync.model.side import Change, ChangeResult, ScanResult, microseconds
 
 DOCUMENTS = ("invoices", "bills")
 LOCKED = ("paid", "void", "deleted")
@@ -383,9 +383,6 @@ class MemoryStore:
         return {e: {i: r.to_json() for i, r in recs.items()} for e, recs in self.records.items()}
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
 
 class ChangedScanStore(MemoryStore):
     """A memory side that, as the SQLite ops store does, leaves out of a scan the records the
@@ -400,7 +397,7 @@ class ChangedScanStore(MemoryStore):
             ids.add(record.id)
             newest = max(newest, self._seq[(entity, record.id)])
             stamp = record.updated_at
-            moment = None if stamp is None else (stamp - _EPOCH) // _MICROSECOND
+            moment = None if stamp is None else microseconds(stamp)
             if moment is None or known.get(record.id) != moment:
                 out.append(copy.deepcopy(record))
         # the cursor is the one ``scan`` gives, should the engine scan this side next time

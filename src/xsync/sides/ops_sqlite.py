@@ -30,14 +30,14 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
 from xsync.model.records import Line, Record
-from xsync.model.side import Change, ChangeResult, ScanResult
+from xsync.model.side import Change, ChangeResult, ScanResult, microseconds
 from xsync.sides.ops_rows import (
     STAMPED,
     RowError,
@@ -835,11 +835,9 @@ def _stamp(text: str) -> datetime | None:
 def _moment(text: str) -> int | None:
     """A change time as microseconds since 1970 (``None``: not a time)."""
     stamp = _stamp(text)
-    return None if stamp is None else (stamp - _EPOCH) // _MICROSECOND
+    return None if stamp is None else microseconds(stamp)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # a change time SQLite reads exactly as microseconds since 1970 (else NULL): the date and time
 # as ``parse_updated_at`` reads them, six fractional digits or none, UTC (``Z``, ``+00:00`` or
 # nothing). Text comparisons refuse month 13, day 0, hour 24 and second 60; a day past the

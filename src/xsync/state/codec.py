@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from xsync.model.side import microseconds
+
 # the first byte of a value deflated against SNAPSHOT_WORDS (a zlib stream starts with 0x78)
 PRESET = b"\x01"
 # what snapshots and payloads are mostly made of, primed into the deflater so that even one
@@ -154,7 +156,6 @@ def xero_id_out(value: bytes | str | None) -> str | None:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_MICROSECOND = timedelta(microseconds=1)
 _SECOND = timedelta(seconds=1)
 
 
@@ -222,7 +223,7 @@ def moment_key(value: str) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MICROSECOND
+    return microseconds(moment)
 
 
 # -- content hashes --------------------------------------------------------------------------

@@ -658,13 +658,18 @@ class IdMap:
         if entity not in self._to_xero:
             links = self.ledger.links(entity)
             self._to_xero[entity] = links
-            self._to_ops[entity] = {x: o for o, x in links.items()}
+            self._to_ops[entity] = dict(zip(links.values(), links, strict=True))
             self._aliases[entity] = self.ledger.aliases(entity)
 
     def links(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of ``entity``'s links (the map itself: not to be changed)."""
         self._read(entity)
         return self._to_xero[entity]
+
+    def owners(self, entity: str) -> dict[str, str]:
+        """Xero id -> ops id of ``entity``'s links (the map itself: not to be changed)."""
+        self._read(entity)
+        return self._to_ops[entity]
 
     def aliases(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of ``entity``'s aliases (the map itself: not to be changed)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from xsync.errors import DailyLimitReached, ExitCode, XeroTransientError, XsyncError
@@ -30,6 +30,7 @@ from xsync.model.side import (
     SupportsChangedScan,
     SupportsFind,
     SupportsUnchanged,
+    microseconds,
 )
 from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, record_hash
 from xsync.sync import deposits
@@ -100,7 +101,6 @@ def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
 
 
 MICROSECOND = timedelta(microseconds=1)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def vouches_us(stamp: int, synced: int, margin: int) -> bool:
@@ -116,8 +116,7 @@ def vouches_us(stamp: int, synced: int, margin: int) -> bool:
 
 def vouches(stamp: datetime, synced: datetime, margin: timedelta) -> bool:
     """:func:`vouches_us` of aware times."""
-    return vouches_us((stamp - EPOCH) // MICROSECOND, (synced - EPOCH) // MICROSECOND,
-                      margin // MICROSECOND)
+    return vouches_us(microseconds(stamp), microseconds(synced), margin // MICROSECOND)
 
 
 def trusted(record: Record, seen_at: str | None, synced_at: str | None,
@@ -234,7 +233,7 @@ class Planner:
 
     def _aliased_contacts(self) -> dict[str, str]:
         """Ops contact settled as another's Xero contact -> that other ops contact."""
-        owner = {x: o for o, x in self.links_of("contacts").items()}
+        owner = self.ids.owners("contacts")
         return {o: owner[x] for o, x in self.ids.aliases("contacts").items()
                 if x in owner and owner[x] != o}
 
@@ -251,7 +250,7 @@ class Planner:
     def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
         if entity not in self.xero_refs:
             links = self.links_of(entity)
-            self.xero_refs[entity] = {x: o for o, x in links.items()}
+            self.xero_refs[entity] = dict(self.ids.owners(entity))
             # an alias (an ops record settled as another's Xero twin) is in Xero too
             self.ops_known[entity] = set(links) | set(self.ids.aliases(entity))
         return self.xero_refs[entity], self.ops_known[entity]
@@ -345,7 +344,7 @@ class EntityPlanner:
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         # this entity's own copy: pairs made while planning join it
         self.links = dict(self.p.links_of(self.entity))
-        self.rev = dict(zip(self.links.values(), self.links, strict=True))
+        self.rev = dict(self.p.ids.owners(self.entity))
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
         for side, scan in (("xero", xs), ("ops", os_)):
