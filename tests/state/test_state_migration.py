@@ -17,11 +17,13 @@ from xsync.state.codec import (
     outbox_key_out,
     stamp_out,
     unpack,
+    unpacked_text,
     word_out,
     xero_id_out,
 )
 from xsync.state.db import open_state
 from xsync.state.health import state_health
+from xsync.state.ledger import idempotency_key
 from xsync.state.migrations import migrations
 
 BEFORE = "m107_compact_state"
@@ -81,7 +83,9 @@ def write_old_copy(new: Path, old: Path) -> None:
         "INSERT INTO main.outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(i, run, word_out(e), word_out(a), side,
           outbox_key_out(key, word_out(e) or "", o, xero_id_out(x), side), o, xero_id_out(x),
-          idem, zlib.compress(json.dumps(unpack(payload), sort_keys=True).encode()), state,
+          # an earlier xsync stored each row's idempotency key
+          idem or idempotency_key(i, unpacked_text(payload)),
+          zlib.compress(json.dumps(unpack(payload), sort_keys=True).encode()), state,
           result, stamp_out(created), stamp_out(updated))
          for i, run, e, a, side, key, o, x, idem, payload, state, result, created, updated
          in conn.execute("SELECT * FROM new.outbox ORDER BY id")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -156,6 +158,21 @@ def test_waiting_documents_follow_the_push_rules() -> None:
     assert docs[0].lines == (d.DocLine("L1", "200", "OUTPUT"),)
     pulled = Rules(entities={"invoices": EntityRules(direction="pull")})
     assert d.waiting_docs("invoices", records, {}, [], pulled) == []
+
+
+def test_a_document_hashed_by_an_earlier_xsync_is_not_waiting() -> None:
+    """A base stored by an earlier xsync holds the hash of ``json``'s text of the record (with
+    its spaces): the document it was taken of is in step, not waiting to be pushed."""
+    synced = _record("INV-3")
+    text = json.dumps({"fields": synced.fields, "lines": [
+        {"id": ln.id, "fields": ln.fields} for ln in synced.lines or []]}, sort_keys=True)
+    earlier = hashlib.sha256(text.encode()).hexdigest()[:32]
+    assert earlier != record_hash(synced)
+    bases = {"INV-3": Base("INV-3", "x3", {}, earlier, None, None, None)}
+    assert d.waiting_docs("invoices", [synced], bases, [], default_rules()) == []
+    edited = _record("INV-3", total="999.00")
+    assert [doc.id for doc in d.waiting_docs("invoices", [edited], bases, [],
+                                             default_rules())] == ["INV-3"]
 
 
 def test_only_a_failing_check_makes_the_workspace_unhealthy() -> None:

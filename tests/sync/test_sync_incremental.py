@@ -8,6 +8,8 @@ base. The engine runs over the real ops store and the Xero side over the in-proc
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -92,7 +94,7 @@ def _hashed_ops_rows(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]
     """The ids of the ops rows the planner hashes from now on, in order (rows the ops scan
     listed, hashed to tell whether they changed)."""
     hashed: list[str] = []
-    real = planner.record_hash
+    real = planner.hashes_as
     from_ops: set[int] = set()
     def tagging(name: str) -> None:
         read = getattr(world.ops, name)
@@ -103,14 +105,14 @@ def _hashed_ops_rows(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]
             return result
         monkeypatch.setattr(world.ops, name, tagged)
 
-    def counting(record):  # type: ignore[no-untyped-def]
+    def counting(record, stored):  # type: ignore[no-untyped-def]
         if id(record) in from_ops:
             hashed.append(record.id)
-        return real(record)
+        return real(record, stored)
 
     tagging("scan")
     tagging("scan_changed")
-    monkeypatch.setattr(planner, "record_hash", counting)
+    monkeypatch.setattr(planner, "hashes_as", counting)
     return hashed
 
 
@@ -135,6 +137,38 @@ def test_an_unchanged_ops_row_is_hashed_once_then_trusted_by_its_change_time(
     assert world.sync().exit_code == 0
     assert [c.fields["email"] for c in world.xero.all("contacts")
             if c.fields["name"] == "Customer 1"] == ["new@customer.test"]
+
+
+def test_a_row_hashed_by_an_earlier_xsync_is_proved_unchanged_by_that_hash(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A base stored by an earlier xsync holds the hash of ``json``'s text of the record (with
+    its spaces): its row, unchanged, is proved so by that hash, once; its base is not stored
+    again, and nothing is written to either side."""
+    world = World()
+    world.ops.incremental = False
+    ids = [world.contact("ops", f"Customer {n}") for n in range(3)]
+    assert world.sync().exit_code == 0
+    earlier: dict[str, bytes] = {}
+    for rid in ids:
+        record = world.ops.get("contacts", rid)
+        assert record is not None
+        text = json.dumps({"fields": record.fields, "lines": None}, sort_keys=True)
+        earlier[rid] = hashlib.sha256(text.encode()).digest()[:16]
+        world.state.conn.execute("UPDATE bases SET ops_hash = ? WHERE ops_id = ?",
+                                 [earlier[rid], rid])
+    writes = len(world.xero.writes)
+    hashed = _hashed_ops_rows(world, monkeypatch)
+    world.clock.tick(600)
+    result = world.sync()
+    assert result.exit_code == 0 and not result.applied
+    assert sorted(set(hashed) & set(ids)) == sorted(ids)  # proved by content, once
+    assert dict(world.state.conn.execute("SELECT ops_id, ops_hash FROM bases WHERE ops_id IN "
+                                         "(?, ?, ?)", ids).fetchall()) == earlier
+    hashed.clear()
+    world.clock.tick(600)
+    assert world.sync().exit_code == 0
+    assert not set(hashed) & set(ids), "a row its earlier hash proved unchanged was hashed again"
+    assert len(world.xero.writes) == writes
 
 
 def test_a_row_stamped_to_the_microsecond_is_trusted_at_the_next_cycle(

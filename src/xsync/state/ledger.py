@@ -39,7 +39,8 @@ from xsync.state.codec import (
 from xsync.state.rows import AuditEntry, Conflict
 
 __all__ = ["PRESET", "PRESET_RECORDS", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base", "IdMap", "Ledger",
-           "digest_in", "digest_out", "pack", "record_hash", "transaction", "unpack"]
+           "digest_in", "digest_out", "hashes_as", "pack", "record_hash", "transaction",
+           "unpack"]
 
 
 @contextmanager
@@ -65,11 +66,28 @@ BASE_CHUNK = 500
 
 
 def record_hash(record: Record) -> str:
-    """The hash of a record's content (its fields and lines), as of ``Record.to_json``."""
+    """The hash of a record's content (its fields and lines, as of ``Record.to_json``): of its
+    compact JSON, keys sorted (:func:`~xsync.state.codec.packed_json`)."""
+    lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
+                                               for ln in record.lines]
+    text = packed_json({"fields": record.fields, "lines": lines})
+    return hashlib.sha256(text).hexdigest()[:HASH_CHARS]
+
+
+def _earlier_hash(record: Record) -> str:
+    """:func:`record_hash` as an earlier xsync wrote it (``json``'s text with its spaces)."""
     lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
                                                for ln in record.lines]
     text = json.dumps({"fields": record.fields, "lines": lines}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_CHARS]
+
+
+def hashes_as(record: Record, stored: str | None) -> bool:
+    """Whether a record's content is the one a stored hash was taken of: a hash of today's form,
+    or of the form an earlier xsync stored (a base keeps that until it is next stored)."""
+    if stored is None:
+        return False
+    return stored == record_hash(record) or stored == _earlier_hash(record)
 
 
 class Base:
@@ -461,15 +479,14 @@ class Ledger:
                    ops_id: str | None, xero_id: str | None, payload: dict[str, Any],
                    at: str) -> tuple[int, str]:
         text = packed_json(payload)
+        # the idempotency key is not stored: it follows from the row's id and payload
         row_id = self._run(
             "INSERT INTO outbox (run_id, entity, action, side, key, ops_id, xero_id, payload, "
             "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             [run_id, word_in(entity), word_in(action), side,
              outbox_key_in(key, entity, ops_id, xero_id, side), ops_id, xero_id_in(xero_id),
              pack_text(text), stamp_in(at), stamp_in(at)])
-        idem = idempotency_key(row_id, text)
-        self._run("UPDATE outbox SET idempotency_key = ? WHERE id = ?", [idem, row_id])
-        return row_id, idem
+        return row_id, idempotency_key(row_id, text)
 
     def outbox_row(self, row_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "
@@ -479,7 +496,9 @@ class Ledger:
         id_, entity, action, side, ops_id, xero_id, payload, idem, state, key = rows[0]
         entity, action, xero_id = word_out(entity) or "", word_out(action), xero_id_out(xero_id)
         return {"id": id_, "entity": entity, "action": action, "side": side, "ops_id": ops_id,
-                "xero_id": xero_id, "payload": unpack(payload), "idempotency_key": idem,
+                "xero_id": xero_id, "payload": unpack(payload),
+                # an earlier xsync stored the key; this one derives it as ``outbox_add`` did
+                "idempotency_key": idem or idempotency_key(id_, unpacked_text(payload)),
                 "state": state, "key": outbox_key_out(key, entity, ops_id, xero_id, side)}
 
     def outbox_pending(self, entity: str, side: str, action: str = "create"
@@ -802,7 +821,8 @@ def _moment_of(value: int | str | None) -> int | None:
     return moment_key(value) if isinstance(value, str) else None
 
 
-def idempotency_key(row_id: int, payload_text: str) -> str:
+def idempotency_key(row_id: int, payload_text: bytes | str) -> str:
     """Derived from the outbox row and its payload: a resend of that row is the same request."""
-    digest = hashlib.sha256(payload_text.encode()).hexdigest()[:16]
+    text = payload_text.encode() if isinstance(payload_text, str) else payload_text
+    digest = hashlib.sha256(text).hexdigest()[:16]
     return f"xsync-ob{row_id}-{digest}"

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from xsync.errors import ExitCode
 from xsync.model.entities import spec
 from xsync.model.records import Record
-from xsync.state.ledger import Base, record_hash
+from xsync.state.ledger import Base, hashes_as
 from xsync.state.lock import STALE_AFTER
 from xsync.sync.rules import Rules
 
@@ -451,7 +451,7 @@ def waiting_docs(entity: str, records: Iterable[Record], bases: Mapping[str, Bas
                 continue
             if _below(record.fields.get("total"), rule.min_total):
                 continue
-        elif base.ops_hash is not None and record_hash(record) == base.ops_hash:
+        elif hashes_as(record, base.ops_hash):
             continue
         when = record.fields.get("date")
         try:

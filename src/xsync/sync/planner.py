@@ -32,7 +32,7 @@ from xsync.model.side import (
     SupportsUnchanged,
     microseconds,
 )
-from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, record_hash
+from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, hashes_as
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
 from xsync.sync.match import key_of, lookup_fields, match, normalise
@@ -423,7 +423,7 @@ class EntityPlanner:
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
         """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
-        if base is None or base.xero_hash is None or record_hash(record) != base.xero_hash:
+        if base is None or not hashes_as(record, base.xero_hash):
             return False
         self.as_based.add(record.id)
         return True
@@ -625,7 +625,7 @@ class EntityPlanner:
         next run trusts that change time and does not hash the row again."""
         if trusted(record, base.ops_updated_at, base.synced_at, self.margin):
             return False
-        if base.ops_hash is None or record_hash(record) != base.ops_hash:
+        if not hashes_as(record, base.ops_hash):
             return True
         stamp = record.updated_at
         if stamp is not None and self.p.now() - stamp > self.margin:
