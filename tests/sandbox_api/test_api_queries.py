@@ -76,6 +76,9 @@ def test_filters_where_and_order(client: Client, clock) -> None:  # type: ignore
     assert refs(where="AmountDue>200") == []
     assert refs(order="InvoiceNumber DESC", where='Type=="ACCREC"') == ["r2", "r1", "r0"]
     assert refs(order="UpdatedDateUTC DESC") == ["bill", "r2", "r1", "r0"]
+    # the order rows are stored in, read page by page without decoding every document
+    assert refs(order="UpdatedDateUTC ASC", page=1, pageSize=3) == ["r0", "r1", "r2"]
+    assert refs(order="updateddateutc", page=2, pageSize=3) == ["bill"]
     assert refs(createdByMyApp="true") == ["r0", "r1", "r2", "bill"]
     bad = client.get("/Invoices", where="Total ~ 3")
     assert bad.status == 400 and bad.json["Type"] == "QueryParseException" and bad.json["Message"]

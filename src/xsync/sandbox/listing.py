@@ -117,8 +117,11 @@ def list_documents(ctx: Ctx, spec: ListSpec) -> Reply:
     filtered = where.sql is None or spec.predicate is not None
     sql = " AND ".join(conds)
     conn = ctx.store.conn
+    # rows are kept in the order of their change time: an order by it, ascending, is theirs
+    stored_order = not order or (len(order) == 1 and not order[0][1]
+                                 and [p.lower() for p in order[0][0]] == ["updateddateutc"])
     with ctx.store.lock:
-        if not filtered and not order:
+        if not filtered and stored_order:
             count = conn.execute(
                 f"SELECT COUNT(*) FROM {spec.kind} WHERE {sql}", params
             ).fetchone()[0]
