@@ -16,6 +16,7 @@ import pytest
 from bookworld import Books
 
 from xsync.errors import MassDeleteGuard
+from xsync.state.ledger import Ledger
 from xsync.sync.plan import Plan
 from xsync.xero import client
 
@@ -79,6 +80,28 @@ def test_a_first_pull_in_rounds_holds_one_round_and_lands_every_row(
     # and the next cycle finds nothing to do, reading one page of each
     assert books.cycle() == 0
     assert max(books.reads().values()) == 1
+
+
+def test_a_run_in_rounds_reads_each_entitys_links_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planning and applying share one map of links for the whole run: a later round plans
+    from the links the earlier ones made, without reading every link of the entity again."""
+    books = Books(tmp_path, invoices=2_600)
+    books.engine.round_records = 500
+    plans = _planned(books, monkeypatch)
+    reads: list[str] = []
+    real = Ledger.links
+
+    def counted(ledger: Ledger, entity: str) -> dict[str, str]:
+        reads.append(entity)
+        return real(ledger, entity)
+
+    monkeypatch.setattr(Ledger, "links", counted)
+    assert books.run("pull").exit_code == 0
+    assert len(plans) >= 3
+    assert reads.count("invoices") == 1, reads
+    assert reads.count("contacts") == 1, reads
+    assert books.cycle() == 0
 
 
 def test_a_diff_reads_everything_at_once(tmp_path: Path) -> None:

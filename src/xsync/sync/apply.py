@@ -58,10 +58,11 @@ class Job:
 
 class Applier:
     def __init__(self, ledger: Ledger, ops: Side, xero: Side, now: Callable[[], datetime],
-                 run_id: int, heartbeat: Callable[[], None]) -> None:
+                 run_id: int, heartbeat: Callable[[], None], ids: IdMap | None = None) -> None:
         self.ledger = ledger
-        # links and aliases as this run has them, one read per entity
-        self.ids = IdMap(ledger)
+        # links and aliases as this run has them, one read per entity (the plan's, when it was
+        # made under the same hold of the run lock: one map per run)
+        self.ids = ids if ids is not None else IdMap(ledger)
         self.sides = {"ops": ops, "xero": xero}
         self.now = now
         self.run_id = run_id

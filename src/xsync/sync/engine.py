@@ -33,7 +33,7 @@ from xsync.errors import (
 )
 from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
-from xsync.state.ledger import Ledger, transaction
+from xsync.state.ledger import IdMap, Ledger, transaction
 from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
 from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
@@ -134,6 +134,9 @@ class Engine:
         self._lock: RunLock | None = None
         # records first paired with their twin in this run's earlier rounds, by entity
         self._paired_now: dict[str, set[str]] | None = None
+        # the run's links and aliases while it plans its later rounds: the applier's, which
+        # holds every link the run made (one map per run, not one read per round)
+        self._ids: IdMap | None = None
         # records a run's read of a large entity holds at once (see ``plan``)
         self.round_records = round_records
         tune_for_runs(state)
@@ -148,7 +151,7 @@ class Engine:
         round, and ``Plan.more`` names what ``apply`` plans next, within the same run. A plan
         made outside the lock (``diff``, a dry run) reads everything, and shows it all."""
         after = self.ledger.last_run()
-        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now)
+        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now, self._ids)
         if self._paired_now is not None:
             # a later round of the same run: records first paired in an earlier one count
             planner.paired_now = self._paired_now
@@ -161,6 +164,9 @@ class Engine:
             if rounds is not None:
                 rounds.read_in_rounds(None)
         plan.paired_now = planner.paired_now
+        if self._lock is not None:
+            # applied under this hold of the lock: the run goes on from the same map
+            plan.ids = planner.ids
         if self.lock_date is not None:
             hold_locked(plan, self.ledger, self.lock_date)
         plan.after_run = after
@@ -237,7 +243,7 @@ class Engine:
                 self.ledger.outbox_prune(run_id)
             result = RunResult(run_id, plan.mode)
             applier = Applier(self.ledger, self.ops, self.xero, self.now, run_id,
-                              lock.heartbeat)
+                              lock.heartbeat, plan.ids)
             applier.apply(plan, result)
             deleted, current = plan.deletes, plan
             if plan.more:
@@ -245,6 +251,7 @@ class Engine:
                 # so that a run read in rounds holds one round at a time
                 plan.steps = []
             self._paired_now = plan.paired_now
+            self._ids = applier.ids
             try:
                 while current.more:
                     # the next round of a read in rounds, and what waited on it: same run,
@@ -255,6 +262,7 @@ class Engine:
                     deleted += current.deletes
             finally:
                 self._paired_now = None
+                self._ids = None
             result.conflicts = self.ledger.conflicts(open_only=True)
             outcome = OUTCOMES.get(result.exit_code, str(result.exit_code))
             return result

@@ -75,7 +75,7 @@ def repointed(record: Record, survivor: str) -> Record:
 
 
 def carry(steps: list[Step], entity: str, moves: dict[str, tuple[str, str]],
-          links: dict[str, str], labels: dict[str, str]) -> None:
+          links: Mapping[str, str], labels: dict[str, str]) -> None:
     """Give every re-pointed document its ops write of ``contact_id``: added to the step the
     plan already has for it, or a step of its own. ``moves``: ops id -> (old, survivor)."""
     by_ops = {s.ops_id: s for s in steps if s.entity == entity and s.ops_id in moves}

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from xsync.errors import ExitCode, most_urgent
 from xsync.model.records import Record
 from xsync.state.rows import AuditEntry as AuditEntry
 from xsync.state.rows import Conflict
+
+if TYPE_CHECKING:
+    from xsync.state.ledger import IdMap
 
 TO_XERO = "ops->xero"
 TO_OPS = "xero->ops"
@@ -187,6 +190,9 @@ class Plan:
     # entity -> Xero ids first paired with an ops record by this plan (their history may
     # predate the cursors of what refers to them)
     paired_now: dict[str, set[str]] = field(default_factory=dict)
+    # the links and aliases it was planned from, for the run that applies it under the same
+    # hold of the run lock (None for a plan made outside it, such as ``diff``'s)
+    ids: IdMap | None = field(default=None, compare=False, repr=False)
 
     @property
     def actions(self) -> list[Action]:

@@ -16,7 +16,7 @@ record the ops side does not know yet is written ``@xero:<id>`` until apply crea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,6 +128,43 @@ def trusted(record: Record, seen_at: str | None, synced_at: str | None,
             and vouches(stamp, datetime.fromisoformat(synced_at), margin))
 
 
+class Grown(Mapping[str, str]):
+    """A map shared by the run (the links as planning began, never changed here) and what
+    this entity's planning adds to it: the pairs it makes. Planning each round from the run's
+    links then copies none of them."""
+
+    __slots__ = ("_added", "_shared")
+
+    def __init__(self, shared: Mapping[str, str]) -> None:
+        self._shared = shared
+        self._added: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        found = self._added.get(key)
+        return self._shared[key] if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._added or key in self._shared
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._shared
+        yield from (k for k in self._added if k not in self._shared)
+
+    def __len__(self) -> int:
+        return len(self._shared) + sum(1 for k in self._added if k not in self._shared)
+
+    def __bool__(self) -> bool:
+        return bool(self._shared) or bool(self._added)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._added[key] = value
+
+    def keys(self) -> AbstractSet[str]:  # type: ignore[override]
+        """The keys as a set view (the shared map's own while nothing is added)."""
+        shared = self._shared.keys()
+        return shared | self._added.keys() if self._added else shared
+
+
 class LazyBases:
     """The bases of one entity, each read when first wanted (``load``: many at once); which
     records have one is known from the start (``present``), without reading any."""
@@ -156,7 +193,7 @@ class LazyBases:
 
 class Planner:
     def __init__(self, ledger: Ledger, ops: Side, xero: Side, rules: Rules,
-                 now: Callable[[], Any]) -> None:
+                 now: Callable[[], Any], ids: IdMap | None = None) -> None:
         self.ledger = ledger
         self.ops = ops
         self.xero = xero
@@ -175,8 +212,9 @@ class Planner:
         # entity -> Xero ids of records first paired this run (a bill matched on first contact)
         self.paired_now: dict[str, set[str]] = {}
         self._merges: dict[str, str] | None = None
-        # links and aliases as the plan began, each entity's read once
-        self.ids = IdMap(ledger)
+        # links and aliases as the plan began, each entity's read once (or, for a later round
+        # of a run, the run's own map, which every link it made went through)
+        self.ids = ids if ids is not None else IdMap(ledger)
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -343,8 +381,8 @@ class EntityPlanner:
             return
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         # this entity's own copy: pairs made while planning join it
-        self.links = dict(self.p.links_of(self.entity))
-        self.rev = dict(self.p.ids.owners(self.entity))
+        self.links = Grown(self.p.links_of(self.entity))
+        self.rev = Grown(self.p.ids.owners(self.entity))
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
         for side, scan in (("xero", xs), ("ops", os_)):
