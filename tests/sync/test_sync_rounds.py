@@ -18,6 +18,7 @@ from bookworld import Books
 from xsync.errors import MassDeleteGuard
 from xsync.state.ledger import Ledger
 from xsync.sync.plan import Plan
+from xsync.sync.planner import Grown
 from xsync.xero import client
 
 TABLES = ("contacts", "invoices", "invoice_lines", "bills", "bill_lines", "payments")
@@ -179,3 +180,18 @@ def test_records_sharing_one_change_time_are_read_in_one_round(
     got = books.ops.conn.execute(
         "SELECT COUNT(*) FROM invoices WHERE reference = 'same instant'").fetchone()[0]
     assert got == len(edited)
+
+
+def test_planning_adds_its_pairs_over_the_runs_links_without_changing_them() -> None:
+    """An entity's view of the links (``Grown``) holds the run's links and the pairs its
+    planning makes, read as one map; the run's own map is left as it was."""
+    shared = {"INV-1": "x1", "INV-2": "x2"}
+    links = Grown(shared)
+    assert "INV-3" not in links and links.get("INV-3") is None
+    links["INV-3"] = "x3"
+    assert shared == {"INV-1": "x1", "INV-2": "x2"}
+    assert links["INV-3"] == "x3" and "INV-3" in links and len(links) == 3
+    assert sorted(links) == ["INV-1", "INV-2", "INV-3"]
+    assert links.keys() - {"INV-1"} == {"INV-2", "INV-3"}
+    assert dict(links.items()) == {"INV-1": "x1", "INV-2": "x2", "INV-3": "x3"}
+    assert not Grown({}) and Grown({"a": "b"})
