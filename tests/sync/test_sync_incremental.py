@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +212,33 @@ def test_a_row_deleted_before_its_change_time_is_trusted_is_still_known_gone() -
     assert world.sync().exit_code == 0
     assert world.xero.get("contacts", xero_id).fields["status"] == "archived"  # type: ignore[union-attr]
     assert world.xero_id("contacts", kept)
+
+
+def test_a_row_gone_whose_base_does_not_vouch_is_known_gone_when_the_rest_match(
+        tmp_path: Path) -> None:
+    """ops.db's rows and the bases that vouch for theirs tell the same text, and yet a linked
+    row is gone: the one whose base was stored within the margin of its change time, so in
+    no vouched list. Its Xero invoice is still taken back, never left as if unchanged."""
+    books = Books(tmp_path, invoices=40)
+    assert books.cycle() == 0
+    assert books.cycle() == 0
+    ledger = books.engine.ledger
+    links = ledger.links("invoices")
+    row = books.ops.conn.execute(
+        "SELECT id, number FROM invoices WHERE status = 'approved' AND amount_paid = '0.00' "
+        "ORDER BY number LIMIT 1").fetchone()
+    gone = row["id"]
+    # every base stored well after its row's change time (which then proves the row as it
+    # was) but one, stored the very second its row was stamped: that time proves nothing yet
+    ledger.db.conn.execute("UPDATE bases SET synced_at = ops_updated_at + 3600000000 "
+                           "WHERE typeof(ops_updated_at) = 'integer'")
+    ledger.db.conn.execute("UPDATE bases SET synced_at = ops_updated_at WHERE ops_id = ?",
+                           [gone])
+    books.ops.conn.execute("DELETE FROM invoice_lines WHERE invoice_id = ?", [gone])
+    books.ops.conn.execute("DELETE FROM invoices WHERE id = ?", [gone])
+    books.ops.conn.commit()
+    result = books.run()
+    assert result.exit_code == 0
+    assert [(o.ops_id, o.action) for o in result.applied] == [(gone, "delete")]
+    invoice = books.http.get(f"/Invoices/{links[gone]}").json()["Invoices"][0]
+    assert invoice["Status"] == "VOIDED"  # an approved invoice is voided, as Xero allows

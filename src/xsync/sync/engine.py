@@ -46,8 +46,10 @@ OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
             6: "reconnect", 7: "daily limit", 8: "unreachable"}
 
 
-# records of one entity a run reads, plans and applies at once (five pages of Xero's 1,000)
-ROUND_RECORDS = 5_000
+# records of one entity a run reads, plans and applies at once (two pages of Xero's 1,000): what
+# a round holds is most of a large import's memory; each round costs a few statements over every
+# link and base of the entity, so fewer, larger rounds cost a little less CPU and more memory
+ROUND_RECORDS = 2_000
 
 
 class ConflictNotFound(UsageError):

@@ -653,7 +653,8 @@ class EntityPlanner:
         look.update(links.keys() - self.bases.present)
         if self.os.ids is not None:
             look.update(links.keys() - self.os.ids)
-        elif self.os.as_known and self.known is not None:
+        elif self.os.as_known and self.known is not None and self.known.unvouched() != 0:
+            # the links without a vouching base (none, when the bases' text counted none)
             look.update(links.keys() - self.known.keys())
         return sorted(look)
 
