@@ -65,20 +65,22 @@ HASH_CHARS = 32
 BASE_CHUNK = 500
 
 
-def record_hash(record: Record) -> str:
-    """The hash of a record's content (its fields and lines, as of ``Record.to_json``): of its
-    compact JSON, keys sorted (:func:`~xsync.state.codec.packed_json`)."""
+def _content(record: Record) -> dict[str, Any]:
+    """What a record's hash is taken of: its fields and lines, as of ``Record.to_json``."""
     lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
                                                for ln in record.lines]
-    text = packed_json({"fields": record.fields, "lines": lines})
-    return hashlib.sha256(text).hexdigest()[:HASH_CHARS]
+    return {"fields": record.fields, "lines": lines}
+
+
+def record_hash(record: Record) -> str:
+    """The hash of a record's content: of its compact JSON, keys sorted
+    (:func:`~xsync.state.codec.packed_json`)."""
+    return hashlib.sha256(packed_json(_content(record))).hexdigest()[:HASH_CHARS]
 
 
 def _earlier_hash(record: Record) -> str:
     """:func:`record_hash` as an earlier xsync wrote it (``json``'s text with its spaces)."""
-    lines = None if record.lines is None else [{"id": ln.id, "fields": ln.fields}
-                                               for ln in record.lines]
-    text = json.dumps({"fields": record.fields, "lines": lines}, sort_keys=True)
+    text = json.dumps(_content(record), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_CHARS]
 
 
