@@ -83,8 +83,12 @@ def test_a_failed_record_is_reported_and_retried_without_blocking_others(world: 
     assert (rejected.label, rejected.reason) == ("Acme", "Xero said no")
     assert world.xero.get("contacts", world.xero_id("contacts", ops_b) or "").fields[  # type: ignore[union-attr]
         "city"] == "Darwin"
+    ledger = Ledger(world.state)
+    assert ledger.retries("contacts", "xero") == {xero_a}
     assert world.sync().exit_code == 0
     assert world.xero.get("contacts", xero_a).fields["city"] == "Perth"  # type: ignore[union-attr]
+    # settled: no longer waiting to be looked at again
+    assert ledger.retries("contacts", "xero") == set() == ledger.retries("contacts", "ops")
 
 
 def test_resolve_takes_a_side_and_the_next_sync_applies_it(world: World) -> None:

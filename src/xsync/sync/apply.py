@@ -70,6 +70,9 @@ class Applier:
         # a chunk's bases and audit entries, stored together when the chunk is finished
         self.bases: list[Base] = []
         self.entries: list[AuditEntry] = []
+        # (entity, side) -> the ids waiting in ``retries``, read when first needed and kept as
+        # this run adds and clears them: a record with none costs no statement to clear
+        self._retry_ids: dict[tuple[str, str], set[str]] = {}
 
     def at(self) -> str:
         return self.now().isoformat()
@@ -100,15 +103,13 @@ class Applier:
             for r in plan.skipped:
                 # a Xero record held back now may not be listed by the next incremental scan
                 if r.xero_id:
-                    self.ledger.add_retry(r.entity, "xero", r.xero_id, r.reason, self.run_id,
-                                          self.at())
+                    self._add_retry(r.entity, "xero", r.xero_id, r.reason, self.at())
             for r in plan.rejected:
                 result.rejected.append(Outcome(r.entity, r.ops_id, r.xero_id, r.label,
                                                "reject", "", r.reason))
                 for side, rid in (("ops", r.ops_id), ("xero", r.xero_id)):
                     if rid:
-                        self.ledger.add_retry(r.entity, side, rid, r.reason, self.run_id,
-                                              self.at())
+                        self._add_retry(r.entity, side, rid, r.reason, self.at())
 
     # -- one entity ------------------------------------------------------------------------------
 
@@ -363,7 +364,7 @@ class Applier:
                                                    a.kind, a.direction, job.error))
             for side, rid in (("ops", job.ops_id), ("xero", job.xero_id)):
                 if rid:
-                    self.ledger.add_retry(entity, side, rid, job.error, self.run_id, at)
+                    self._add_retry(entity, side, rid, job.error, at)
             return
         for cid in step.settles:
             self.ledger.settle(cid, at)
@@ -420,11 +421,28 @@ class Applier:
                                ops_seen.updated_at, xero_seen.updated_at, at))
         if ops_seen.hash is None:
             # not yet in step on both sides (a conflict, a flow this run may not make): look again
-            self.ledger.add_retry(entity, "xero", job.xero_id, "not settled", self.run_id, at)
+            self._add_retry(entity, "xero", job.xero_id, "not settled", at)
         else:
-            self.ledger.clear_retry(entity, "xero", job.xero_id)
-            self.ledger.clear_retry(entity, "ops", job.ops_id)
+            self._clear_retry(entity, "xero", job.xero_id)
+            self._clear_retry(entity, "ops", job.ops_id)
         return None
+
+    def _retrying(self, entity: str, side: str) -> set[str]:
+        key = (entity, side)
+        found = self._retry_ids.get(key)
+        if found is None:
+            found = self._retry_ids[key] = self.ledger.retries(entity, side)
+        return found
+
+    def _add_retry(self, entity: str, side: str, record_id: str, reason: str, at: str) -> None:
+        self.ledger.add_retry(entity, side, record_id, reason, self.run_id, at)
+        self._retrying(entity, side).add(record_id)
+
+    def _clear_retry(self, entity: str, side: str, record_id: str | None) -> None:
+        waiting = self._retrying(entity, side)
+        if record_id and record_id in waiting:
+            self.ledger.clear_retry(entity, side, record_id)
+            waiting.discard(record_id)
 
     @staticmethod
     def _seen(final: Record, planned: Record | None, planned_seen: Seen) -> Seen:
