@@ -373,6 +373,8 @@ class EntityPlanner:
     def _run(self, full: bool) -> None:
         # the ops rows whose base vouches for them (None: the ops side was read otherwise)
         self.known: VouchedTimes | None = None
+        # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
+        self.waiting: tuple[set[str], list[Conflict], list[Conflict]] = (set(), [], [])
         xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.xs, self.os = xs, os_
@@ -445,9 +447,8 @@ class EntityPlanner:
                 known.keys() - os_.ids or (not os_.ids and self.ledger.has_links(self.entity))):
             return False  # a row gone, or every row (an empty side is reported, not planned)
         entity = self.entity
-        if (self.ledger.retries(entity, "ops") or self.ledger.retries(entity, "xero")
-                or self.ledger.conflicts(open_only=True, entity=entity)
-                or self.ledger.conflicts(open_only=False, entity=entity, unapplied=True)):
+        # ``known`` is set: the ops side was listed by ``_scan_ops``, which read what waits
+        if any(self.waiting) or self.ledger.retries(entity, "xero"):
             return False
         if entity == "payments" and self.p.paired_now.get("bills"):
             return False
@@ -480,11 +481,14 @@ class EntityPlanner:
         side = self.p.ops
         if not isinstance(side, SupportsChangedScan):
             return self._scan(side, self.ledger.cursor("ops", self.entity))
-        waiting = (self.ledger.retries(self.entity, "ops")
-                   | {c.ops_id for c in self.ledger.conflicts(open_only=False, entity=self.entity,
-                                                              unapplied=True) if c.ops_id}
-                   | {c.ops_id for c in self.ledger.conflicts(open_only=True, entity=self.entity)
-                      if c.ops_id})
+        # what waits on a record, read once (the quiet check asks the same)
+        self.waiting = (self.ledger.retries(self.entity, "ops"),
+                        self.ledger.conflicts(open_only=False, entity=self.entity,
+                                              unapplied=True),
+                        self.ledger.conflicts(open_only=True, entity=self.entity))
+        retried, unapplied, still_open = self.waiting
+        waiting = (retried | {c.ops_id for c in unapplied if c.ops_id}
+                   | {c.ops_id for c in still_open if c.ops_id})
         known = self.ledger.vouched(self.entity, self.margin // MICROSECOND, vouches_us)
         known.leave_out(waiting)
         self.known = known
