@@ -180,3 +180,88 @@ def test_ids_holding_the_separators_never_pass_for_other_ids(tmp_path):
     assert not scan.as_known
     assert sorted(r.id for r in scan.records) == sorted([f"x:{ma},y", "z"])
     store.close()
+
+
+class _Remembering(_Fingerprinted):
+    """Known times that also recall the digests confirmed to match them, as the ledger's do
+    between cycles; counts how often the fingerprint had to be built."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.proved: set[str] = set()
+        self.built = 0
+
+    def fingerprint(self) -> tuple[int, str]:
+        self.built += 1
+        return super().fingerprint()
+
+    def proof_wanted(self) -> str:
+        return "recall" if self.proved else "confirm"
+
+    def recall(self, digest: str) -> bool:
+        return digest in self.proved
+
+    def confirm(self, digest: str) -> None:
+        self.proved.add(digest)
+
+
+def _invoices_with_lines(path):
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    stamps = {"I-1": "2026-11-02T09:30:00.000005Z", "I-2": "2026-11-02T09:31:00Z"}
+    conn.executemany("INSERT INTO invoices (id, number, contact_id, updated_at) "
+                     "VALUES (?, ?, NULL, ?)", [(i, i, t) for i, t in stamps.items()])
+    conn.executemany("INSERT INTO invoice_lines (id, invoice_id, position, quantity) "
+                     "VALUES (?, ?, ?, '1')", [("L-1", "I-1", 1), ("L-2", "I-2", 1)])
+    conn.commit()
+    return conn, _Remembering({i: _moment(t) for i, t in stamps.items()})
+
+
+def test_a_table_proved_to_match_is_recalled_without_building_its_fingerprint(tmp_path):
+    conn, known = _invoices_with_lines(tmp_path / "ops.db")
+    store = SqliteOpsStore(tmp_path / "ops.db")
+    first = store.scan_changed("invoices", known)
+    assert first.as_known and known.built == 1 and len(known.proved) == 1
+    again = store.scan_changed("invoices", known)
+    assert again.as_known and again.records == [] and not again.rejected_lines
+    assert known.built == 1, "a table proved unchanged was fingerprinted again"
+    store.close()
+    conn.close()
+
+
+def test_a_table_changed_since_its_proof_is_not_recalled(tmp_path):
+    """A time moved, a row added or gone, a line moved to another document or added: each
+    makes another digest, so the rows are compared (and listed) again."""
+    changes = [
+        "UPDATE invoices SET updated_at = '2026-11-02T09:40:00.000000Z' WHERE id = 'I-2'",
+        "INSERT INTO invoices (id, number, updated_at) VALUES ('I-3', 'I-3', "
+        "'2026-11-02T09:41:00Z')",
+        "DELETE FROM invoices WHERE id = 'I-2'",
+        "UPDATE invoice_lines SET invoice_id = 'I-1' WHERE id = 'L-2'",
+        "INSERT INTO invoice_lines (id, invoice_id, position) VALUES ('L-3', 'I-2', 2)",
+    ]
+    for n, change in enumerate(changes):
+        path = tmp_path / f"ops{n}.db"
+        conn, known = _invoices_with_lines(path)
+        store = SqliteOpsStore(path)
+        assert store.scan_changed("invoices", known).as_known
+        conn.execute(change)
+        conn.commit()
+        scan = store.scan_changed("invoices", known)
+        assert known.built == 2, f"recalled as proved after: {change}"
+        assert scan.as_known == ("invoice_lines" in change), change
+        store.close()
+        conn.close()
+
+
+def test_a_table_with_a_line_whose_document_is_gone_is_never_proved(tmp_path):
+    conn, known = _invoices_with_lines(tmp_path / "ops.db")
+    conn.execute("INSERT INTO invoice_lines (id, invoice_id, position) VALUES ('L-9', 'I-9', 1)")
+    conn.commit()
+    store = SqliteOpsStore(tmp_path / "ops.db")
+    for _ in range(2):
+        scan = store.scan_changed("invoices", known)
+        assert scan.as_known and scan.rejected_lines, "the orphaned line went unreported"
+    assert known.proved == set() and known.built == 2
+    store.close()
+    conn.close()

@@ -66,3 +66,62 @@ def test_the_bases_that_vouch_are_those_the_rule_names(
     lazy = ledger.vouched("contacts", margin, vouches_us)
     lazy.leave_out(left_out)
     assert dict(lazy.items()) == kept and bool(lazy) == bool(kept)
+
+
+AT = "2026-12-01T10:00:00+00:00"
+
+
+def _base(n: int) -> Base:
+    return Base(f"C-{n}", f"{n:08d}-0000-0000-0000-000000000000", {"fields": {}}, None, None,
+                "2026-12-01T09:00:00.000001+00:00", None, AT)
+
+
+def test_what_a_cycle_proved_is_forgotten_by_any_write_of_its_entitys_bases_or_links() -> None:
+    """A proof speaks of the bases as they were: a base saved, replaced or confirmed, a link
+    made, a base or link deleted, each forgets the proof of its own entity, and only that."""
+    ledger = Ledger(open_state(None))
+    ledger.save_bases("contacts", [_base(1), _base(2)], AT)
+    ledger.save_bases("invoices", [_base(1)], AT)
+    writes = [
+        lambda: ledger.save_bases("contacts", [_base(3)], AT),
+        lambda: ledger.save_base("contacts", _base(1).with_synced_at(AT), AT),
+        lambda: ledger.confirm_bases([("contacts", "C-2", "2026-12-01T09:30:00+00:00")], AT),
+        lambda: ledger.link("contacts", "C-1", _base(1).xero_id, "test", AT),
+        lambda: ledger.db.conn.execute("DELETE FROM links WHERE ops_id = 'C-1'"),
+        lambda: ledger.db.conn.execute("DELETE FROM bases WHERE ops_id = 'C-3'"),
+    ]
+    for write in writes:
+        for entity in ("contacts", "invoices"):
+            ledger.prove_fingerprint(entity, 120_000_000, 2, 0, f"{entity} digest")
+        write()
+        assert ledger.proven_fingerprint("contacts", 120_000_000) is None
+        assert ledger.proven_fingerprint("invoices", 120_000_000) == (2, 0, "invoices digest")
+
+
+def test_the_times_a_cycle_proved_answer_without_their_fingerprint(monkeypatch) -> None:
+    ledger = Ledger(open_state(None))
+    ledger.save_bases("contacts", [_base(1), _base(2)], AT)
+    ledger.prove_fingerprint("contacts", 2_000_000, 2, 1, "abc")
+    built: list[str] = []
+    original = Ledger.vouched_fingerprint
+    monkeypatch.setattr(Ledger, "vouched_fingerprint",
+                        lambda self, *a: built.append("built") or original(self, *a))
+    known = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert known.proof_wanted() == "recall"
+    assert bool(known) and known.unvouched() == 1
+    assert known.recall("abc") and not known.recall("abd")
+    assert built == []
+    # another margin, or an id left out, is another question: the proof does not answer it
+    other = ledger.vouched("contacts", 1_000_000, vouches_us)
+    assert not other.recall("abc") and other.unvouched() == 0 and built == ["built"]
+    waiting = ledger.vouched("contacts", 2_000_000, vouches_us)
+    waiting.leave_out(["C-1"])
+    assert not waiting.recall("abc") and waiting.proof_wanted() is None
+    waiting.confirm("abc")
+    assert waiting.proved is None, "a proof was offered of times with an id left out"
+    whole = ledger.vouched("contacts", 1_000_000, vouches_us)
+    assert whole.proof_wanted() == "confirm"
+    whole.proving = False  # the entity is about to be written
+    assert whole.proof_wanted() is None
+    whole.confirm("xyz")
+    assert whole.proved == ("contacts", 1_000_000, 2, 0, "xyz")

@@ -58,6 +58,33 @@ def test_a_cycle_with_nothing_changed_reads_no_link_and_no_base(
     assert not [r for r in read if r[1] in ("invoices", "bills")], read
 
 
+def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
+        books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quiet cycle proves each ops table as its bases vouch; the next, with neither side
+    changed, asks only the table's digest. An edit made after it is still pushed."""
+    assert books.cycle() == 0
+    assert books.cycle() == 0  # proves what the one before read back
+    built: list[str] = []
+    original = Ledger.vouched_fingerprint
+
+    def counting(self: Ledger, entity: str, *args: Any) -> Any:
+        built.append(entity)
+        return original(self, entity, *args)
+    monkeypatch.setattr(Ledger, "vouched_fingerprint", counting)
+    assert books.cycle() == 0
+    # the entities with rows vouched for (the rest have none to fingerprint)
+    assert not {"contacts", "invoices"} & set(built), \
+        "a cycle rebuilt the fingerprints of tables proved unchanged"
+    row = books.ops.conn.execute(
+        "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number DESC"
+    ).fetchone()
+    books.ops.conn.execute("UPDATE invoices SET reference = 'after the proof', updated_at = ? "
+                           "WHERE id = ?", ["2026-10-02T10:00:00Z", row["id"]])
+    assert books.cycle() == 0
+    found = books.http.get("/Invoices", params={"InvoiceNumbers": row["number"]}).json()
+    assert found["Invoices"][0]["Reference"] == "after the proof"
+
+
 def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books) -> None:
     rows = books.ops.conn.execute(
         "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number").fetchall()

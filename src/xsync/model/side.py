@@ -119,7 +119,12 @@ class SupportsChangedScan(Protocol):
     ``length:id:microseconds,...`` of them in the order of the ids (SQLite's text order). A
     side that builds the same of its own records and finds the two equal may list nothing,
     give no ``ids``, and set ``as_known``: every record is as the engine vouched for, and none
-    is gone.
+    is gone. ``known`` may also offer ``proof_wanted()``, ``recall(digest)`` and
+    ``confirm(digest)``, for a digest the side takes of its records' ids and change times as
+    stored: one it confirmed once, when it found the fingerprints equal, is recalled while the
+    engine's times stand, and the side may then answer ``as_known`` without building the
+    fingerprint. ``proof_wanted`` says whether to take the digest first (``"recall"``), only on
+    a match (``"confirm"``), or not at all (``None``).
     """
 
     def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult: ...

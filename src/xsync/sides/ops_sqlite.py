@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import os
 import re
@@ -182,15 +183,14 @@ class SqliteOpsStore:
         unchanged row. Any other stamp is read as :func:`parse_updated_at` reads it. Where
         ``known`` offers a fingerprint and the table matches it, nothing is listed at all
         (``ScanResult.as_known``)."""
-        table, line_table, owner, key = TABLES[entity]
+        table, _, _, key = TABLES[entity]
         if entity not in STAMPED:
             return self.scan(entity, None)
         with self._sqlite(f"reading {table}"):
             self._check_entity_schema(entity)
-            if self._as_known(entity, known):
-                lines = (self._lines_of(line_table, owner, table, key, [])
-                         if line_table and owner else {})
-                scan = self._read_rows(entity, [], lines, set())
+            orphans = self._as_known(entity, known)
+            if orphans is not None:
+                scan = self._read_rows(entity, [], orphans, set())
                 scan.ids, scan.as_known = None, True
                 return scan
             read: dict[str | None, int | None] = dict(self.conn.execute(
@@ -214,21 +214,67 @@ class SqliteOpsStore:
                         wanted.append(_id_text(row_id))
         return self._listed(entity, sorted(wanted), everyone)
 
-    def _as_known(self, entity: str, known: Mapping[str, int]) -> bool:
-        """Whether the table holds exactly the rows ``known`` names, at the times it gives: the
-        same count and the same text ``length:id:microseconds,...`` in the order of the ids,
-        each side built by SQLite in one statement, where ``known`` offers its own (a
-        ``fingerprint``)."""
+    def _as_known(self, entity: str,
+                  known: Mapping[str, int]) -> dict[str, list[sqlite3.Row]] | None:
+        """Where the table holds exactly the rows ``known`` names, at the times it gives, the
+        lines whose document row does not exist (each such line is reported); else ``None``.
+
+        Where ``known`` offers its own ``fingerprint``: the same count and the same text
+        ``length:id:microseconds,...`` in the order of the ids, each side built by SQLite in
+        one statement. Where it also offers ``proof_wanted``, ``recall`` and ``confirm``, the
+        table's digest (its ids and change times as stored, and the owner of each line) is
+        taken as it asks: a digest ``known`` recalls as proved needs no fingerprint, and one
+        found to match is confirmed. The digest, the comparison and the lines come from one
+        read of the file."""
         fingerprint = getattr(known, "fingerprint", None)
-        expected = fingerprint() if callable(fingerprint) else None
-        if expected is None:
-            return False
-        table, _, _, key = TABLES[entity]
-        count, text = self.conn.execute(
-            f"SELECT count(*), group_concat(x, ',') FROM (SELECT length({key}) || ':' || {key} "
-            f"|| ':' || {_MICROSECONDS.format(u='updated_at')} AS x FROM {table} ORDER BY {key})"
-        ).fetchone()
-        return bool((count, text or "") == expected)
+        if not callable(fingerprint):
+            return None
+        wanted = getattr(known, "proof_wanted", None)
+        proof = wanted() if callable(wanted) else None
+        table, line_table, owner, key = TABLES[entity]
+        self.conn.execute("BEGIN")
+        try:
+            digest = self._digest(entity) if proof == "recall" else None
+            if digest is not None and known.recall(digest):  # type: ignore[attr-defined]
+                # proved with no line orphaned, and neither the rows nor the lines' owners moved
+                return {}
+            expected = fingerprint()
+            if expected is None:
+                return None
+            count, text = self.conn.execute(
+                f"SELECT count(*), group_concat(x, ',') FROM (SELECT length({key}) || ':' || "
+                f"{key} || ':' || {_MICROSECONDS.format(u='updated_at')} AS x FROM {table} "
+                f"ORDER BY {key})").fetchone()
+            if (count, text or "") != expected:
+                return None
+            orphans = (self._lines_of(line_table, owner, table, key, [])
+                       if line_table and owner else {})
+            if proof is not None and not orphans:
+                known.confirm(digest or self._digest(entity))  # type: ignore[attr-defined]
+            return orphans
+        finally:
+            self.conn.execute("COMMIT")
+
+    def _digest(self, entity: str) -> str:
+        """A digest of the entity's table as stored: how many rows, each row's id and change
+        time in the table's own order, and the document each line belongs to. Two equal
+        digests are two equal tables to :meth:`_as_known` (a table rewritten in another order
+        only reads as changed). The parts are kept apart by control characters (US between
+        the two texts of a row, RS between rows), which no platform's ids or change times hold:
+        a text holding them is the one way two tables could read as one, and lengths would
+        double the cost of the statement."""
+        table, line_table, owner, key = TABLES[entity]
+        # the counts of each column tell a row whose id or time is missing (joined, it is none)
+        *counts, text = self.conn.execute(
+            f"SELECT count(*), count({key}), count(updated_at), "
+            f"group_concat({key} || '\x1f' || updated_at, '\x1e') FROM {table}").fetchone()
+        digest = hashlib.blake2b(f"{counts}\x1d{text or ''}".encode(), digest_size=16)
+        if line_table and owner:
+            *counts, owners = self.conn.execute(
+                f"SELECT count(*), count({owner}), group_concat({owner}, '\x1e') "
+                f"FROM {line_table}").fetchone()
+            digest.update(f"\x1d{counts}\x1d{owners or ''}".encode())
+        return digest.hexdigest()
 
     def _scan_changed_slowly(self, entity: str, known: Mapping[str, int]) -> ScanResult:
         """:meth:`scan_changed` of a table whose ids are not all distinct texts: each row's id

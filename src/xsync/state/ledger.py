@@ -338,6 +338,24 @@ class Ledger:
                                         [word_in(entity)]).fetchone()
         return int(count), text or "", int(links) - int(linked)
 
+    def proven_fingerprint(self, entity: str, margin_us: int) -> tuple[int, int, str] | None:
+        """What an earlier cycle proved of the ops side of ``entity`` (see
+        :meth:`prove_fingerprint`) while no base or link of it has been written since: how many
+        bases vouch, how many links have no base that vouches, and the digest of the ops table
+        then. ``None`` where nothing is proved."""
+        rows = self._rows("SELECT vouched, unvouched, digest FROM proven_fingerprints "
+                          "WHERE entity = ? AND margin_us = ?", [word_in(entity), margin_us])
+        return (int(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def prove_fingerprint(self, entity: str, margin_us: int, vouched: int, unvouched: int,
+                          digest: str) -> None:
+        """Note that the ops table of ``entity`` whose digest is ``digest`` holds exactly the
+        rows its bases vouch for. The state database's triggers forget it at the next write of
+        a base or a link of the entity, so it is only ever read of the bases as they were."""
+        self._run("INSERT OR REPLACE INTO proven_fingerprints (entity, margin_us, vouched, "
+                  "unvouched, digest) VALUES (?, ?, ?, ?, ?)",
+                  [word_in(entity), margin_us, vouched, unvouched, digest])
+
     def unvouched_links(self, entity: str, margin_us: int) -> set[str]:
         """The linked ops ids of ``entity`` that :meth:`vouched_times` leaves out: no base, or
         one that does not vouch for its change time (the complement, in one statement)."""
@@ -754,10 +772,19 @@ class VouchedTimes(Mapping[str, int]):
         self._fingerprint: tuple[int, str] | None = None
         self._unvouched: int | None = None
         self._fingerprinted = False
+        # what an earlier cycle proved of the ops table (``Ledger.proven_fingerprint``), read
+        # once; and what this one did, for the engine to store (``proved``)
+        self._proof: tuple[int, int, str] | None = None
+        self._proof_read = False
+        self.proved: tuple[str, int, int, int, str] | None = None
+        # whether a match found now is worth proving (not when the entity is about to be
+        # written: its bases would forget the proof at once)
+        self.proving = True
 
     def leave_out(self, ops_ids: Iterable[str]) -> None:
         """Drop these ids (their rows are listed whatever their times)."""
         self._without.update(ops_ids)
+        self.proved = None
         self._fingerprinted = False
         if self._times is not None:
             for ops_id in self._without:
@@ -784,14 +811,50 @@ class VouchedTimes(Mapping[str, int]):
             self._fingerprinted = True
         return self._fingerprint
 
+    def _proven(self) -> tuple[int, int, str] | None:
+        """What an earlier cycle proved, where it speaks of these times (none left out)."""
+        if self._without:
+            return None
+        if not self._proof_read:
+            self._proof = self._ledger.proven_fingerprint(self._entity, self._margin_us)
+            self._proof_read = True
+        return self._proof
+
+    def proof_wanted(self) -> str | None:
+        """What the side should do with its table's digest: ``"recall"`` (ask :meth:`recall`
+        first: a proof is stored), ``"confirm"`` (none is: :meth:`confirm` a match), or
+        ``None`` (take no digest)."""
+        if self._proven() is not None:
+            return "recall"
+        return "confirm" if self.proving and not self._without else None
+
+    def recall(self, digest: str) -> bool:
+        """Whether an earlier cycle proved that the side's table whose digest is ``digest``
+        holds exactly these times (no base or link written since): then it still does."""
+        proof = self._proven()
+        return proof is not None and proof[2] == digest
+
+    def confirm(self, digest: str) -> None:
+        """Note that the side's table whose digest is ``digest`` was found to match the
+        :meth:`fingerprint` (in one read of it), for the engine to store as proved."""
+        known = self.fingerprint()
+        if known is not None and self._unvouched is not None and not self._without:
+            self.proved = (self._entity, self._margin_us, known[0], self._unvouched, digest)
+
     def unvouched(self) -> int | None:
-        """How many links have no base that vouches, counted as the fingerprint was built
-        (``None``: no fingerprint)."""
+        """How many links have no base that vouches, counted as the fingerprint was built, or
+        as an earlier cycle proved (``None``: neither)."""
+        proof = self._proven()
+        if proof is not None:
+            return proof[1]
         self.fingerprint()
         return self._unvouched
 
     def __bool__(self) -> bool:
         if self._times is None:
+            proof = self._proven()
+            if proof is not None:
+                return proof[0] > 0
             known = self.fingerprint()
             if known is not None:
                 return known[0] > 0

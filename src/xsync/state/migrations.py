@@ -525,3 +525,31 @@ def _short_hash(value: bytes | str | None) -> bytes | str | None:
 def m108_vacuum(db: Database) -> None:
     # the tables just rewritten leave their old pages free: give them back to the file system
     db.execute("VACUUM")
+
+
+@migrations()
+def m109_proven_fingerprints(db: Database) -> None:
+    # what a cycle proved of the ops side: the digest of an entity's table (ids, change times,
+    # the owners of its lines) when it held exactly the rows the bases vouch for, with how many
+    # they are and how many links have no base that vouches. Any write to the entity's bases or
+    # links forgets it (the triggers), so a row here always describes the bases as they are
+    db.execute(
+        """
+        CREATE TABLE proven_fingerprints (
+            entity NOT NULL,
+            margin_us INTEGER NOT NULL,
+            vouched INTEGER NOT NULL,
+            unvouched INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (entity, margin_us)
+        ) WITHOUT ROWID
+        """
+    )
+    for table in ("bases", "links"):
+        for event, row in (("INSERT", "NEW"), ("DELETE", "OLD")):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_forgets_proof AFTER {event} ON {table} "
+                f"BEGIN DELETE FROM proven_fingerprints WHERE entity = {row}.entity; END")
+        db.execute(
+            f"CREATE TRIGGER {table}_update_forgets_proof AFTER UPDATE ON {table} "
+            "BEGIN DELETE FROM proven_fingerprints WHERE entity IN (OLD.entity, NEW.entity); END")

@@ -146,7 +146,8 @@ class Engine:
     # -- plan and apply --------------------------------------------------------------------------
 
     def plan(self, mode: str, entities: Sequence[str] | None = None) -> Plan:
-        """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere.
+        """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere, but
+        what a plan made under the run lock proved of the ops side (``Plan.proofs``).
 
         Under the run lock (a run that applies what it plans), a large entity is read in rounds
         where Xero can (:class:`~xsync.model.side.SupportsRounds`): the plan then covers one
@@ -169,6 +170,12 @@ class Engine:
         if self._lock is not None:
             # applied under this hold of the lock: the run goes on from the same map
             plan.ids = planner.ids
+            # what the ops side was proved to hold, kept for the next cycle's quick check; before
+            # any write, so that the state database forgets it when a base or link moves
+            if plan.proofs:
+                with transaction(self.state):
+                    for proof in plan.proofs:
+                        self.ledger.prove_fingerprint(*proof)
         if self.lock_date is not None:
             hold_locked(plan, self.ledger, self.lock_date)
         plan.after_run = after

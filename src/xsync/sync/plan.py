@@ -184,6 +184,10 @@ class Plan:
     # (entity, ops id, change time) of ops rows found by content to be as their base holds them:
     # their change time is trusted from now on
     confirmed: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # (entity, margin µs, bases vouching, links unvouched, digest): what planning proved of an
+    # ops table that matched its bases (see ``VouchedTimes.confirm``), stored by a run that
+    # plans under the run lock, before it writes anything
+    proofs: list[tuple[str, int, int, int, str]] = field(default_factory=list, compare=False)
     # entities to plan again in the same run, once this plan is applied: read in rounds, one
     # round planned here, or waiting on one that is (see ``SupportsRounds``)
     more: list[str] = field(default_factory=list)

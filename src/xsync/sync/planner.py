@@ -361,6 +361,7 @@ class EntityPlanner:
         whole.cursors += mine.cursors
         whole.empty_sides += mine.empty_sides
         whole.confirmed += mine.confirmed
+        whole.proofs += mine.proofs
 
     def run(self) -> None:
         """Plan the entity; from a complete ops scan when the changes alone do not tell."""
@@ -375,9 +376,9 @@ class EntityPlanner:
         self.known: VouchedTimes | None = None
         # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
         self.waiting: tuple[set[str], list[Conflict], list[Conflict]] = (set(), [], [])
-        xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
+        self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
-        self.xs, self.os = xs, os_
+        self.os = os_
         if self._quiet():
             self._moved_on()
             return
@@ -491,6 +492,8 @@ class EntityPlanner:
                    | {c.ops_id for c in still_open if c.ops_id})
         known = self.ledger.vouched(self.entity, self.margin // MICROSECOND, vouches_us)
         known.leave_out(waiting)
+        # Xero listed something of the entity: what it writes makes any proof stale at once
+        known.proving = not (self.xs.records or self.xs.more or self.xs.rejected)
         self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
@@ -500,6 +503,8 @@ class EntityPlanner:
             raise
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
+        if known.proved is not None:
+            self.plan.proofs.append(known.proved)
         return scan
 
     def _payments_of_paired(self) -> None:
