@@ -10,7 +10,8 @@ its own, so its CPU seconds exclude the server and its peak RSS is its own:
   pages of 1,000, into SQLite); CPU, peak RSS, Xero calls and bytes, disk bytes written, and
   the sizes of ops.db, state.db and the SDK's database; the two databases are compared row by row;
 - a sync with nothing changed right after the pull, from the same copy of the workspace each
-  time, and again after the changed syncs below (a sync after a sync, as when polling);
+  time; then one after that no-change sync (what most cycles of a polling cron job cost), and
+  one after the changed syncs below (a sync after a sync that wrote);
 - a sync after 100 invoices changed in Xero through its API (their reference, as an accountant
   would edit it) and 100 other invoices' references changed in ops.db; its bytes are set against
   those 200 records' own JSON (as Xero serves them, lines included), and both sides' edits are
@@ -342,6 +343,7 @@ def render(f: dict[str, Any]) -> str:
                  ", ".join(f"{t} {v['xsync']:,} / {v['sdk']:,}" for t, v in same.items())
                  + "; differing: " + ", ".join(f"{v['differ']}" for v in same.values()), "", ""))
     rows += quiet_rows(f["no_change"], "no-change sync after the pull")
+    rows += quiet_rows(f["polled"], "no-change sync after a no-change sync")
     c = f.get("changed")
     if c:
         ratios = " / ".join(f"{r:.2f}x" for r in c["ratios"])
@@ -372,6 +374,8 @@ def bench(invoices: int, repeat: int, parent: Path | None) -> dict[str, Any]:
             run.figures["generate_s"] = run.generate_s
             workspace = run.first_pulls()
             run.no_change(workspace, "no_change")
+            # polled again with nothing changed: what most cycles of a cron job cost
+            run.no_change(workspace, "polled")
             run.changed(workspace)
             run.no_change(workspace, "steady")
         finally:

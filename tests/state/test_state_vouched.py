@@ -63,6 +63,11 @@ def test_the_bases_that_vouch_are_those_the_rule_names(
                                  if f"C-{n}" not in expected or "text" in (times[n][1],
                                                                           times[n][2][1])])
     assert fingerprint == (None if as_text else (len(kept), text, unvouched))
+    # asked id by id before the times are read, it answers as the times do
+    ids = [f"C-{n}" for n in range(len(times))] + ["C-L", "C-none"]
+    asked = ledger.vouched("contacts", margin, vouches_us)
+    asked.leave_out(left_out)
+    assert [i in asked for i in ids] == [i in kept for i in ids]
     lazy = ledger.vouched("contacts", margin, vouches_us)
     lazy.leave_out(left_out)
     assert dict(lazy.items()) == kept and bool(lazy) == bool(kept)

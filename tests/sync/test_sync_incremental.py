@@ -78,11 +78,35 @@ def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
     row = books.ops.conn.execute(
         "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number DESC"
     ).fetchone()
+    # a time before the cycles' clock: the next cycles vouch for it
     books.ops.conn.execute("UPDATE invoices SET reference = 'after the proof', updated_at = ? "
-                           "WHERE id = ?", ["2026-10-02T10:00:00Z", row["id"]])
+                           "WHERE id = ?", ["2026-10-01T08:30:00Z", row["id"]])
     assert books.cycle() == 0
     found = books.http.get("/Invoices", params={"InvoiceNumbers": row["number"]}).json()
     assert found["Invoices"][0]["Reference"] == "after the proof"
+
+
+def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
+        books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The records Xero lists again after xsync wrote them are looked up in the bases one by
+    one: the times every base vouches for are not read for them."""
+    rows = books.ops.conn.execute(
+        "SELECT id FROM invoices WHERE status = 'approved' ORDER BY number DESC LIMIT 3"
+    ).fetchall()
+    for row in rows:
+        books.ops.conn.execute("UPDATE invoices SET reference = 'pushed', updated_at = ? "
+                               "WHERE id = ?", ["2026-10-01T08:00:00Z", row["id"]])
+    assert books.cycle() == 0  # pushes the three: the next cycle lists them from Xero
+    read: list[str] = []
+    original = Ledger.vouched_times
+
+    def counting(self: Ledger, entity: str, *args: Any) -> Any:
+        read.append(entity)
+        return original(self, entity, *args)
+    monkeypatch.setattr(Ledger, "vouched_times", counting)
+    assert books.cycle() == 0
+    assert books.by_id() == [] and max(books.reads().values()) == 1
+    assert "invoices" not in read
 
 
 def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books) -> None:

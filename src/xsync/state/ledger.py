@@ -309,6 +309,18 @@ class Ledger:
                 out[ops_id] = stamp
         return out
 
+    def vouched_time(self, entity: str, ops_id: str, margin_us: int,
+                     vouches: Callable[[int, int, int], bool]) -> int | None:
+        """:meth:`vouched_times` of one ops id (``None``: its base does not vouch, or there is
+        none), by its key."""
+        rows = self._rows("SELECT ops_updated_at, synced_at FROM bases WHERE entity = ? AND "
+                          "ops_id = ?", [word_in(entity), ops_id])
+        if not rows:
+            return None
+        stamp, at = _moment_of(rows[0][0]), _moment_of(rows[0][1])
+        return stamp if stamp is not None and at is not None and vouches(
+            stamp, at, margin_us) else None
+
     def vouched(self, entity: str, margin_us: int,
                 vouches: Callable[[int, int, int], bool]) -> VouchedTimes:
         """:meth:`vouched_times`, read only when looked into (see :class:`VouchedTimes`)."""
@@ -755,6 +767,8 @@ NOT_MERGED = '"merged_into":null'
 NOT_MERGED_BYTES = NOT_MERGED.encode()
 # more ids than this left out of a fingerprint: the times are read instead
 FINGERPRINT_WITHOUT = 500
+# ids a VouchedTimes looks up one by one before it reads all its times
+POINT_LOOKUPS = 500
 
 
 class VouchedTimes(Mapping[str, int]):
@@ -772,6 +786,8 @@ class VouchedTimes(Mapping[str, int]):
         self._fingerprint: tuple[int, str] | None = None
         self._unvouched: int | None = None
         self._fingerprinted = False
+        # ids asked about one by one, before the times were read
+        self._asked = 0
         # what an earlier cycle proved of the ops table (``Ledger.proven_fingerprint``), read
         # once; and what this one did, for the engine to store (``proved``)
         self._proof: tuple[int, int, str] | None = None
@@ -862,6 +878,15 @@ class VouchedTimes(Mapping[str, int]):
 
     def __getitem__(self, ops_id: str) -> int:
         return self._read()[ops_id]
+
+    def __contains__(self, ops_id: object) -> bool:
+        # a few ids are asked by their keys; past that, the times are read at once
+        if self._times is None and self._asked < POINT_LOOKUPS:
+            self._asked += 1
+            return (isinstance(ops_id, str) and ops_id not in self._without
+                    and self._ledger.vouched_time(self._entity, ops_id, self._margin_us,
+                                                  self._vouches) is not None)
+        return ops_id in self._read()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._read())
