@@ -30,7 +30,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -224,23 +224,25 @@ class SqliteOpsStore:
         one statement. Where it also offers ``proof_wanted``, ``recall`` and ``confirm``, the
         table's digest (its ids and change times as stored, and the owner of each line) is
         taken as it asks: a digest ``known`` recalls as proved needs no fingerprint, and one
-        found to match is confirmed. The digest, the comparison and the lines come from one
-        read of the file."""
+        found to match is confirmed. The comparison, the lines and the digest confirmed come
+        from one read of the file."""
         fingerprint = getattr(known, "fingerprint", None)
         if not callable(fingerprint):
             return None
         wanted = getattr(known, "proof_wanted", None)
         proof = wanted() if callable(wanted) else None
         table, line_table, owner, key = TABLES[entity]
-        self.conn.execute("BEGIN")
-        try:
-            digest = self._digest(entity) if proof == "recall" else None
-            if digest is not None and known.recall(digest):  # type: ignore[attr-defined]
+        if proof == "recall":
+            with self._snapshot():
+                digest = self._digest(entity)
+            if known.recall(digest):  # type: ignore[attr-defined]
                 # proved with no line orphaned, and neither the rows nor the lines' owners moved
                 return {}
-            expected = fingerprint()
-            if expected is None:
-                return None
+        # the bases' side first: the ops file is held only for its own statements
+        expected = fingerprint()
+        if expected is None:
+            return None
+        with self._snapshot():
             count, text = self.conn.execute(
                 f"SELECT count(*), group_concat(x, ',') FROM (SELECT length({key}) || ':' || "
                 f"{key} || ':' || {_MICROSECONDS.format(u='updated_at')} AS x FROM {table} "
@@ -250,10 +252,21 @@ class SqliteOpsStore:
             orphans = (self._lines_of(line_table, owner, table, key, [])
                        if line_table and owner else {})
             if proof is not None and not orphans:
-                known.confirm(digest or self._digest(entity))  # type: ignore[attr-defined]
+                known.confirm(self._digest(entity))  # type: ignore[attr-defined]
             return orphans
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read of the file for the statements within (a transaction of their own)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
         finally:
-            self.conn.execute("COMMIT")
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
 
     def _digest(self, entity: str) -> str:
         """A digest of the entity's table as stored: how many rows, each row's id and change
