@@ -492,8 +492,11 @@ class EntityPlanner:
                    | {c.ops_id for c in still_open if c.ops_id})
         known = self.ledger.vouched(self.entity, self.margin // MICROSECOND, vouches_us)
         known.leave_out(waiting)
-        # Xero listed something of the entity: what it writes makes any proof stale at once
-        known.proving = not (self.xs.records or self.xs.more or self.xs.rejected)
+        # Xero listed something new of the entity: what that writes makes a proof stale at once
+        # (records already linked are most often xsync's own writes, read back)
+        xs = self.xs
+        known.proving = not (xs.more or xs.rejected or (xs.records and not all(
+            r.id in self.p.ids.owners(self.entity) for r in xs.records)))
         self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
