@@ -165,6 +165,23 @@ class Grown(Mapping[str, str]):
         return shared | self._added.keys() if self._added else shared
 
 
+class GrownIds:
+    """The ops ids known in Xero: the run's links and aliases (never changed here) and those
+    this plan adds. Planning each round from the run's maps then copies none of them."""
+
+    __slots__ = ("_added", "_shared")
+
+    def __init__(self, *shared: Mapping[str, str]) -> None:
+        self._shared = shared
+        self._added: set[str] = set()
+
+    def __contains__(self, ops_id: object) -> bool:
+        return ops_id in self._added or any(ops_id in ids for ids in self._shared)
+
+    def add(self, ops_id: str) -> None:
+        self._added.add(ops_id)
+
+
 class LazyBases:
     """The bases of one entity, each read when first wanted (``load``: many at once); which
     records have one is known from the start (``present``), without reading any."""
@@ -200,9 +217,9 @@ class Planner:
         self.rules = rules
         self.now = now
         # entity -> Xero id -> its value in ops ids (an ops id, or @xero:<id> until created)
-        self.xero_refs: dict[str, dict[str, str]] = {}
+        self.xero_refs: dict[str, Grown] = {}
         # entity -> ops ids that have, or will have after this plan, a Xero counterpart
-        self.ops_known: dict[str, set[str]] = {}
+        self.ops_known: dict[str, GrownIds] = {}
         # entity -> ids (either side's) held back by an ambiguous-match conflict
         self.held: dict[str, set[str]] = {}
         # set once Xero refused the grant or the organisation, or could not be reached at all:
@@ -285,12 +302,12 @@ class Planner:
         """ops id -> Xero id of ``entity``'s links, read once per plan (not to be changed)."""
         return self.ids.links(entity)
 
-    def refs_for(self, entity: str) -> tuple[dict[str, str], set[str]]:
+    def refs_for(self, entity: str) -> tuple[Grown, GrownIds]:
         if entity not in self.xero_refs:
             links = self.links_of(entity)
-            self.xero_refs[entity] = dict(self.ids.owners(entity))
+            self.xero_refs[entity] = Grown(self.ids.owners(entity))
             # an alias (an ops record settled as another's Xero twin) is in Xero too
-            self.ops_known[entity] = set(links) | set(self.ids.aliases(entity))
+            self.ops_known[entity] = GrownIds(links, self.ids.aliases(entity))
         return self.xero_refs[entity], self.ops_known[entity]
 
 
