@@ -393,6 +393,7 @@ class EntityPlanner:
         self.known: VouchedTimes | None = None
         # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
         self.waiting: tuple[set[str], list[Conflict], list[Conflict]] = (set(), [], [])
+        # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
         self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.os = os_
