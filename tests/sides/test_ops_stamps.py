@@ -265,3 +265,22 @@ def test_a_table_with_a_line_whose_document_is_gone_is_never_proved(tmp_path):
     assert known.proved == set() and known.built == 2
     store.close()
     conn.close()
+
+
+def test_proving_a_table_confirms_a_match_and_lists_nothing_either_way(tmp_path):
+    conn, known = _invoices_with_lines(tmp_path / "ops.db")
+    store = SqliteOpsStore(tmp_path / "ops.db")
+    assert store.prove("invoices", known) and len(known.proved) == 1
+    assert not store.prove("accounts", known), "a table without change times was proved"
+    conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:50:00Z' WHERE id = 'I-1'")
+    conn.commit()
+    other = _Remembering(dict(known))
+    assert not store.prove("invoices", other) and other.proved == set()
+    conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:30:00.000005Z' "
+                 "WHERE id = 'I-1'")
+    conn.execute("INSERT INTO invoice_lines (id, invoice_id, position) VALUES ('L-9', 'I-9', 1)")
+    conn.commit()
+    orphaned = _Remembering(dict(known))
+    assert not store.prove("invoices", orphaned) and orphaned.proved == set()
+    store.close()
+    conn.close()

@@ -40,7 +40,11 @@ class Recording(httpx.BaseTransport):
 
 
 class Books:
-    def __init__(self, folder: Path, invoices: int) -> None:
+    """``micro``: the platform stamps its changes to the microsecond, as xsync stamps the rows
+    it writes on a real clock (else in whole seconds, as many platforms do)."""
+
+    def __init__(self, folder: Path, invoices: int, micro: bool = False) -> None:
+        self.micro = micro
         self.sandbox = Sandbox(seed="empty", clock=Clock(START), minute_limit=100_000,
                                day_limit=1_000_000)
         self.tenant = generate_organisation(self.sandbox.store, "Large Pty Ltd",
@@ -63,6 +67,8 @@ class Books:
 
     def stamp(self) -> str:
         """Now, as the ops platform stamps a change."""
+        if self.micro:
+            return self.sandbox.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return self.sandbox.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def cycle(self, mode: str = "sync") -> int:

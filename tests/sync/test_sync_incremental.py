@@ -121,6 +121,25 @@ def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
     assert "invoices" not in built
 
 
+def test_a_cycle_right_after_a_pull_builds_no_fingerprint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run proves what the ops side holds once its writes are done: the first cycle after
+    a first pull already takes only the tables' digests."""
+    fresh = Books(tmp_path, invoices=1_500, micro=True)
+    fresh.sandbox.advance_clock(0.123457)  # every stamp from here on carries microseconds
+    assert fresh.cycle("pull") == 0
+    built: list[str] = []
+    original = Ledger.vouched_fingerprint
+
+    def counting(self: Ledger, entity: str, *args: Any) -> Any:
+        built.append(entity)
+        return original(self, entity, *args)
+    monkeypatch.setattr(Ledger, "vouched_fingerprint", counting)
+    assert fresh.cycle() == 0
+    assert not {"contacts", "invoices"} & set(built), built
+    assert max(fresh.reads().values()) == 1
+
+
 def test_k_changes_on_each_side_fetch_no_record_xero_did_not_change(books: Books) -> None:
     rows = books.ops.conn.execute(
         "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number").fetchall()

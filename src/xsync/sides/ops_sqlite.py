@@ -214,6 +214,19 @@ class SqliteOpsStore:
                         wanted.append(_id_text(row_id))
         return self._listed(entity, sorted(wanted), everyone)
 
+    def prove(self, entity: str, known: Mapping[str, int]) -> bool:
+        """Whether the table holds exactly the rows ``known`` names, at the times it gives, with
+        no line orphaned, found as :meth:`scan_changed` finds it (``known`` offering its
+        ``fingerprint`` and ``confirm``, which hears of the match), without listing anything
+        where it does not."""
+        if entity not in STAMPED:
+            return False
+        table = TABLES[entity][0]
+        with self._sqlite(f"reading {table}"):
+            self._check_entity_schema(entity)
+            orphans = self._as_known(entity, known)
+        return orphans is not None and not orphans
+
     def _as_known(self, entity: str,
                   known: Mapping[str, int]) -> dict[str, list[sqlite3.Row]] | None:
         """Where the table holds exactly the rows ``known`` names, at the times it gives, the

@@ -37,7 +37,7 @@ from xsync.state.ledger import IdMap, Ledger, transaction
 from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
 from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
-from xsync.sync.planner import Planner
+from xsync.sync.planner import MICROSECOND, Planner, prove_ops, trust_margin
 from xsync.sync.preflight import LOCKED, hold_locked
 from xsync.sync.rules import Rules
 
@@ -272,6 +272,7 @@ class Engine:
             finally:
                 self._paired_now = None
                 self._ids = None
+            self._prove_ops(plan.entities)
             result.conflicts = self.ledger.conflicts(open_only=True)
             outcome = OUTCOMES.get(result.exit_code, str(result.exit_code))
             return result
@@ -289,6 +290,23 @@ class Engine:
                         result.run_id, outcome, None if failed else result.exit_code,
                         result.counts, self.now().isoformat(),
                         None if failed else result.entity_outcomes(plan.entities))
+
+    def _prove_ops(self, entities: Sequence[str]) -> None:
+        """Once a run's writes are done, prove what the ops side holds where they left no
+        proof (see :func:`prove_ops`), so that the next cycle needs only the tables' digests.
+        A side that cannot be read now is left unproved: the next cycle compares it in full,
+        and reports what it cannot read."""
+        margin = trust_margin(self.rules) // MICROSECOND
+        for entity in entities:
+            if self.ledger.proven_fingerprint(entity, margin) is not None:
+                continue
+            try:
+                proof = prove_ops(self.ledger, self.ops, self.rules, entity)
+            except XsyncError:
+                continue
+            if proof is not None:
+                with transaction(self.state):
+                    self.ledger.prove_fingerprint(*proof)
 
     def run(self, mode: str, entities: Sequence[str] | None = None, *, wait: float = 0.0,
             sleep: Callable[[float], None] = time.sleep, **flags: Any) -> RunResult:

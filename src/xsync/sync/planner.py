@@ -114,6 +114,47 @@ def vouches_us(stamp: int, synced: int, margin: int) -> bool:
     return synced - stamp > margin
 
 
+def trust_margin(rules: Rules) -> timedelta:
+    """Change times within this of the last sync are not trusted to prove "unchanged"."""
+    return timedelta(seconds=max(2, rules.skew_tolerance_seconds))
+
+
+Waiting = tuple[set[str], list[Conflict], list[Conflict]]
+
+
+def waiting_on(ledger: Ledger, entity: str) -> Waiting:
+    """What waits on the entity's ops records: retries, unapplied and open conflicts."""
+    return (ledger.retries(entity, "ops"),
+            ledger.conflicts(open_only=False, entity=entity, unapplied=True),
+            ledger.conflicts(open_only=True, entity=entity))
+
+
+def vouched_now(ledger: Ledger, entity: str, margin: timedelta,
+                waiting: Waiting) -> VouchedTimes:
+    """The ops change times the bases vouch for, but those of records something waits on
+    (their rows are listed whatever their times)."""
+    retried, unapplied, still_open = waiting
+    known = ledger.vouched(entity, margin // MICROSECOND, vouches_us)
+    known.leave_out(retried | {c.ops_id for c in unapplied if c.ops_id}
+                    | {c.ops_id for c in still_open if c.ops_id})
+    return known
+
+
+def prove_ops(ledger: Ledger, ops: Side, rules: Rules,
+              entity: str) -> tuple[str, int, int, int, str] | None:
+    """What the ops side of ``entity`` is proved to hold now, as a quiet cycle proves it (see
+    ``VouchedTimes.confirm``), for a run to store once its writes are done: then the next
+    cycle needs only the table's digest. ``None`` where the side cannot say, the table does
+    not match its bases, or something waits on a record."""
+    prove = getattr(ops, "prove", None)
+    if not callable(prove):
+        return None
+    known = vouched_now(ledger, entity, trust_margin(rules), waiting_on(ledger, entity))
+    if known.proof_wanted() != "confirm" or not known:
+        return None
+    return known.proved if prove(entity, known) else None
+
+
 def vouches(stamp: datetime, synced: datetime, margin: timedelta) -> bool:
     """:func:`vouches_us` of aware times."""
     return vouches_us(microseconds(stamp), microseconds(synced), margin // MICROSECOND)
@@ -330,8 +371,7 @@ class EntityPlanner:
         self.flows = Flows(to_ops, to_xero, authority, computed)
         self.builder = StepBuilder(self.spec, rules, self.flows)
         self.ledger = planner.ledger
-        # change times within this of the last sync are not trusted to prove "unchanged"
-        self.margin = timedelta(seconds=max(2, rules.skew_tolerance_seconds))
+        self.margin = trust_margin(rules)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -392,7 +432,7 @@ class EntityPlanner:
         # the ops rows whose base vouches for them (None: the ops side was read otherwise)
         self.known: VouchedTimes | None = None
         # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
-        self.waiting: tuple[set[str], list[Conflict], list[Conflict]] = (set(), [], [])
+        self.waiting: Waiting = (set(), [], [])
         # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
         self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
@@ -501,15 +541,8 @@ class EntityPlanner:
         if not isinstance(side, SupportsChangedScan):
             return self._scan(side, self.ledger.cursor("ops", self.entity))
         # what waits on a record, read once (the quiet check asks the same)
-        self.waiting = (self.ledger.retries(self.entity, "ops"),
-                        self.ledger.conflicts(open_only=False, entity=self.entity,
-                                              unapplied=True),
-                        self.ledger.conflicts(open_only=True, entity=self.entity))
-        retried, unapplied, still_open = self.waiting
-        waiting = (retried | {c.ops_id for c in unapplied if c.ops_id}
-                   | {c.ops_id for c in still_open if c.ops_id})
-        known = self.ledger.vouched(self.entity, self.margin // MICROSECOND, vouches_us)
-        known.leave_out(waiting)
+        self.waiting = waiting_on(self.ledger, self.entity)
+        known = vouched_now(self.ledger, self.entity, self.margin, self.waiting)
         # Xero listed something new of the entity: what that writes makes a proof stale at once
         # (records already linked are most often xsync's own writes, read back)
         xs = self.xs
