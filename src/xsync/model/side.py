@@ -124,7 +124,9 @@ class SupportsChangedScan(Protocol):
     stored: one it confirmed once, when it found the fingerprints equal, is recalled while the
     engine's times stand, and the side may then answer ``as_known`` without building the
     fingerprint. ``proof_wanted`` says whether to take the digest first (``"recall"``), only on
-    a match (``"confirm"``), or not at all (``None``).
+    a match (``"confirm"``), or not at all (``None``). A side may also offer
+    ``prove(entity, known) -> bool``: that comparison alone, confirming a match and listing
+    nothing either way, which a run asks once its writes are done.
     """
 
     def scan_changed(self, entity: str, known: Mapping[str, int]) -> ScanResult: ...
