@@ -88,8 +88,9 @@ def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
 
 def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
         books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The records Xero lists again after xsync wrote them are looked up in the bases one by
-    one: the times every base vouches for are not read for them. Being nothing new, they do
+    """The records Xero lists again after xsync wrote them are looked up in the links and the
+    bases one by one: neither is read whole for them, nor the times every base vouches for.
+    Being nothing new, they do
     not keep that cycle from proving the ops table as it plans (compared once, not again when
     its writes are done), and the next cycle builds no fingerprint of it."""
     rows = books.ops.conn.execute(
@@ -114,9 +115,18 @@ def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
         return fingerprint(self, entity, *args)
     monkeypatch.setattr(Ledger, "vouched_times", reading)
     monkeypatch.setattr(Ledger, "vouched_fingerprint", building)
+    for name in ("links", "based"):
+        whole = getattr(Ledger, name)
+
+        def counting(self: Ledger, entity: str, *args: Any, _name: str = name,
+                     _whole: Any = whole) -> Any:
+            read.append(f"{_name} {entity}")
+            return _whole(self, entity, *args)
+        monkeypatch.setattr(Ledger, name, counting)
     assert books.cycle() == 0
     assert books.by_id() == [] and max(books.reads().values()) == 1
-    assert "invoices" not in read
+    # the three are looked up by id: neither every link nor every base id is read for them
+    assert not {"invoices", "links invoices", "based invoices"} & set(read), read
     assert built.count("invoices") == 1, built
     built.clear()
     assert books.cycle() == 0

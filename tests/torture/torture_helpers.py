@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import subprocess
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +112,21 @@ def _dupes(values: list[Any]) -> dict[Any, int]:
 def xero_payments(world: World) -> list[dict[str, Any]]:
     return [p for p in world.xero.call("GET", "/Payments")["Payments"]
             if p["Invoice"]["Type"] == "ACCREC" and p["Status"] == "AUTHORISED"]
+
+
+def ran_in_turn(world: World) -> bool:
+    """Whether the last run began its work (took the run lock) no earlier than the run before
+    it had ended, as the state database records both. The processes' own exit times do not
+    tell: the first may still be closing its files when the second, quick, is done."""
+    conn = sqlite3.connect(f"file:{world.root / 'state.db'}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute("SELECT started_at, ended_at FROM runs ORDER BY id DESC LIMIT 2"
+                            ).fetchall()
+    finally:
+        conn.close()
+    (later_started, _), (_, earlier_ended) = rows
+    return bool(earlier_ended) and (datetime.fromisoformat(later_started)
+                                    >= datetime.fromisoformat(earlier_ended))
 
 
 def check_books(world: World) -> None:

@@ -101,6 +101,9 @@ def read_error(entity: str, side: str, exc: BaseException) -> ReadError:
 
 
 MICROSECOND = timedelta(microseconds=1)
+# records Xero lists that a quiet check looks up one by one, to tell xsync's own writes read
+# back from news (past that, the entity is planned in full)
+READ_BACK_LOOKUPS = 500
 
 
 def vouches_us(stamp: int, synced: int, margin: int) -> bool:
@@ -433,11 +436,14 @@ class EntityPlanner:
         self.known: VouchedTimes | None = None
         # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
         self.waiting: Waiting = (set(), [], [])
+        self._owners: dict[str, str | None] | None = None
         # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
         self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.os = os_
         if self._quiet():
+            if isinstance(self.p.xero, SupportsUnchanged) and xs.records:
+                self.p.xero.unchanged(self.entity)  # its own writes, read back: nothing new
             self._moved_on()
             return
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
@@ -489,13 +495,15 @@ class EntityPlanner:
             self.plan.cursors.append(("ops", self.entity, self.os.cursor))
 
     def _quiet(self) -> bool:
-        """Whether nothing of the entity can need a step, known without reading a link or a
-        base: both sides read incrementally and listed no record and no rejection, no row
+        """Whether nothing of the entity can need a step, known without reading the links or
+        the bases whole: both sides read incrementally and listed no record and no rejection
+        (but xsync's own writes to Xero, read back: ``_only_read_back``), no row
         whose base vouches for it is gone, every link has such a base, and nothing waits on
         a record (a retry, a conflict, a contact merged, a bill paired this run). A cycle
         with nothing changed then costs the two listings, whatever the size of the books."""
         xs, os_, known = self.xs, self.os, self.known
-        if (known is None or xs.complete or xs.more or os_.more or xs.records or os_.records
+        if (known is None or xs.complete or xs.more or os_.more or os_.records
+                or len(xs.records) > READ_BACK_LOOKUPS
                 or xs.rejected or os_.rejected or os_.rejected_lines):
             return False
         if os_.complete or (os_.ids is None and not os_.as_known):
@@ -515,9 +523,31 @@ class EntityPlanner:
                 and self.p.merges(self.whole)):
             return False
         unvouched = known.unvouched()
-        if unvouched is not None:
-            return unvouched == 0
-        return not self.ledger.unvouched_links(entity, self.margin // MICROSECOND)
+        if unvouched is not None and unvouched != 0:
+            return False
+        if unvouched is None and self.ledger.unvouched_links(entity, self.margin // MICROSECOND):
+            return False
+        return not xs.records or self._only_read_back()
+
+    def _owners_listed(self) -> dict[str, str | None]:
+        """The ops id each record the Xero scan listed is linked to (``None``: none, or more
+        records than are looked up one by one), read once by key."""
+        if self._owners is None:
+            records = self.xs.records
+            self._owners = ({r.id: self.ledger.ops_id_of(self.entity, r.id) for r in records}
+                            if len(records) <= READ_BACK_LOOKUPS else {"": None})
+        return self._owners
+
+    def _only_read_back(self) -> bool:
+        """Whether every record the Xero scan listed is linked and hashes as its base has it
+        (xsync's own writes, read back by the next incremental scan), each looked up by its
+        id: then Xero has nothing new, and neither the links nor the bases are read whole."""
+        owners = self._owners_listed()
+        if None in owners.values():
+            return False
+        bases = self.ledger.bases_of(self.entity, [o for o in owners.values() if o])
+        self.as_based: set[str] = set()
+        return all(self._as_based(r, bases.get(owners[r.id] or "")) for r in self.xs.records)
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
         """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
@@ -546,8 +576,8 @@ class EntityPlanner:
         # Xero listed something new of the entity: what that writes makes a proof stale at once
         # (records already linked are most often xsync's own writes, read back)
         xs = self.xs
-        known.proving = not (xs.more or xs.rejected or (xs.records and not all(
-            r.id in self.p.ids.owners(self.entity) for r in xs.records)))
+        known.proving = not (xs.more or xs.rejected
+                             or (xs.records and None in self._owners_listed().values()))
         self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
@@ -647,7 +677,7 @@ class EntityPlanner:
 
     def _linked(self) -> None:
         # Xero ids of listed records found as their bases have them
-        self.as_based: set[str] = set()
+        self.as_based = set()
         # the bases of every pair a record of either side was read for, in a few statements
         self.bases.load([*(o for o in self.ops_recs if o in self.links),
                          *(self.rev[x] for x in self.xero_recs if x in self.rev)])
