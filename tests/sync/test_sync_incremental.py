@@ -21,6 +21,20 @@ import xsync.sync.planner as planner
 from xsync.state.ledger import Ledger
 
 
+def _asked(monkeypatch: pytest.MonkeyPatch, name: str, into: list[str] | None = None,
+           tagged: bool = False) -> list[str]:
+    """The entities ``Ledger.<name>`` is asked about from now on, in order (``tagged``: as
+    ``"<name> <entity>"``), added to ``into`` where given."""
+    asked: list[str] = [] if into is None else into
+    original = getattr(Ledger, name)
+
+    def counting(self: Ledger, entity: str, *args: Any) -> Any:
+        asked.append(f"{name} {entity}" if tagged else entity)
+        return original(self, entity, *args)
+    monkeypatch.setattr(Ledger, name, counting)
+    return asked
+
+
 @pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory) -> Books:
     # about 20% of them bills: more than a page of each
@@ -64,13 +78,7 @@ def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
     changed, asks only the table's digest. An edit made after it is still pushed."""
     assert books.cycle() == 0
     assert books.cycle() == 0  # proves what the one before read back
-    built: list[str] = []
-    original = Ledger.vouched_fingerprint
-
-    def counting(self: Ledger, entity: str, *args: Any) -> Any:
-        built.append(entity)
-        return original(self, entity, *args)
-    monkeypatch.setattr(Ledger, "vouched_fingerprint", counting)
+    built = _asked(monkeypatch, "vouched_fingerprint")
     assert books.cycle() == 0
     # the entities with rows vouched for (the rest have none to fingerprint)
     assert not {"contacts", "invoices"} & set(built), \
@@ -102,27 +110,10 @@ def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
     assert books.cycle() == 0  # pushes the three: the next cycle lists them from Xero
     # as if that run could not prove the table once its writes were done
     books.engine.ledger.db.conn.execute("DELETE FROM proven_fingerprints")
-    read: list[str] = []
-    built: list[str] = []
-    times, fingerprint = Ledger.vouched_times, Ledger.vouched_fingerprint
-
-    def reading(self: Ledger, entity: str, *args: Any) -> Any:
-        read.append(entity)
-        return times(self, entity, *args)
-
-    def building(self: Ledger, entity: str, *args: Any) -> Any:
-        built.append(entity)
-        return fingerprint(self, entity, *args)
-    monkeypatch.setattr(Ledger, "vouched_times", reading)
-    monkeypatch.setattr(Ledger, "vouched_fingerprint", building)
+    read = _asked(monkeypatch, "vouched_times")
+    built = _asked(monkeypatch, "vouched_fingerprint")
     for name in ("links", "based"):
-        whole = getattr(Ledger, name)
-
-        def counting(self: Ledger, entity: str, *args: Any, _name: str = name,
-                     _whole: Any = whole) -> Any:
-            read.append(f"{_name} {entity}")
-            return _whole(self, entity, *args)
-        monkeypatch.setattr(Ledger, name, counting)
+        _asked(monkeypatch, name, into=read, tagged=True)
     assert books.cycle() == 0
     assert books.by_id() == [] and max(books.reads().values()) == 1
     # the three are looked up by id: neither every link nor every base id is read for them
@@ -140,13 +131,7 @@ def test_a_cycle_right_after_a_pull_builds_no_fingerprint(
     fresh = Books(tmp_path, invoices=1_500, micro=True)
     fresh.sandbox.advance_clock(0.123457)  # every stamp from here on carries microseconds
     assert fresh.cycle("pull") == 0
-    built: list[str] = []
-    original = Ledger.vouched_fingerprint
-
-    def counting(self: Ledger, entity: str, *args: Any) -> Any:
-        built.append(entity)
-        return original(self, entity, *args)
-    monkeypatch.setattr(Ledger, "vouched_fingerprint", counting)
+    built = _asked(monkeypatch, "vouched_fingerprint")
     assert fresh.cycle() == 0
     assert not {"contacts", "invoices"} & set(built), built
     assert max(fresh.reads().values()) == 1

@@ -436,7 +436,9 @@ class EntityPlanner:
         self.known: VouchedTimes | None = None
         # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
         self.waiting: Waiting = (set(), [], [])
-        self._owners: dict[str, str | None] | None = None
+        # the links of what Xero listed, looked up once (see ``_all_linked``)
+        self._owners: dict[str, str] | None = None
+        self._owners_read = False
         # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
         self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
@@ -529,25 +531,27 @@ class EntityPlanner:
             return False
         return not xs.records or self._only_read_back()
 
-    def _owners_listed(self) -> dict[str, str | None]:
-        """The ops id each record the Xero scan listed is linked to (``None``: none, or more
-        records than are looked up one by one), read once by key."""
-        if self._owners is None:
-            records = self.xs.records
-            self._owners = ({r.id: self.ledger.ops_id_of(self.entity, r.id) for r in records}
-                            if len(records) <= READ_BACK_LOOKUPS else {"": None})
+    def _all_linked(self) -> dict[str, str] | None:
+        """The ops id each record the Xero scan listed is linked to, looked up by key (once),
+        where every one is linked and they are few enough to look up; else ``None``."""
+        if not self._owners_read:
+            self._owners_read = True
+            if len(self.xs.records) <= READ_BACK_LOOKUPS:
+                found = {r.id: self.ledger.ops_id_of(self.entity, r.id) for r in self.xs.records}
+                linked = {x: o for x, o in found.items() if o is not None}
+                self._owners = linked if len(linked) == len(found) else None
         return self._owners
 
     def _only_read_back(self) -> bool:
         """Whether every record the Xero scan listed is linked and hashes as its base has it
         (xsync's own writes, read back by the next incremental scan), each looked up by its
         id: then Xero has nothing new, and neither the links nor the bases are read whole."""
-        owners = self._owners_listed()
-        if None in owners.values():
+        owners = self._all_linked()
+        if owners is None:
             return False
-        bases = self.ledger.bases_of(self.entity, [o for o in owners.values() if o])
+        bases = self.ledger.bases_of(self.entity, list(owners.values()))
         self.as_based: set[str] = set()
-        return all(self._as_based(r, bases.get(owners[r.id] or "")) for r in self.xs.records)
+        return all(self._as_based(r, bases.get(owners[r.id])) for r in self.xs.records)
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
         """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
@@ -577,7 +581,7 @@ class EntityPlanner:
         # (records already linked are most often xsync's own writes, read back)
         xs = self.xs
         known.proving = not (xs.more or xs.rejected
-                             or (xs.records and None in self._owners_listed().values()))
+                             or (xs.records and self._all_linked() is None))
         self.known = known
         if not known:
             return self._scan(side, self.ledger.cursor("ops", self.entity))
