@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,3 +131,68 @@ def test_the_times_a_cycle_proved_answer_without_their_fingerprint(monkeypatch) 
     assert whole.proof_wanted() is None
     whole.confirm("xyz")
     assert whole.proved == ("contacts", 1_000_000, 2, 0, "xyz")
+
+
+def test_a_later_look_is_told_which_bases_and_links_this_ledger_wrote_since_a_mark(
+        tmp_path) -> None:
+    """What a look at the vouched times found carries to the next look of the same run: it is
+    told the ids whose bases or links were written since (each way they can be written, a link
+    replaced away included), and how many links are now left without a vouching base."""
+    open_state(tmp_path / "state.db").close()
+    # a connection that, unlike sqlite-utils' default, has REPLACE fire no delete trigger
+    ledger = Ledger(sqlite_utils.Database(tmp_path / "state.db", recursive_triggers=False))
+    ledger.save_bases("contacts", [_base(1), _base(2), _base(3)], AT)
+    for n in (1, 2, 3):
+        ledger.link("contacts", f"C-{n}", _base(n).xero_id, "test", AT)
+    first = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert first.unvouched() == 0
+    mark = first.mark()
+    assert mark is not None
+    ledger.save_bases("contacts", [_base(4)], AT)
+    ledger.save_base("contacts", _base(1).with_synced_at(AT), AT)
+    # C-2's Xero contact linked to another ops id: the link of C-2 is replaced away
+    ledger.link("contacts", "C-5", _base(2).xero_id, "test", AT)
+    ledger.save_bases("invoices", [_base(9)], AT)  # another entity's
+    later = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert later.carried(mark) == {"C-1", "C-2", "C-4", "C-5"}
+    # C-5 is linked with no base
+    assert later.unvouched() == 1 and later.mark() is None
+    assert later.times_of(["C-4", "C-5"]) == {"C-4": _moment_of_base()}
+
+
+def _moment_of_base() -> int:
+    stamp = datetime.fromisoformat("2026-12-01T09:00:00.000001+00:00")
+    return (stamp - EPOCH) // timedelta(microseconds=1)
+
+
+def test_a_mark_tells_nothing_once_another_program_wrote_the_state_file(tmp_path) -> None:
+    import sqlite3
+
+    ledger = Ledger(open_state(tmp_path / "state.db"))
+    ledger.save_bases("contacts", [_base(1)], AT)
+    first = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert first.unvouched() == 0
+    mark = first.mark()
+    assert mark is not None
+    other = sqlite3.connect(tmp_path / "state.db")
+    other.execute("DELETE FROM bases")
+    other.commit()
+    other.close()
+    later = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert later.carried(mark) is None
+    # nor does another margin, or a mark of another ledger
+    again = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert again.unvouched() == 0
+    fresh = again.mark()
+    assert fresh is not None
+    assert ledger.vouched("contacts", 1_000_000, vouches_us).carried(fresh) is None
+    assert Ledger(ledger.db).vouched("contacts", 2_000_000, vouches_us).carried(fresh) is None
+    # and a mark the log was let go past
+    assert ledger.vouched("contacts", 2_000_000, vouches_us).carried(fresh) == set()
+    ledger.save_bases("contacts", [_base(2)], AT)
+    newer = ledger.vouched("contacts", 2_000_000, vouches_us)
+    assert newer.carried(fresh) == {"C-2"}
+    following = newer.mark()
+    assert following is not None
+    ledger.let_go_touches("contacts", following.touched)
+    assert ledger.vouched("contacts", 2_000_000, vouches_us).carried(fresh) is None

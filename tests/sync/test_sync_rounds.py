@@ -105,6 +105,62 @@ def test_a_run_in_rounds_reads_each_entitys_links_once(
     assert books.cycle() == 0
 
 
+def test_a_run_in_rounds_compares_each_ops_table_in_full_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a round has found the ops table as its bases vouch, the later rounds of the run look
+    only at what was written since: the full comparison is made once as the rounds go, and
+    once more when the run proves the table for the next cycle."""
+    books = Books(tmp_path, invoices=1_500, micro=True)
+    books.sandbox.advance_clock(0.123457)  # every stamp from here on carries microseconds
+    books.engine.round_records = 150
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 150)
+    plans = _planned(books, monkeypatch)
+    built: list[str] = []
+    real = Ledger.vouched_fingerprint
+
+    def counted(ledger: Ledger, entity: str, *args: object) -> object:
+        built.append(entity)
+        return real(ledger, entity, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "vouched_fingerprint", counted)
+    assert books.run("pull").exit_code == 0
+    assert len(plans) >= 6, len(plans)
+    # the first round, with nothing written yet, counts what there is to compare (none)
+    assert built.count("invoices") <= 3, built
+    assert books.cycle() == 0 and max(books.reads().values()) == 1
+
+
+def test_an_ops_row_another_program_edits_between_rounds_is_pushed_in_that_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    books = Books(tmp_path, invoices=1_500, micro=True)
+    books.sandbox.advance_clock(0.123457)
+    books.engine.round_records = 150
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 150)
+    real = books.engine.plan
+    edited: list[str] = []
+
+    def editing(mode, entities=None):  # type: ignore[no-untyped-def]
+        if entities is not None and "invoices" in entities and not edited:
+            rows = sqlite3.connect(books.ops.path)
+            found = rows.execute("SELECT id, number FROM invoices WHERE status = 'approved' "
+                                 "ORDER BY id").fetchone()
+            if found is not None and rows.execute("SELECT count(*) FROM invoices"
+                                                  ).fetchone()[0] > 300:
+                books.sandbox.advance_clock(1.5)  # the edit comes after xsync wrote the row
+                rows.execute("UPDATE invoices SET reference = 'between rounds', updated_at = ? "
+                             "WHERE id = ?", [books.stamp(), found[0]])
+                rows.commit()
+                edited.append(found[1])
+            rows.close()
+        return real(mode, entities)
+
+    monkeypatch.setattr(books.engine, "plan", editing)
+    assert books.run("sync").exit_code == 0
+    assert edited, "no round came after the first few hundred invoices"
+    found = books.http.get("/Invoices", params={"InvoiceNumbers": edited[0]}).json()
+    assert found["Invoices"][0]["Reference"] == "between rounds"
+
+
 def test_a_diff_reads_everything_at_once(tmp_path: Path) -> None:
     books = Books(tmp_path, invoices=1_200)
     books.engine.round_records = 300

@@ -39,6 +39,7 @@ from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
 from xsync.model.records import Line, Record
 from xsync.model.side import Change, ChangeResult, ScanResult, microseconds
+from xsync.sides.ops_carry import OpsCarry
 from xsync.sides.ops_rows import (
     STAMPED,
     RowError,
@@ -137,6 +138,8 @@ class SqliteOpsStore:
         # entity -> the schema version its tables were last checked at, and their shapes then
         self._checked: dict[str, int] = {}
         self._shapes: dict[str, tuple[int, Shapes | None]] = {}
+        # what a look at each table proved, for the next look of the run (see ``OpsCarry``)
+        self._carry = OpsCarry(self.conn, _MICROSECONDS, _chunks)
 
     def close(self) -> None:
         self.conn.close()
@@ -245,11 +248,20 @@ class SqliteOpsStore:
         wanted = getattr(known, "proof_wanted", None)
         proof = wanted() if callable(wanted) else None
         table, line_table, owner, key = TABLES[entity]
+        schema = self._checked[entity]
+        # a match found earlier in the run, and only what was written since looked at (not
+        # where a proof is to be taken: that reads the whole table anyway)
+        if proof != "confirm" and self._carry.holds(entity, schema, known):
+            return {}
+        point = self._carry.point(entity, schema)
+        mark = getattr(known, "mark", None)
         if proof == "recall":
             with self._snapshot():
                 digest = self._digest(entity)
+                (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             if known.recall(digest):  # type: ignore[attr-defined]
                 # proved with no line orphaned, and neither the rows nor the lines' owners moved
+                self._carry.hold(entity, schema, point, count, mark() if callable(mark) else None)
                 return {}
         # the bases' side first: the ops file is held only for its own statements
         expected = fingerprint()
@@ -266,7 +278,9 @@ class SqliteOpsStore:
                        if line_table and owner else {})
             if proof is not None and not orphans:
                 known.confirm(self._digest(entity))  # type: ignore[attr-defined]
-            return orphans
+        if not orphans:
+            self._carry.hold(entity, schema, point, count, mark() if callable(mark) else None)
+        return orphans
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:

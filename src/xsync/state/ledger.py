@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -63,6 +63,22 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 HASH_CHARS = 32
 # ops ids asked for in one statement (SQLite takes up to 32,766 values)
 BASE_CHUNK = 500
+
+
+class TouchMark(NamedTuple):
+    """Where a ledger's log of its writes to the bases and links stood (``Ledger.touch_mark``):
+    the ledger's log, its last entry, and the state file's ``data_version``."""
+    log: object
+    seq: int
+    version: int
+
+
+class CarryMark(NamedTuple):
+    """What a look at an entity's vouched times found (``VouchedTimes.mark``), for a later
+    look of the same run to start from: where the bases stood, and for which times."""
+    touched: TouchMark
+    margin_us: int
+    without: frozenset[str]
 
 
 def _content(record: Record) -> dict[str, Any]:
@@ -192,6 +208,10 @@ _CONFLICT_COLS = ("id", "entity", "ops_id", "xero_id", "label", "field", "base",
 class Ledger:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        # this connection's log of its writes to the bases and links (see ``touch_mark``)
+        self._touch_log = False
+        self._log_id = object()
+        self._touch_pruned: dict[str, int] = {}
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self.db.conn.execute(sql, list(params)).fetchall())
@@ -367,6 +387,91 @@ class Ledger:
         self._run("INSERT OR REPLACE INTO proven_fingerprints (entity, margin_us, vouched, "
                   "unvouched, digest) VALUES (?, ?, ?, ?, ?)",
                   [word_in(entity), margin_us, vouched, unvouched, digest])
+
+    # -- what this connection wrote to the bases and links since a mark --------------------------
+
+    def touch_mark(self) -> TouchMark:
+        """Where the bases and links stand now, for :meth:`touched_since` to tell what was
+        written to them after it. This connection logs each row it inserts, updates or deletes
+        in a temporary table (its own triggers, which no other connection has or sees); a
+        commit of any other connection moves the file's ``data_version``, which the mark holds,
+        and the mark then tells nothing."""
+        conn = self.db.conn
+        if not self._touch_log:
+            # REPLACE deletes the row it replaces through the delete triggers only so
+            conn.execute("PRAGMA recursive_triggers = ON")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS xsync_touched (seq INTEGER PRIMARY KEY "
+                         "AUTOINCREMENT, entity, ops_id)")
+            for table in ("bases", "links"):
+                for event, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)),
+                                    ("UPDATE", ("OLD", "NEW"))):
+                    logged = " ".join(f"INSERT INTO xsync_touched (entity, ops_id) VALUES "
+                                      f"({row}.entity, {row}.ops_id);" for row in rows)
+                    conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS xsync_{table}_{event.lower()}"
+                                 f" AFTER {event} ON main.{table} BEGIN {logged} END")
+            self._touch_log = True
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        last = conn.execute("SELECT seq FROM temp.sqlite_sequence WHERE name = 'xsync_touched'"
+                            ).fetchall()
+        return TouchMark(self._log_id, int(last[0][0]) if last else 0, int(version))
+
+    def touched_since(self, entity: str, mark: TouchMark) -> set[str] | None:
+        """The ops ids of ``entity`` whose base or link this connection wrote after ``mark``;
+        ``None`` where the mark cannot tell (another connection committed to the file since,
+        the log was let go past it, or the mark is another ledger's)."""
+        if (mark.log is not self._log_id or not self._touch_log
+                or mark.seq < self._touch_pruned.get(entity, 0)):
+            return None
+        (version,) = self.db.conn.execute("PRAGMA data_version").fetchone()
+        if int(version) != mark.version:
+            return None
+        return {str(r[0]) for r in self.db.conn.execute(
+            "SELECT DISTINCT ops_id FROM temp.xsync_touched WHERE entity = ? AND seq > ?",
+            [word_in(entity), mark.seq]) if r[0] is not None}
+
+    def let_go_touches(self, entity: str, mark: TouchMark) -> None:
+        """Forget what the log holds of ``entity`` up to ``mark`` (no earlier mark tells more)."""
+        if mark.log is self._log_id and self._touch_log:
+            self.db.conn.execute("DELETE FROM temp.xsync_touched WHERE entity = ? AND seq <= ?",
+                                 [word_in(entity), mark.seq])
+            self._touch_pruned[entity] = max(self._touch_pruned.get(entity, 0), mark.seq)
+
+    def vouched_times_of(self, entity: str, ops_ids: Iterable[str], margin_us: int,
+                         vouches: Callable[[int, int, int], bool]) -> dict[str, int]:
+        """:meth:`vouched_times` of these ops ids only, read by their keys."""
+        out: dict[str, int] = {}
+        wanted = list(ops_ids)
+        for start in range(0, len(wanted), BASE_CHUNK):
+            chunk = wanted[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for ops_id, seen, synced in self.db.conn.execute(
+                    f"SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ? AND "
+                    f"ops_id IN ({marks})", [word_in(entity), *chunk]):
+                stamp, at = _moment_of(seen), _moment_of(synced)
+                if stamp is not None and at is not None and vouches(stamp, at, margin_us):
+                    out[ops_id] = stamp
+        return out
+
+    def linked_of(self, entity: str, ops_ids: Iterable[str]) -> set[str]:
+        """Which of these ops ids are linked."""
+        found: set[str] = set()
+        wanted = list(ops_ids)
+        for start in range(0, len(wanted), BASE_CHUNK):
+            chunk = wanted[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(r[0] for r in self.db.conn.execute(
+                f"SELECT ops_id FROM links WHERE entity = ? AND ops_id IN ({marks})",
+                [word_in(entity), *chunk]))
+        return found
+
+    def any_vouched(self, entity: str, margin_us: int, without: Sequence[str]) -> bool:
+        """Whether some base of ``entity`` (but those ``without``) vouches for its time as
+        SQLite reads it (stored as microseconds); ``False`` says nothing of the others."""
+        marks = ", ".join("?" for _ in without)
+        left_out = f" AND ops_id NOT IN ({marks})" if without else ""
+        return bool(self.db.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM bases WHERE entity = ? AND " + _VOUCHES.format(b="")
+            + left_out + ")", [word_in(entity), margin_us, *without]).fetchone()[0])
 
     def unvouched_links(self, entity: str, margin_us: int) -> set[str]:
         """The linked ops ids of ``entity`` that :meth:`vouched_times` leaves out: no base, or
@@ -796,12 +901,17 @@ class VouchedTimes(Mapping[str, int]):
         # whether a match found now is worth proving (not when the entity is about to be
         # written: its bases would forget the proof at once)
         self.proving = True
+        # where the bases stood before this first read them (see ``mark``), and what ``carried``
+        # found written since an earlier mark: the links left without a vouching base now
+        self._mark: TouchMark | None = None
+        self._carried: tuple[CarryMark, int] | None = None
 
     def leave_out(self, ops_ids: Iterable[str]) -> None:
         """Drop these ids (their rows are listed whatever their times)."""
         self._without.update(ops_ids)
         self.proved = None
         self._fingerprinted = False
+        self._carried = None
         if self._times is not None:
             for ops_id in self._without:
                 self._times.pop(ops_id, None)
@@ -819,6 +929,7 @@ class VouchedTimes(Mapping[str, int]):
         of the ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading
         them."""
         if not self._fingerprinted:
+            self._marked()
             built = (None if len(self._without) > FINGERPRINT_WITHOUT else
                      self._ledger.vouched_fingerprint(self._entity, self._margin_us,
                                                       sorted(self._without)))
@@ -832,6 +943,7 @@ class VouchedTimes(Mapping[str, int]):
         if self._without:
             return None
         if not self._proof_read:
+            self._marked()
             self._proof = self._ledger.proven_fingerprint(self._entity, self._margin_us)
             self._proof_read = True
         return self._proof
@@ -860,14 +972,63 @@ class VouchedTimes(Mapping[str, int]):
     def unvouched(self) -> int | None:
         """How many links have no base that vouches, counted as the fingerprint was built, or
         as an earlier cycle proved (``None``: neither)."""
+        if self._carried is not None:
+            return self._carried[1]
         proof = self._proven()
         if proof is not None:
             return proof[1]
         self.fingerprint()
         return self._unvouched
 
+    # -- what a later look of the same run starts from -------------------------------------------
+
+    def _marked(self) -> None:
+        if self._mark is None:
+            self._mark = self._ledger.touch_mark()
+
+    def mark(self) -> CarryMark | None:
+        """Where the bases stood when these times were first read, for :meth:`carried` of a
+        later look to start from; ``None`` where some link has no base that vouches (then the
+        count of those, which a later look must give, cannot be carried)."""
+        if self._carried is not None:
+            carried, unvouched = self._carried
+            return carried if unvouched == 0 else None
+        if self._mark is None or self.unvouched() != 0:
+            return None
+        return CarryMark(self._mark, self._margin_us, frozenset(self._without))
+
+    def carried(self, mark: CarryMark) -> set[str] | None:
+        """Since ``mark`` (:meth:`mark` of an earlier look, when every link had a base that
+        vouched): the ops ids whose bases or links were written. Every other id's time is as
+        it was then. ``None`` where the mark cannot tell (another program wrote the state
+        file, or these are not the same times). :meth:`unvouched` and :meth:`mark` then speak
+        of now, without a fingerprint."""
+        if mark.margin_us != self._margin_us or mark.without != frozenset(self._without):
+            return None
+        now = self._ledger.touch_mark()
+        touched = self._ledger.touched_since(self._entity, mark.touched)
+        if touched is None:
+            return None
+        times = self._ledger.vouched_times_of(self._entity, touched, self._margin_us,
+                                              self._vouches)
+        unvouched = len(self._ledger.linked_of(self._entity, touched) - times.keys())
+        self._carried = (CarryMark(now, self._margin_us, mark.without), unvouched)
+        self._ledger.let_go_touches(self._entity, mark.touched)
+        return touched
+
+    def times_of(self, ops_ids: Iterable[str]) -> dict[str, int]:
+        """The times of these ids, read by their keys (those without one are left out)."""
+        if self._times is not None:
+            return {i: self._times[i] for i in ops_ids if i in self._times}
+        return self._ledger.vouched_times_of(
+            self._entity, [i for i in ops_ids if i not in self._without], self._margin_us,
+            self._vouches)
+
     def __bool__(self) -> bool:
         if self._times is None:
+            self._marked()
+            if self._ledger.any_vouched(self._entity, self._margin_us, sorted(self._without)):
+                return True
             proof = self._proven()
             if proof is not None:
                 return proof[0] > 0

@@ -1,0 +1,136 @@
+"""What one look at an ops table proved, carried to the next look of the same run.
+
+A run read in rounds compares the ops table with its bases in every round. Once one round has
+found the table holding exactly the rows the bases vouch for, the next needs to look only at
+what was written since: the rows this connection wrote (logged by triggers of its own, which no
+other connection has or sees) and the rows whose bases or links the engine wrote (which the
+engine's vouched times tell, ``carried``). Any commit by another program moves the file's
+``data_version``, and then nothing is carried: the table is compared in full again.
+
+The log also counts the rows each write added and took away, so that a row removed without a
+trigger firing (a ``REPLACE`` of another row) shows as a count that does not add up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from xsync.sides.ops_schema import TABLES
+
+LOG = "xsync_ops_touched"
+
+
+class Held(NamedTuple):
+    """What a look proved of one table: the schema version and ``data_version`` it was made
+    at, the last entry of the log then, how many rows the table held, and the engine's mark."""
+    schema: int
+    version: int
+    seq: int
+    rows: int
+    mark: Any
+
+
+class Point(NamedTuple):
+    version: int
+    seq: int
+
+
+class OpsCarry:
+    """The log of one connection's writes to the ops tables, and what was proved of each."""
+
+    def __init__(self, conn: sqlite3.Connection, micros: str,
+                 chunks: Callable[[list[str]], Iterator[tuple[list[str], str]]]) -> None:
+        self.conn = conn
+        # the SQL that reads a change time as microseconds (``{u}``: the column)
+        self._micros = micros
+        self._chunks = chunks
+        # entity -> the schema version its triggers were made at
+        self._watched: dict[str, int] = {}
+        self._held: dict[str, Held] = {}
+
+    def point(self, entity: str, schema: int) -> Point:
+        """Where the file and the log stand now, the entity's tables watched from here on."""
+        if self._watched.get(entity) != schema:
+            self._watch(entity)
+            self._watched[entity] = schema
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        rows = self.conn.execute(
+            f"SELECT seq FROM temp.sqlite_sequence WHERE name = '{LOG}'").fetchall()
+        return Point(int(version), int(rows[0][0]) if rows else 0)
+
+    def _watch(self, entity: str) -> None:
+        table, line_table, owner, key = TABLES[entity]
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LOG} (seq INTEGER PRIMARY KEY "
+                          "AUTOINCREMENT, entity TEXT NOT NULL, id, delta INTEGER NOT NULL)")
+        watched = [(table, key, 1)] + ([(line_table, owner, 0)] if line_table and owner else [])
+        for target, column, counts in watched:
+            for event, rows in (("INSERT", (("NEW", 1),)), ("DELETE", (("OLD", -1),)),
+                                ("UPDATE", (("OLD", -1), ("NEW", 1)))):
+                logged = " ".join(f"INSERT INTO {LOG} (entity, id, delta) VALUES ('{entity}', "
+                                  f"{row}.{column}, {sign * counts});" for row, sign in rows)
+                self.conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS xsync_touch_{target}_"
+                                  f"{event.lower()} AFTER {event} ON main.{target} "
+                                  f"BEGIN {logged} END")
+
+    def hold(self, entity: str, schema: int, point: Point, rows: int, mark: Any) -> None:
+        """Note that the table held exactly the rows the engine vouched for, as read after
+        ``point``, ``rows`` of them (``mark``: the engine's, for its next look; ``None``
+        carries nothing)."""
+        if mark is None:
+            self._held.pop(entity, None)
+        else:
+            self._held[entity] = Held(schema, point.version, point.seq, rows, mark)
+
+    def holds(self, entity: str, schema: int, known: Any) -> bool:
+        """Whether the table still holds exactly the rows ``known`` names, at the times it
+        gives, with no line of a row gone: so it was found at the last look, and every row
+        written since (by this connection, or whose base or link the engine wrote) is as
+        ``known`` has it now. ``False`` where that cannot be told this way."""
+        held = self._held.pop(entity, None)
+        carried = getattr(known, "carried", None)
+        if held is None or not callable(carried) or held.schema != schema:
+            return False
+        now = self.point(entity, schema)
+        if now.version != held.version:
+            return False  # another program wrote the file
+        touched = carried(held.mark)
+        if touched is None:
+            return False
+        written = self.conn.execute(
+            f"SELECT id, delta FROM {LOG} WHERE entity = ? AND seq > ?",
+            [entity, held.seq]).fetchall()
+        if any(type(row_id) not in (str, int) or row_id == "" for row_id, _ in written):
+            return False  # an id missing, or one no listing reads
+        suspects = sorted(touched | {str(row_id) for row_id, _ in written})
+        times = known.times_of(suspects)
+        table, line_table, owner, key = TABLES[entity]
+        found: dict[str, int | None] = {}
+        listed = 0
+        for chunk, marks in self._chunks(suspects):
+            for row_id, moment in self.conn.execute(
+                    f"SELECT CAST({key} AS TEXT), {self._micros.format(u='updated_at')} "
+                    f"FROM {table} WHERE {key} IN ({marks})", chunk):
+                listed += 1
+                found[str(row_id)] = moment
+        if listed != len(found):
+            return False  # an id shared by several rows
+        for row_id in suspects:
+            if row_id in found:
+                if found[row_id] is None or found[row_id] != times.get(row_id):
+                    return False
+            elif row_id in times:
+                return False  # vouched for, but gone
+        gone = [row_id for row_id in suspects if row_id not in found]
+        if line_table and owner:
+            for chunk, marks in self._chunks(gone):
+                if self.conn.execute(f"SELECT EXISTS (SELECT 1 FROM {line_table} "
+                                     f"WHERE {owner} IN ({marks}))", chunk).fetchone()[0]:
+                    return False  # a line left without its row: the full look reports it
+        (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        if count != held.rows + sum(delta for _, delta in written):
+            return False  # a row went without a trigger saying so
+        self.conn.execute(f"DELETE FROM {LOG} WHERE entity = ? AND seq <= ?", [entity, now.seq])
+        self.hold(entity, schema, now, int(count), known.mark())
+        return True

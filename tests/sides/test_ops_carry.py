@@ -1,0 +1,190 @@
+"""A look at an ops table that matched its bases carries to the next look of the same run: only
+what was written since is looked at, and anything it cannot account for makes the next look a
+full comparison again.
+
+The known times here stand in for the engine's (``VouchedTimes``): they count how often their
+fingerprint is built (a full comparison), and say which ids the engine wrote bases for since a
+mark (``touched``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from xsync.model.side import Change
+from xsync.sides.ops_rows import parse_updated_at
+from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(text: str) -> int:
+    stamp = parse_updated_at(text)
+    assert stamp is not None
+    return (stamp - EPOCH) // timedelta(microseconds=1)
+
+
+class _Known(dict):  # type: ignore[type-arg]
+    """Vouched times that carry from one look to the next, as the engine's do in a run."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.built = 0
+        self.marks = 0
+        # ids whose bases the engine wrote since the last mark (None: the mark cannot tell)
+        self.touched: set[str] | None = set()
+
+    def fingerprint(self) -> tuple[int, str]:
+        self.built += 1
+        return len(self), ",".join(f"{len(i)}:{i}:{m}" for i, m in sorted(self.items()))
+
+    def mark(self) -> int:
+        self.marks += 1
+        return self.marks
+
+    def carried(self, mark: int) -> set[str] | None:
+        if mark != self.marks or self.touched is None:
+            return None
+        touched, self.touched = self.touched, set()
+        return touched
+
+    def times_of(self, ids: list[str]) -> dict[str, int]:
+        return {i: self[i] for i in ids if i in self}
+
+
+STAMPS = {"I-1": "2026-11-02T09:30:00.000005Z", "I-2": "2026-11-02T09:31:00Z"}
+
+
+def _store(path: Path) -> tuple[SqliteOpsStore, _Known]:
+    create_ops_db(path)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE UNIQUE INDEX invoice_numbers ON invoices (number)")
+    conn.execute("INSERT INTO contacts (id, name, updated_at) VALUES ('C-1', 'Acme', "
+                 "'2026-11-01T09:00:00Z')")
+    conn.executemany("INSERT INTO invoices (id, number, contact_id, updated_at) "
+                     "VALUES (?, ?, 'C-1', ?)", [(i, i, t) for i, t in STAMPS.items()])
+    conn.executemany("INSERT INTO invoice_lines (id, invoice_id, position, quantity) "
+                     "VALUES (?, ?, ?, '1')", [("L-1", "I-1", 1), ("L-2", "I-2", 1)])
+    conn.commit()
+    conn.close()
+    store = SqliteOpsStore(path, now=lambda: "2026-11-02T10:00:00.000001Z")
+    known = _Known({i: _moment(t) for i, t in STAMPS.items()})
+    first = store.scan_changed("invoices", known)
+    assert first.as_known and known.built == 1
+    return store, known
+
+
+def _wrote(store: SqliteOpsStore, known: _Known, record_id: str | None = None) -> str:
+    """A write through the store (an update of ``record_id``, else a new invoice), with the
+    engine's base for it as the engine stores one; its id."""
+    if record_id is None:
+        change = Change("k", "create", None, {"number": "I-NEW", "contact_id": "C-1"})
+    else:
+        change = Change("k", "update", record_id, {"reference": "edited"})
+    [done] = store.write("invoices", [change])
+    assert done.ok and done.record is not None and done.record.updated_at is not None
+    known[done.id] = (done.record.updated_at - EPOCH) // timedelta(microseconds=1)
+    assert known.touched is not None
+    known.touched.add(str(done.id))
+    return str(done.id)
+
+
+def test_a_later_look_takes_what_was_written_since_without_a_full_comparison(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    _wrote(store, known)
+    _wrote(store, known, "I-2")
+    scan = store.scan_changed("invoices", known)
+    assert scan.as_known and scan.records == [] and not scan.rejected_lines
+    assert known.built == 1, "the run compared the whole table again"
+    again = store.scan_changed("invoices", known)
+    assert again.as_known and known.built == 1
+    store.close()
+
+
+def test_a_row_the_engine_did_not_write_its_base_for_is_listed(tmp_path):
+    """Written through the store's own connection, but not as the bases have it."""
+    store, known = _store(tmp_path / "ops.db")
+    store.conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:45:00Z' "
+                       "WHERE id = 'I-1'")
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known and [r.id for r in scan.records] == ["I-1"]
+    store.close()
+
+
+def test_a_base_written_since_that_no_longer_vouches_for_its_row_is_listed(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    known["I-2"] = _moment("2026-11-02T09:59:00Z")
+    known.touched = {"I-2"}
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known and [r.id for r in scan.records] == ["I-2"]
+    store.close()
+
+
+def test_a_write_by_another_program_makes_the_next_look_compare_in_full(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    other = sqlite3.connect(tmp_path / "ops.db")
+    other.execute("UPDATE invoices SET updated_at = '2026-11-02T09:46:00Z' WHERE id = 'I-2'")
+    other.commit()
+    other.close()
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known and [r.id for r in scan.records] == ["I-2"]
+    assert known.built == 2
+    store.close()
+
+
+def test_bases_the_mark_cannot_account_for_make_the_next_look_compare_in_full(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    known.touched = None  # another program wrote the state file
+    store.conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:47:00Z' "
+                       "WHERE id = 'I-1'")
+    known["I-1"] = _moment("2026-11-02T09:47:00Z")
+    scan = store.scan_changed("invoices", known)
+    assert scan.as_known and known.built == 2
+    store.close()
+
+
+def test_a_row_deleted_that_the_bases_still_vouch_for_is_known_gone(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    store.conn.execute("DELETE FROM invoice_lines WHERE invoice_id = 'I-1'")
+    store.conn.execute("DELETE FROM invoices WHERE id = 'I-1'")
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known and scan.ids == {"I-2"}
+    store.close()
+
+
+def test_a_row_gone_with_its_lines_left_is_reported_by_a_full_look(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    store.conn.execute("PRAGMA foreign_keys = OFF")
+    store.conn.execute("DELETE FROM invoices WHERE id = 'I-1'")
+    del known["I-1"]
+    assert known.touched is not None
+    known.touched.add("I-1")
+    scan = store.scan_changed("invoices", known)
+    assert scan.as_known and scan.rejected_lines == ["L-1"]
+    assert known.built == 2
+    store.close()
+
+
+def test_a_row_replaced_away_without_a_trigger_is_caught_by_the_count(tmp_path):
+    """``REPLACE`` removes the row holding the same number without its delete trigger firing:
+    only the count tells the row is gone."""
+    store, known = _store(tmp_path / "ops.db")
+    store.conn.execute("INSERT OR REPLACE INTO invoices (id, number, contact_id, updated_at) "
+                       "VALUES ('I-3', 'I-1', 'C-1', '2026-11-02T09:48:00Z')")
+    known["I-3"] = _moment("2026-11-02T09:48:00Z")
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known, "a row replaced away was taken as still there"
+    assert scan.ids == {"I-2", "I-3"} and scan.rejected_lines == ["L-1"]
+    store.close()
+
+
+def test_a_write_rolled_back_leaves_the_carry_as_it_was(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    store.conn.execute("BEGIN")
+    store.conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:49:00Z' "
+                       "WHERE id = 'I-1'")
+    store.conn.execute("ROLLBACK")
+    scan = store.scan_changed("invoices", known)
+    assert scan.as_known and known.built == 1
+    store.close()
