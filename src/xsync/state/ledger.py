@@ -73,6 +73,17 @@ class TouchMark(NamedTuple):
     version: int
 
 
+class OutboxEntry(NamedTuple):
+    """A write about to be sent, as :meth:`Ledger.outbox_add_many` records it."""
+    entity: str
+    action: str
+    side: str
+    key: str
+    ops_id: str | None
+    xero_id: str | None
+    payload: dict[str, Any]
+
+
 class CarryMark(NamedTuple):
     """What a look at an entity's vouched times found (``VouchedTimes.mark``), for a later
     look of the same run to start from: where the bases stood, and for which times."""
@@ -624,6 +635,28 @@ class Ledger:
              outbox_key_in(key, entity, ops_id, xero_id, side), ops_id, xero_id_in(xero_id),
              pack_text(text), stamp_in(at), stamp_in(at)])
         return row_id, idempotency_key(row_id, text)
+
+    def outbox_add_many(self, run_id: int, rows: Sequence[OutboxEntry],
+                        at: str) -> list[tuple[int, str]]:
+        """:meth:`outbox_add` of several rows in one statement, in order: each row's id and
+        idempotency key. The ids are the next ones the table's sequence gives (ids are never
+        used twice, so neither is a key), within the caller's transaction."""
+        if not rows:
+            return []
+        (last,) = self._rows("SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE "
+                             "name = 'outbox'), 0), coalesce((SELECT max(id) FROM outbox), 0))")
+        first = int(last[0]) + 1
+        texts = [packed_json(row.payload) for row in rows]
+        moment = stamp_in(at)
+        self.db.conn.executemany(
+            "INSERT INTO outbox (id, run_id, entity, action, side, key, ops_id, xero_id, "
+            "payload, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            [(first + n, run_id, word_in(r.entity), word_in(r.action), r.side,
+              outbox_key_in(r.key, r.entity, r.ops_id, r.xero_id, r.side), r.ops_id,
+              xero_id_in(r.xero_id), pack_text(text), moment, moment)
+             for n, (r, text) in enumerate(zip(rows, texts, strict=True))])
+        return [(first + n, idempotency_key(first + n, text)) for n, text in enumerate(texts)]
 
     def outbox_row(self, row_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "

@@ -500,13 +500,13 @@ def m107_compact_state(db: Database) -> None:
 
 def _keep_sequence(conn: sqlite3.Connection, table: str, compact: str) -> None:
     """Put ``compact`` in the place of ``table``; its next id follows the highest ever given."""
-    seq = conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name IN (?, ?)",
+    seq = conn.execute("SELECT max(seq) FROM main.sqlite_sequence WHERE name IN (?, ?)",
                        [table, compact]).fetchone()[0]
     conn.execute(f"DROP TABLE {table}")
     conn.execute(f"ALTER TABLE {compact} RENAME TO {table}")
-    conn.execute("DELETE FROM sqlite_sequence WHERE name = ?", [table])
+    conn.execute("DELETE FROM main.sqlite_sequence WHERE name = ?", [table])
     if seq is not None:
-        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [table, seq])
+        conn.execute("INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)", [table, seq])
 
 
 def _short_hash(value: bytes | str | None) -> bytes | str | None:

@@ -21,7 +21,7 @@ from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
-from xsync.state.ledger import Base, IdMap, Ledger, record_hash, transaction
+from xsync.state.ledger import Base, IdMap, Ledger, OutboxEntry, record_hash, transaction
 from xsync.sync import deposits
 from xsync.sync.merge import agrees
 from xsync.sync.plan import (
@@ -144,13 +144,25 @@ class Applier:
     def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
         ready: list[tuple[Job, Change, int]] = []
         with transaction(self.ledger.db):
+            fresh: list[tuple[int, Job, Change]] = []
             for job in jobs:
                 change, problem = self._change(entity, side, job)
                 if problem or change is None:
                     job.error = problem
                     continue
-                row_id = self._outbox(entity, side, job, change)
-                ready.append((job, change, row_id))
+                write = job.step.to_xero if side == "xero" else job.step.to_ops
+                if write is not None and write.outbox_id is not None:
+                    ready.append((job, change, self._outbox(entity, side, job, change)))
+                else:
+                    # a new outbox row: added with the others, in one statement
+                    fresh.append((len(ready), job, change))
+                    ready.append((job, change, 0))
+            added = self.ledger.outbox_add_many(self.run_id, [
+                OutboxEntry(entity, change.action, side, change.key, job.ops_id, job.xero_id,
+                            _payload(change)) for _, job, change in fresh], self.at())
+            for (at, job, change), (row_id, key) in zip(fresh, added, strict=True):
+                change.idempotency_key = key
+                ready[at] = (job, change, row_id)
         # the outbox rows are committed: only now may the side be called
         size = BATCH.get(side, BATCH["xero"])
         # taken from the end, so the changes of a batch sent are let go (a large import)
