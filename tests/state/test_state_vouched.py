@@ -196,3 +196,44 @@ def test_a_mark_tells_nothing_once_another_program_wrote_the_state_file(tmp_path
     assert following is not None
     ledger.let_go_touches("contacts", following.touched)
     assert ledger.vouched("contacts", 2_000_000, vouches_us).carried(fresh) is None
+
+
+def _contact_base(n: int, merged_into: str | None = None) -> Base:
+    return Base(f"C-{n}", _base(n).xero_id, {"fields": {"name": f"Contact {n}",
+                                                         "merged_into": merged_into}},
+                None, None, "2026-12-01T09:00:00.000001+00:00", None, AT)
+
+
+def test_a_runs_map_of_bases_and_merges_reads_whole_once_then_what_was_written_since(
+        tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    from xsync.state.ledger import IdMap
+
+    ledger = Ledger(open_state(tmp_path / "state.db"))
+    ledger.save_bases("contacts", [_contact_base(1), _contact_base(2, "C-1")], AT)
+    ids = IdMap(ledger)
+    asked: list[object] = []
+    real_based, real_merged = Ledger.based, Ledger.merged_contacts
+    monkeypatch.setattr(Ledger, "based", lambda self, entity, ops_ids=None: asked.append(
+        ("based", None if ops_ids is None else sorted(ops_ids)))
+        or real_based(self, entity, ops_ids))
+    monkeypatch.setattr(Ledger, "merged_contacts", lambda self, ops_ids=None: asked.append(
+        ("merged", None if ops_ids is None else sorted(ops_ids)))
+        or real_merged(self, ops_ids))
+    assert ids.based("contacts") == {"C-1", "C-2"}
+    assert ids.merged_contacts() == {"C-2": "C-1"}
+    ledger.save_bases("contacts", [_contact_base(3, "C-1"), _contact_base(2)], AT)
+    ledger.db.conn.execute("DELETE FROM bases WHERE ops_id = 'C-1'")
+    assert ids.based("contacts") == {"C-2", "C-3"}
+    assert ids.merged_contacts() == {"C-3": "C-1"}
+    assert ids.based("contacts") == {"C-2", "C-3"}
+    assert asked == [("based", None), ("merged", None), ("based", ["C-1", "C-2", "C-3"]),
+                     ("merged", ["C-1", "C-2", "C-3"])], asked
+    # another program's write: read whole again
+    other = sqlite3.connect(tmp_path / "state.db")
+    other.execute("DELETE FROM bases WHERE ops_id = 'C-3'")
+    other.commit()
+    other.close()
+    assert ids.based("contacts") == {"C-2"} and ids.merged_contacts() == {}
+    assert asked[-2:] == [("based", None), ("merged", None)]

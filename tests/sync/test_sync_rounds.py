@@ -98,10 +98,28 @@ def test_a_run_in_rounds_reads_each_entitys_links_once(
         return real(ledger, entity)
 
     monkeypatch.setattr(Ledger, "links", counted)
+    # and which records have a base, and which contacts were merged: read whole once, then
+    # only what the run wrote since
+    whole: list[str] = []
+    real_based, real_merged = Ledger.based, Ledger.merged_contacts
+
+    def based(ledger: Ledger, entity: str, ops_ids: object = None) -> set[str]:
+        if ops_ids is None:
+            whole.append(f"based {entity}")
+        return real_based(ledger, entity, ops_ids)  # type: ignore[arg-type]
+
+    def merged(ledger: Ledger, ops_ids: object = None) -> dict[str, str]:
+        if ops_ids is None:
+            whole.append("merged")
+        return real_merged(ledger, ops_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "based", based)
+    monkeypatch.setattr(Ledger, "merged_contacts", merged)
     assert books.run("pull").exit_code == 0
     assert len(plans) >= 3
     assert reads.count("invoices") == 1, reads
     assert reads.count("contacts") == 1, reads
+    assert whole.count("based invoices") == 1 and whole.count("merged") <= 1, whole
     assert books.cycle() == 0
 
 

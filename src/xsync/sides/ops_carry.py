@@ -64,6 +64,7 @@ class OpsCarry:
         table, line_table, owner, key = TABLES[entity]
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LOG} (seq INTEGER PRIMARY KEY "
                           "AUTOINCREMENT, entity TEXT NOT NULL, id, delta INTEGER NOT NULL)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS temp.{LOG}_entity ON {LOG} (entity, seq)")
         watched = [(table, key, 1)] + ([(line_table, owner, 0)] if line_table and owner else [])
         for target, column, counts in watched:
             for event, rows in (("INSERT", (("NEW", 1),)), ("DELETE", (("OLD", -1),)),
@@ -82,6 +83,9 @@ class OpsCarry:
             self._held.pop(entity, None)
         else:
             self._held[entity] = Held(schema, point.version, point.seq, rows, mark)
+        # what no look starts from any more is let go (an entity looked at no more)
+        oldest = min((h.seq for h in self._held.values()), default=point.seq)
+        self.conn.execute(f"DELETE FROM {LOG} WHERE seq <= ?", [oldest])
 
     def holds(self, entity: str, schema: int, known: Any) -> bool:
         """Whether the table still holds exactly the rows ``known`` names, at the times it

@@ -63,6 +63,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 HASH_CHARS = 32
 # ops ids asked for in one statement (SQLite takes up to 32,766 values)
 BASE_CHUNK = 500
+# entries of a ledger's log of its own writes to the bases and links kept at least
+TOUCH_LOG_KEEP = 100_000
 
 
 class TouchMark(NamedTuple):
@@ -223,6 +225,7 @@ class Ledger:
         self._touch_log = False
         self._log_id = object()
         self._touch_pruned: dict[str, int] = {}
+        self._touch_floor = 0
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self.db.conn.execute(sql, list(params)).fetchall())
@@ -301,13 +304,13 @@ class Ledger:
             "xero_updated_at, synced_at FROM bases WHERE entity = ?", [word_in(entity)])
         return {r[0]: Base(*r) for r in rows}
 
-    def merged_contacts(self) -> dict[str, str]:
-        """ops contact id -> the ops contact its base says it was merged into in Xero. Each
-        base is inflated, but decoded only where its text does not say ``merged_into`` is
-        null (the compact form :func:`~xsync.state.codec.pack` writes)."""
+    def merged_contacts(self, ops_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """ops contact id -> the ops contact its base says it was merged into in Xero (of
+        these ops ids only, where given). Each base is inflated, but decoded only where its
+        text does not say ``merged_into`` is null (the compact form
+        :func:`~xsync.state.codec.pack` writes)."""
         out: dict[str, str] = {}
-        for ops_id, raw in self.db.conn.execute(
-                "SELECT ops_id, snapshot FROM bases WHERE entity = ?", [word_in("contacts")]):
+        for ops_id, raw in self._of_bases("contacts", "ops_id, snapshot", ops_ids):
             text = unpacked_text(raw)
             if (NOT_MERGED_BYTES in text if isinstance(text, bytes) else NOT_MERGED in text):
                 continue
@@ -316,10 +319,25 @@ class Ledger:
                 out[ops_id] = str(target)
         return out
 
-    def based(self, entity: str) -> set[str]:
-        """The ops ids of ``entity`` that have a base (none of them read)."""
-        return set(map(itemgetter(0), self.db.conn.execute(
-            "SELECT ops_id FROM bases WHERE entity = ?", [word_in(entity)])))
+    def based(self, entity: str, ops_ids: Iterable[str] | None = None) -> set[str]:
+        """The ops ids of ``entity`` that have a base (of these ops ids only, where given;
+        none of the bases read)."""
+        return set(map(itemgetter(0), self._of_bases(entity, "ops_id", ops_ids)))
+
+    def _of_bases(self, entity: str, columns: str,
+                  ops_ids: Iterable[str] | None) -> Iterator[Any]:
+        """``columns`` of the entity's bases: every one, or those of ``ops_ids`` by key."""
+        if ops_ids is None:
+            yield from self.db.conn.execute(f"SELECT {columns} FROM bases WHERE entity = ?",
+                                            [word_in(entity)])
+            return
+        wanted = list(ops_ids)
+        for start in range(0, len(wanted), BASE_CHUNK):
+            chunk = wanted[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            yield from self.db.conn.execute(
+                f"SELECT {columns} FROM bases WHERE entity = ? AND ops_id IN ({marks})",
+                [word_in(entity), *chunk])
 
     def vouched_times(self, entity: str, margin_us: int,
                       vouches: Callable[[int, int, int], bool]) -> dict[str, int]:
@@ -413,6 +431,8 @@ class Ledger:
             conn.execute("PRAGMA recursive_triggers = ON")
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS xsync_touched (seq INTEGER PRIMARY KEY "
                          "AUTOINCREMENT, entity, ops_id)")
+            conn.execute("CREATE INDEX IF NOT EXISTS temp.xsync_touched_entity "
+                         "ON xsync_touched (entity, seq)")
             for table in ("bases", "links"):
                 for event, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)),
                                     ("UPDATE", ("OLD", "NEW"))):
@@ -424,13 +444,19 @@ class Ledger:
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         last = conn.execute("SELECT seq FROM temp.sqlite_sequence WHERE name = 'xsync_touched'"
                             ).fetchall()
-        return TouchMark(self._log_id, int(last[0][0]) if last else 0, int(version))
+        seq = int(last[0][0]) if last else 0
+        if seq - self._touch_floor > 2 * TOUCH_LOG_KEEP:
+            # a long-lived ledger (``xsync watch``) keeps only the newest of its log: a mark
+            # older than that tells nothing, and the next look compares in full
+            self._touch_floor = seq - TOUCH_LOG_KEEP
+            conn.execute("DELETE FROM temp.xsync_touched WHERE seq <= ?", [self._touch_floor])
+        return TouchMark(self._log_id, seq, int(version))
 
     def touched_since(self, entity: str, mark: TouchMark) -> set[str] | None:
         """The ops ids of ``entity`` whose base or link this connection wrote after ``mark``;
         ``None`` where the mark cannot tell (another connection committed to the file since,
         the log was let go past it, or the mark is another ledger's)."""
-        if (mark.log is not self._log_id or not self._touch_log
+        if (mark.log is not self._log_id or not self._touch_log or mark.seq < self._touch_floor
                 or mark.seq < self._touch_pruned.get(entity, 0)):
             return None
         (version,) = self.db.conn.execute("PRAGMA data_version").fetchone()
@@ -842,6 +868,9 @@ class IdMap:
         self._to_xero: dict[str, dict[str, str]] = {}
         self._to_ops: dict[str, dict[str, str]] = {}
         self._aliases: dict[str, dict[str, str]] = {}
+        # entity -> where the ledger's log stood when it was read, and the value kept
+        self._based: dict[str, tuple[TouchMark, set[str]]] = {}
+        self._merged: dict[str, tuple[TouchMark, dict[str, str]]] = {}
 
     def _read(self, entity: str) -> None:
         if entity not in self._to_xero:
@@ -892,6 +921,41 @@ class IdMap:
         self.ledger.alias(entity, ops_id, xero_id, rule, at)
         if entity in self._aliases:
             self._aliases[entity][ops_id] = xero_id
+
+    def based(self, entity: str) -> set[str]:
+        """:meth:`Ledger.based` of ``entity``: read whole once a run, then only the ids whose
+        bases the ledger wrote since (its log, ``Ledger.touched_since``). The set itself: not
+        to be changed."""
+        def merge(ids: set[str], found: set[str], held: set[str]) -> None:
+            held.difference_update(ids)
+            held.update(found)
+        return self._kept(self._based, entity, lambda ids: self.ledger.based(entity, ids),
+                          merge)
+
+    def merged_contacts(self) -> dict[str, str]:
+        """:meth:`Ledger.merged_contacts`, kept as :meth:`based` is (the map itself)."""
+        def merge(ids: set[str], found: dict[str, str], held: dict[str, str]) -> None:
+            for ops_id in ids:
+                held.pop(ops_id, None)
+            held.update(found)
+        return self._kept(self._merged, "contacts", self.ledger.merged_contacts, merge)
+
+    def _kept(self, kept: dict[str, Any], entity: str, read: Callable[[Any], Any],
+              merge: Callable[[set[str], Any, Any], Any]) -> Any:
+        held = kept.get(entity)
+        if held is not None:
+            mark, value = held
+            now = self.ledger.touch_mark()
+            touched = self.ledger.touched_since(entity, mark)
+            if touched is not None:
+                if touched:
+                    merge(touched, read(touched), value)
+                kept[entity] = (now, value)
+                return value
+        mark = self.ledger.touch_mark()
+        value = read(None)
+        kept[entity] = (mark, value)
+        return value
 
 
 # whether a base vouches for its ops row's change time, for the times stored as microseconds

@@ -326,7 +326,7 @@ class Planner:
         :mod:`merged`); aliases count where the workspace merges rather than links."""
         if self._merges is None:
             aliases = self._aliased_contacts() if self.rules.merged_contacts == "merge" else None
-            self._merges = known_merges(self.ledger.merged_contacts(), plan.steps,
+            self._merges = known_merges(self.ids.merged_contacts(), plan.steps,
                                         aliases)
         return self._merges
 
@@ -453,7 +453,7 @@ class EntityPlanner:
         self.links = Grown(self.p.links_of(self.entity))
         self.rev = Grown(self.p.ids.owners(self.entity))
         self.aliases = self.p.ids.aliases(self.entity)
-        self.bases = LazyBases(self.ledger, self.entity, self.ledger.based(self.entity))
+        self.bases = LazyBases(self.ledger, self.entity, self.p.ids.based(self.entity))
         for side, scan in (("xero", xs), ("ops", os_)):
             for record_id, reason in scan.rejected:
                 self.plan.rejected.append(Rejection(
