@@ -285,11 +285,18 @@ class Ledger:
         return rows[0][0] if rows else None
 
     def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
+        self.link_many(entity, [(ops_id, xero_id)], rule, at)
+
+    def link_many(self, entity: str, pairs: Sequence[tuple[str, str]], rule: str | None,
+                  at: str) -> None:
+        """Link each (ops id, Xero id), in order, in one statement."""
         # REPLACE first deletes every link holding either id (the primary key or the unique
         # index by Xero id), so neither record is ever linked twice
-        self._run("INSERT OR REPLACE INTO links (entity, ops_id, xero_id, rule, linked_at) "
-                  "VALUES (?, ?, ?, ?, ?)",
-                  [word_in(entity), ops_id, xero_id_in(xero_id), word_in(rule), stamp_in(at)])
+        kind, rule_in, moment = word_in(entity), word_in(rule), stamp_in(at)
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO links (entity, ops_id, xero_id, rule, linked_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(kind, ops_id, xero_id_in(xero_id), rule_in, moment) for ops_id, xero_id in pairs])
 
     def link_rows(self, entity: str) -> list[tuple[str, str, str | None, str]]:
         """(ops id, Xero id, rule, linked at) of every link of ``entity``."""
@@ -905,17 +912,25 @@ class IdMap:
         return self._to_ops[entity].get(xero_id)
 
     def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
-        self.ledger.link(entity, ops_id, xero_id, rule, at)
+        self.link_many(entity, [(ops_id, xero_id)], rule, at)
+
+    def link_many(self, entity: str, pairs: Sequence[tuple[str, str]], rule: str | None,
+                  at: str) -> None:
+        """:meth:`Ledger.link_many`, the run's map kept as the ledger keeps its links."""
+        if not pairs:
+            return
+        self.ledger.link_many(entity, pairs, rule, at)
         if entity in self._to_xero:
             to_xero, to_ops = self._to_xero[entity], self._to_ops[entity]
-            # as the ledger does: a link holding either id is replaced
-            old_xero = to_xero.pop(ops_id, None)
-            if old_xero is not None:
-                to_ops.pop(old_xero, None)
-            old_ops = to_ops.pop(xero_id, None)
-            if old_ops is not None:
-                to_xero.pop(old_ops, None)
-            to_xero[ops_id], to_ops[xero_id] = xero_id, ops_id
+            for ops_id, xero_id in pairs:
+                # as the ledger does: a link holding either id is replaced
+                old_xero = to_xero.pop(ops_id, None)
+                if old_xero is not None:
+                    to_ops.pop(old_xero, None)
+                old_ops = to_ops.pop(xero_id, None)
+                if old_ops is not None:
+                    to_xero.pop(old_ops, None)
+                to_xero[ops_id], to_ops[xero_id] = xero_id, ops_id
 
     def alias(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
         self.ledger.alias(entity, ops_id, xero_id, rule, at)

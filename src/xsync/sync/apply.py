@@ -179,12 +179,15 @@ class Applier:
             by_key = {a.key: a for a in answers}
             with transaction(self.ledger.db):
                 marks: list[tuple[int, str, Any, str]] = []
+                created: list[tuple[str, str]] = []
                 pairs = [(job, change, row_id, by_key.get(change.key) or ChangeResult(
                     change.key, False, change.id, errors=[f"{side} gave no result"]))
                     for job, change, row_id in batch]
                 self._fill_records(entity, side, [a for _, _, _, a in pairs])
                 for job, change, row_id, answer in pairs:
-                    self._record_answer(entity, side, job, change, answer, row_id, marks)
+                    self._record_answer(entity, side, job, change, answer, row_id, marks,
+                                        created)
+                self.ids.link_many(entity, created, "create", self.at())
                 self.ledger.outbox_marks(marks)
 
     def _write_failed(self, entity: str, side: str, exc: Exception) -> str:
@@ -213,7 +216,8 @@ class Applier:
 
     def _record_answer(self, entity: str, side: str, job: Job, change: Change,
                        answer: ChangeResult, row_id: int,
-                       marks: list[tuple[int, str, Any, str]]) -> None:
+                       marks: list[tuple[int, str, Any, str]],
+                       created: list[tuple[str, str]]) -> None:
         state = "done" if answer.ok else "failed"
         marks.append((row_id, state, {"id": answer.id, "errors": answer.errors}, self.at()))
         if not answer.ok:
@@ -226,7 +230,7 @@ class Applier:
             else:
                 job.ops_id = answer.id
             if job.ops_id and job.xero_id:
-                self.ids.link(entity, job.ops_id, job.xero_id, "create", self.at())
+                created.append((job.ops_id, job.xero_id))  # linked with the batch's others
 
     def _outbox(self, entity: str, side: str, job: Job, change: Change) -> int:
         write = job.step.to_xero if side == "xero" else job.step.to_ops
