@@ -65,6 +65,8 @@ class OpsCarry:
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LOG} (seq INTEGER PRIMARY KEY "
                           "AUTOINCREMENT, entity TEXT NOT NULL, id, delta INTEGER NOT NULL)")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS temp.{LOG}_entity ON {LOG} (entity, seq)")
+        # the log holds about a round of writes: its pages need little memory
+        self.conn.execute("PRAGMA temp.cache_size = -512")
         watched = [(table, key, 1)] + ([(line_table, owner, 0)] if line_table and owner else [])
         for target, column, counts in watched:
             for event, rows in (("INSERT", (("NEW", 1),)), ("DELETE", (("OLD", -1),)),

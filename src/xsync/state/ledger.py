@@ -65,6 +65,8 @@ HASH_CHARS = 32
 BASE_CHUNK = 500
 # entries of a ledger's log of its own writes to the bases and links kept at least
 TOUCH_LOG_KEEP = 100_000
+# the page cache of that log (it holds about a round of writes)
+TEMP_CACHE_KIB = 512
 
 
 class TouchMark(NamedTuple):
@@ -440,6 +442,7 @@ class Ledger:
                          "AUTOINCREMENT, entity, ops_id)")
             conn.execute("CREATE INDEX IF NOT EXISTS temp.xsync_touched_entity "
                          "ON xsync_touched (entity, seq)")
+            conn.execute(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KIB}")
             for table in ("bases", "links"):
                 for event, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)),
                                     ("UPDATE", ("OLD", "NEW"))):
@@ -944,8 +947,17 @@ class IdMap:
         def merge(ids: set[str], found: set[str], held: set[str]) -> None:
             held.difference_update(ids)
             held.update(found)
-        return self._kept(self._based, entity, lambda ids: self.ledger.based(entity, ids),
-                          merge)
+
+        def read(ids: set[str] | None) -> set[str]:
+            found = self.ledger.based(entity, ids)
+            if ids is not None:
+                return found
+            # the ids the links hold already, as the links' own texts (held once, not twice)
+            linked = self.links(entity)
+            kept = {ops_id for ops_id in linked if ops_id in found}
+            kept.update(found.difference(linked))
+            return kept
+        return self._kept(self._based, entity, read, merge)
 
     def merged_contacts(self) -> dict[str, str]:
         """:meth:`Ledger.merged_contacts`, kept as :meth:`based` is (the map itself)."""
