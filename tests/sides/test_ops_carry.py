@@ -94,6 +94,13 @@ def test_a_later_look_takes_what_was_written_since_without_a_full_comparison(tmp
     store, known = _store(tmp_path / "ops.db")
     _wrote(store, known)
     _wrote(store, known, "I-2")
+    # a row added through the same connection after xsync's own creates, which the engine
+    # also vouches for: the triggers set aside for those creates log it again
+    store.conn.execute("INSERT INTO invoices (id, number, contact_id, updated_at) "
+                       "VALUES ('I-9', 'I-9', 'C-1', '2026-11-02T09:50:00Z')")
+    known["I-9"] = _moment("2026-11-02T09:50:00Z")
+    assert known.touched is not None
+    known.touched.add("I-9")
     scan = store.scan_changed("invoices", known)
     assert scan.as_known and scan.records == [] and not scan.rejected_lines
     assert known.built == 1, "the run compared the whole table again"
@@ -185,6 +192,22 @@ def test_a_write_rolled_back_leaves_the_carry_as_it_was(tmp_path):
     store.conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:49:00Z' "
                        "WHERE id = 'I-1'")
     store.conn.execute("ROLLBACK")
+    scan = store.scan_changed("invoices", known)
+    assert scan.as_known and known.built == 1
+    store.close()
+
+
+def test_a_bulk_create_the_table_refuses_leaves_the_log_and_its_triggers_as_they_were(
+        tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    [refused] = store.write("invoices", [Change("k", "create", None, {
+        "id": "I-1", "number": "I-1 again", "contact_id": "C-1"})])
+    assert not refused.ok
+    store.conn.execute("INSERT INTO invoices (id, number, contact_id, updated_at) "
+                       "VALUES ('I-9', 'I-9', 'C-1', '2026-11-02T09:50:00Z')")
+    known["I-9"] = _moment("2026-11-02T09:50:00Z")
+    assert known.touched is not None
+    known.touched.add("I-9")
     scan = store.scan_changed("invoices", known)
     assert scan.as_known and known.built == 1
     store.close()

@@ -14,12 +14,15 @@ trigger firing (a ``REPLACE`` of another row) shows as a count that does not add
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from xsync.sides.ops_schema import TABLES
 
 LOG = "xsync_ops_touched"
+# what each trigger logs: the row's old or new id, and how it changes the count of rows
+LOGGED = {"INSERT": (("NEW", 1),), "DELETE": (("OLD", -1),), "UPDATE": (("OLD", -1), ("NEW", 1))}
+EVENTS = tuple(LOGGED)
 
 
 class Held(NamedTuple):
@@ -61,21 +64,43 @@ class OpsCarry:
         return Point(int(version), int(rows[0][0]) if rows else 0)
 
     def _watch(self, entity: str) -> None:
-        table, line_table, owner, key = TABLES[entity]
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LOG} (seq INTEGER PRIMARY KEY "
                           "AUTOINCREMENT, entity TEXT NOT NULL, id, delta INTEGER NOT NULL)")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS temp.{LOG}_entity ON {LOG} (entity, seq)")
         # the log holds about a round of writes: its pages need little memory
         self.conn.execute("PRAGMA temp.cache_size = -512")
+        self._triggers(entity, EVENTS)
+
+    def _triggers(self, entity: str, events: Sequence[str]) -> None:
+        table, line_table, owner, key = TABLES[entity]
         watched = [(table, key, 1)] + ([(line_table, owner, 0)] if line_table and owner else [])
         for target, column, counts in watched:
-            for event, rows in (("INSERT", (("NEW", 1),)), ("DELETE", (("OLD", -1),)),
-                                ("UPDATE", (("OLD", -1), ("NEW", 1)))):
+            for event in events:
                 logged = " ".join(f"INSERT INTO {LOG} (entity, id, delta) VALUES ('{entity}', "
-                                  f"{row}.{column}, {sign * counts});" for row, sign in rows)
+                                  f"{row}.{column}, {sign * counts});"
+                                  for row, sign in LOGGED[event])
                 self.conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS xsync_touch_{target}_"
                                   f"{event.lower()} AFTER {event} ON main.{target} "
                                   f"BEGIN {logged} END")
+
+    def inserted(self, entity: str, insert: Callable[[], None], ids: Sequence[str]) -> None:
+        """Run ``insert``, which adds rows to the entity's tables, those of the table itself
+        with ``ids``, and log them as the insert triggers would, in one statement: those
+        triggers are set aside meanwhile (a trigger per row would cost a bulk import a third
+        of its inserts). Within the caller's transaction, so that a rollback takes back the
+        rows, their log and the triggers' absence alike."""
+        if entity not in self._watched:
+            insert()
+            return
+        table, line_table, _, _ = TABLES[entity]
+        for target in (table, line_table) if line_table else (table,):
+            self.conn.execute(f"DROP TRIGGER IF EXISTS temp.xsync_touch_{target}_insert")
+        try:
+            insert()
+            self.conn.executemany(f"INSERT INTO {LOG} (entity, id, delta) VALUES (?, ?, 1)",
+                                  [(entity, row_id) for row_id in ids])
+        finally:
+            self._triggers(entity, ("INSERT",))
 
     def hold(self, entity: str, schema: int, point: Point, rows: int, mark: Any) -> None:
         """Note that the table held exactly the rows the engine vouched for, as read after

@@ -653,13 +653,16 @@ class SqliteOpsStore:
             written.append((record_id, values, line_rows))
         # lines left behind by a row of the same id: the record holds them as well
         held = self._owners_of_lines(entity, named) if shapes is not None else set()
-        self.conn.execute("SAVEPOINT bulk")
-        try:
+
+        def insert() -> None:
             for target, groups in ((table, heads), (line_table, lines)):
                 for cols, rows in groups.items():
                     marks = ", ".join("?" for _ in cols)
                     self.conn.executemany(
                         f"INSERT INTO {target} ({', '.join(cols)}) VALUES ({marks})", rows)
+        self.conn.execute("SAVEPOINT bulk")
+        try:
+            self._carry.inserted(entity, insert, [record_id for record_id, _, _ in written])
         except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
             if not _refused_by_table(exc):
                 raise
