@@ -153,8 +153,14 @@ def test_a_later_look_is_told_which_bases_and_links_this_ledger_wrote_since_a_ma
     # C-2's Xero contact linked to another ops id: the link of C-2 is replaced away
     ledger.link("contacts", "C-5", _base(2).xero_id, "test", AT)
     ledger.save_bases("invoices", [_base(9)], AT)  # another entity's
+    # a base written by a statement of its own, after the bulk writes above
+    ledger.db.conn.execute(
+        "INSERT INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, xero_hash, "
+        "ops_updated_at, xero_updated_at, synced_at) SELECT entity, 'C-7', xero_id, snapshot, "
+        "ops_hash, xero_hash, ops_updated_at, xero_updated_at, synced_at FROM bases "
+        "WHERE ops_id = 'C-3'")
     later = ledger.vouched("contacts", 2_000_000, vouches_us)
-    assert later.carried(mark) == {"C-1", "C-2", "C-4", "C-5"}
+    assert later.carried(mark) == {"C-1", "C-2", "C-4", "C-5", "C-7"}
     # C-5 is linked with no base
     assert later.unvouched() == 1 and later.mark() is None
     assert later.times_of(["C-4", "C-5"]) == {"C-4": _moment_of_base()}

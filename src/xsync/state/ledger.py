@@ -65,6 +65,8 @@ HASH_CHARS = 32
 BASE_CHUNK = 500
 # entries of a ledger's log of its own writes to the bases and links kept at least
 TOUCH_LOG_KEEP = 100_000
+# what the log's triggers log of each write: the row's old or new ops id
+TOUCH_EVENTS = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")}
 # the page cache of that log (it holds about a round of writes)
 TEMP_CACHE_KIB = 512
 
@@ -295,10 +297,12 @@ class Ledger:
         # REPLACE first deletes every link holding either id (the primary key or the unique
         # index by Xero id), so neither record is ever linked twice
         kind, rule_in, moment = word_in(entity), word_in(rule), stamp_in(at)
-        self.db.conn.executemany(
-            "INSERT OR REPLACE INTO links (entity, ops_id, xero_id, rule, linked_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(kind, ops_id, xero_id_in(xero_id), rule_in, moment) for ops_id, xero_id in pairs])
+        self._inserted("links", entity, [ops_id for ops_id, _ in pairs],
+                       lambda: self.db.conn.executemany(
+                           "INSERT OR REPLACE INTO links (entity, ops_id, xero_id, rule, "
+                           "linked_at) VALUES (?, ?, ?, ?, ?)",
+                           [(kind, ops_id, xero_id_in(xero_id), rule_in, moment)
+                            for ops_id, xero_id in pairs]))
 
     def link_rows(self, entity: str) -> list[tuple[str, str, str | None, str]]:
         """(ops id, Xero id, rule, linked at) of every link of ``entity``."""
@@ -444,12 +448,8 @@ class Ledger:
                          "ON xsync_touched (entity, seq)")
             conn.execute(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KIB}")
             for table in ("bases", "links"):
-                for event, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)),
-                                    ("UPDATE", ("OLD", "NEW"))):
-                    logged = " ".join(f"INSERT INTO xsync_touched (entity, ops_id) VALUES "
-                                      f"({row}.entity, {row}.ops_id);" for row in rows)
-                    conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS xsync_{table}_{event.lower()}"
-                                 f" AFTER {event} ON main.{table} BEGIN {logged} END")
+                for event in TOUCH_EVENTS:
+                    self._touch_trigger(table, event)
             self._touch_log = True
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         last = conn.execute("SELECT seq FROM temp.sqlite_sequence WHERE name = 'xsync_touched'"
@@ -461,6 +461,31 @@ class Ledger:
             self._touch_floor = seq - TOUCH_LOG_KEEP
             conn.execute("DELETE FROM temp.xsync_touched WHERE seq <= ?", [self._touch_floor])
         return TouchMark(self._log_id, seq, int(version))
+
+    def _touch_trigger(self, table: str, event: str) -> None:
+        logged = " ".join(f"INSERT INTO xsync_touched (entity, ops_id) VALUES "
+                          f"({row}.entity, {row}.ops_id);" for row in TOUCH_EVENTS[event])
+        self.db.conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS xsync_{table}_{event.lower()} "
+                             f"AFTER {event} ON main.{table} BEGIN {logged} END")
+
+    def _inserted(self, table: str, entity: str, ops_ids: Iterable[str],
+                  insert: Callable[[], object]) -> None:
+        """Run ``insert``, which writes rows of ``table`` for these ops ids, and log them as
+        the insert trigger would, in one statement: the trigger is set aside meanwhile (one
+        per row costs a bulk write a good part of its time). A row that REPLACE removes is
+        still logged by the delete trigger. Within the caller's transaction, so that a
+        rollback takes back the rows, their log and the trigger's absence alike."""
+        if not self._touch_log:
+            insert()
+            return
+        self.db.conn.execute(f"DROP TRIGGER IF EXISTS temp.xsync_{table}_insert")
+        try:
+            insert()
+            kind = word_in(entity)
+            self.db.conn.executemany("INSERT INTO xsync_touched (entity, ops_id) VALUES (?, ?)",
+                                     [(kind, ops_id) for ops_id in ops_ids])
+        finally:
+            self._touch_trigger(table, "INSERT")
 
     def touched_since(self, entity: str, mark: TouchMark) -> set[str] | None:
         """The ops ids of ``entity`` whose base or link this connection wrote after ``mark``;
@@ -576,10 +601,12 @@ class Ledger:
         """Bases of distinct records, in one statement."""
         if not bases:
             return
-        self.db.conn.executemany(
-            "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, "
-            "xero_hash, ops_updated_at, xero_updated_at, synced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [b.stored(entity, at) for b in bases])
+        rows = [b.stored(entity, at) for b in bases]
+        self._inserted("bases", entity, [b.ops_id for b in bases],
+                       lambda: self.db.conn.executemany(
+                           "INSERT OR REPLACE INTO bases (entity, ops_id, xero_id, snapshot, "
+                           "ops_hash, xero_hash, ops_updated_at, xero_updated_at, synced_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
 
     # -- cursors and retries ---------------------------------------------------------------------
 
