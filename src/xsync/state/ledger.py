@@ -63,6 +63,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 HASH_CHARS = 32
 # ops ids asked for in one statement (SQLite takes up to 32,766 values)
 BASE_CHUNK = 500
+# outbox rows added in one statement
+OUTBOX_CHUNK = 250
 # entries of a ledger's log of its own writes to the bases and links kept at least
 TOUCH_LOG_KEEP = 100_000
 # what the log's triggers log of each write: the row's old or new ops id
@@ -699,27 +701,38 @@ class Ledger:
              pack_text(text), stamp_in(at), stamp_in(at)])
         return row_id, idempotency_key(row_id, text)
 
-    def outbox_add_many(self, run_id: int, rows: Sequence[OutboxEntry],
+    def outbox_add_many(self, run_id: int, rows: Iterable[OutboxEntry],
                         at: str) -> list[tuple[int, str]]:
-        """:meth:`outbox_add` of several rows in one statement, in order: each row's id and
-        idempotency key. The ids are the next ones the table's sequence gives (ids are never
-        used twice, so neither is a key), within the caller's transaction."""
-        if not rows:
-            return []
+        """:meth:`outbox_add` of several rows, in order, a statement per few hundred: each
+        row's id and idempotency key. The ids are the next ones the table's sequence gives
+        (ids are never used twice, so neither is a key), within the caller's transaction.
+        ``rows`` is read as the rows go in, so that a large batch's payloads are not all held
+        at once."""
         (last,) = self._rows("SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE "
                              "name = 'outbox'), 0), coalesce((SELECT max(id) FROM outbox), 0))")
-        first = int(last[0]) + 1
-        texts = [packed_json(row.payload) for row in rows]
+        row_id = int(last[0])
         moment = stamp_in(at)
-        self.db.conn.executemany(
-            "INSERT INTO outbox (id, run_id, entity, action, side, key, ops_id, xero_id, "
-            "payload, state, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            [(first + n, run_id, word_in(r.entity), word_in(r.action), r.side,
-              outbox_key_in(r.key, r.entity, r.ops_id, r.xero_id, r.side), r.ops_id,
-              xero_id_in(r.xero_id), pack_text(text), moment, moment)
-             for n, (r, text) in enumerate(zip(rows, texts, strict=True))])
-        return [(first + n, idempotency_key(first + n, text)) for n, text in enumerate(texts)]
+        added: list[tuple[int, str]] = []
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            row_id += 1
+            text = packed_json(row.payload)
+            batch.append((row_id, run_id, word_in(row.entity), word_in(row.action), row.side,
+                          outbox_key_in(row.key, row.entity, row.ops_id, row.xero_id, row.side),
+                          row.ops_id, xero_id_in(row.xero_id), pack_text(text), moment, moment))
+            added.append((row_id, idempotency_key(row_id, text)))
+            if len(batch) == OUTBOX_CHUNK:
+                self._outbox_insert(batch)
+                batch = []
+        self._outbox_insert(batch)
+        return added
+
+    def _outbox_insert(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.db.conn.executemany(
+                "INSERT INTO outbox (id, run_id, entity, action, side, key, ops_id, xero_id, "
+                "payload, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)", rows)
 
     def outbox_row(self, row_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT id, entity, action, side, ops_id, xero_id, payload, "

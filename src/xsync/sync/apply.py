@@ -157,9 +157,9 @@ class Applier:
                     # a new outbox row: added with the others, in one statement
                     fresh.append((len(ready), job, change))
                     ready.append((job, change, 0))
-            added = self.ledger.outbox_add_many(self.run_id, [
+            added = self.ledger.outbox_add_many(self.run_id, (
                 OutboxEntry(entity, change.action, side, change.key, job.ops_id, job.xero_id,
-                            _payload(change)) for _, job, change in fresh], self.at())
+                            _payload(change)) for _, job, change in fresh), self.at())
             for (at, job, change), (row_id, key) in zip(fresh, added, strict=True):
                 change.idempotency_key = key
                 ready[at] = (job, change, row_id)
