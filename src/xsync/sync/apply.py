@@ -160,9 +160,9 @@ class Applier:
             added = self.ledger.outbox_add_many(self.run_id, (
                 OutboxEntry(entity, change.action, side, change.key, job.ops_id, job.xero_id,
                             _payload(change)) for _, job, change in fresh), self.at())
-            for (at, job, change), (row_id, key) in zip(fresh, added, strict=True):
+            for (place, job, change), (row_id, key) in zip(fresh, added, strict=True):
                 change.idempotency_key = key
-                ready[at] = (job, change, row_id)
+                ready[place] = (job, change, row_id)
         # the outbox rows are committed: only now may the side be called
         size = BATCH.get(side, BATCH["xero"])
         # taken from the end, so the changes of a batch sent are let go (a large import)
