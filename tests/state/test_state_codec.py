@@ -154,3 +154,13 @@ def test_a_hash_is_kept_as_its_bytes(hexdigest: str) -> None:
     stored = digest_in(hexdigest)
     assert isinstance(stored, bytes) and digest_out(stored) == hexdigest
     assert digest_in("an older hash") == "an older hash"
+
+
+def test_a_text_packed_briefly_reads_back_as_it_was() -> None:
+    from xsync.state.codec import pack_text, packed_json
+
+    value = {"action": "create", "id": None, "fields": {"number": "INV-0042", "total": "660.00"},
+             "lines": [_line(1), _line(2)]}
+    brief = pack_text(packed_json(value), brief=True)
+    assert unpack(brief) == value
+    assert len(brief) < len(packed_json(value)) / 3

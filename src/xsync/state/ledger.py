@@ -698,7 +698,7 @@ class Ledger:
             "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             [run_id, word_in(entity), word_in(action), side,
              outbox_key_in(key, entity, ops_id, xero_id, side), ops_id, xero_id_in(xero_id),
-             pack_text(text), stamp_in(at), stamp_in(at)])
+             pack_text(text, brief=True), stamp_in(at), stamp_in(at)])
         return row_id, idempotency_key(row_id, text)
 
     def outbox_add_many(self, run_id: int, rows: Iterable[OutboxEntry],
@@ -719,7 +719,8 @@ class Ledger:
             text = packed_json(row.payload)
             batch.append((row_id, run_id, word_in(row.entity), word_in(row.action), row.side,
                           outbox_key_in(row.key, row.entity, row.ops_id, row.xero_id, row.side),
-                          row.ops_id, xero_id_in(row.xero_id), pack_text(text), moment, moment))
+                          row.ops_id, xero_id_in(row.xero_id), pack_text(text, brief=True),
+                          moment, moment))
             added.append((row_id, idempotency_key(row_id, text)))
             if len(batch) == OUTBOX_CHUNK:
                 self._outbox_insert(batch)
