@@ -164,3 +164,10 @@ def test_a_text_packed_briefly_reads_back_as_it_was() -> None:
     brief = pack_text(packed_json(value), brief=True)
     assert unpack(brief) == value
     assert len(brief) < len(packed_json(value)) / 3
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=10)), None])))
+def test_a_moment_is_stored_as_its_iso_text_would_be(moment: datetime) -> None:
+    from xsync.state.codec import moment_in, stamp_in
+
+    assert moment_in(moment) == stamp_in(moment.isoformat())

@@ -179,6 +179,18 @@ def xero_id_out(value: bytes | str | None) -> str | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _SECOND = timedelta(seconds=1)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_OFFSET = timedelta(0)
+
+
+def moment_in(moment: datetime | None) -> int | str | None:
+    """:func:`stamp_in` of ``moment.isoformat()``, without writing the text: a time at UTC as
+    its microseconds since 1970, any other (naive, or at another offset) as its ISO text."""
+    if moment is None:
+        return None
+    if moment.utcoffset() == _NO_OFFSET:
+        return (moment - _EPOCH) // _MICROSECOND
+    return moment.isoformat()
 
 
 def stamp_in(value: str | None) -> int | str | None:

@@ -21,6 +21,7 @@ from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
+from xsync.state.codec import moment_in
 from xsync.state.ledger import Base, IdMap, Ledger, OutboxEntry, record_hash, transaction
 from xsync.sync import deposits
 from xsync.sync.merge import agrees
@@ -34,7 +35,6 @@ from xsync.sync.plan import (
     Seen,
     Step,
     Write,
-    iso,
 )
 
 FATAL = (AuthError, DailyLimitReached)
@@ -465,7 +465,7 @@ class Applier:
         """The record's hash and change time; planning already hashed the record it read."""
         if final is planned and planned_seen.hash is not None:
             return planned_seen
-        return Seen(record_hash(final), iso(final.updated_at))
+        return Seen(record_hash(final), moment_in(final.updated_at))
 
     def translate_in(self, entity: str, fields: Fields) -> tuple[Fields, bool]:
         out = dict(fields)

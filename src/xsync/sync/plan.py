@@ -86,7 +86,8 @@ class Seen:
     """A record as planning read it: enough to tell next run whether it changed since."""
 
     hash: str | None = None
-    updated_at: str | None = None
+    # as the state database stores it (see ``moment_in``)
+    updated_at: int | str | None = None
 
 
 @dataclass(slots=True)

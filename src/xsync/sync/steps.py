@@ -13,6 +13,7 @@ from typing import Any
 
 from xsync.model.entities import DROPPED_WHEN_REMOVED, EntitySpec
 from xsync.model.records import Fields, Line, Record
+from xsync.state.codec import moment_in
 from xsync.state.ledger import record_hash
 from xsync.sync.accounting import DOCUMENTS, TERMINAL, locked_reason, status_write
 from xsync.sync.merge import FieldConflict, Flows, LineSets, Merger, MergeResult
@@ -25,7 +26,6 @@ from xsync.sync.plan import (
     Seen,
     Step,
     Write,
-    iso,
 )
 from xsync.sync.rules import Rules
 
@@ -44,7 +44,7 @@ def label_of(spec: EntitySpec, fields: Fields, record_id: str | None) -> str:
 def seen(record: Record | None) -> Seen:
     if record is None:
         return Seen()
-    return Seen(hash=record_hash(record), updated_at=iso(record.updated_at))
+    return Seen(hash=record_hash(record), updated_at=moment_in(record.updated_at))
 
 
 @dataclass
