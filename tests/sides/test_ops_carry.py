@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from xsync.model.side import Change
+from xsync.sides.ops_carry import BULK_ROWS
 from xsync.sides.ops_rows import parse_updated_at
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
 
@@ -75,32 +76,40 @@ def _store(path: Path) -> tuple[SqliteOpsStore, _Known]:
     return store, known
 
 
-def _wrote(store: SqliteOpsStore, known: _Known, record_id: str | None = None) -> str:
-    """A write through the store (an update of ``record_id``, else a new invoice), with the
-    engine's base for it as the engine stores one; its id."""
+def _wrote(store: SqliteOpsStore, known: _Known, record_id: str | None = None,
+           creates: int = 1) -> None:
+    """A write through the store (an update of ``record_id``, else ``creates`` new invoices,
+    as many as a bulk import writes at once), with the engine's base for each record as the
+    engine stores one."""
     if record_id is None:
-        change = Change("k", "create", None, {"number": "I-NEW", "contact_id": "C-1"})
+        first = len(known)  # numbers no earlier write took
+        changes = [Change(f"k{n}", "create", None, {"number": f"I-NEW-{n}", "contact_id": "C-1"})
+                   for n in range(first, first + creates)]
     else:
-        change = Change("k", "update", record_id, {"reference": "edited"})
-    [done] = store.write("invoices", [change])
-    assert done.ok and done.record is not None and done.record.updated_at is not None
-    known[done.id] = (done.record.updated_at - EPOCH) // timedelta(microseconds=1)
-    assert known.touched is not None
-    known.touched.add(str(done.id))
-    return str(done.id)
+        changes = [Change("k", "update", record_id, {"reference": "edited"})]
+    for done in store.write("invoices", changes):
+        assert done.ok and done.record is not None and done.record.updated_at is not None
+        known[done.id] = (done.record.updated_at - EPOCH) // timedelta(microseconds=1)
+        assert known.touched is not None
+        known.touched.add(str(done.id))
 
 
-def test_a_later_look_takes_what_was_written_since_without_a_full_comparison(tmp_path):
-    store, known = _store(tmp_path / "ops.db")
-    _wrote(store, known)
-    _wrote(store, known, "I-2")
-    # a row added through the same connection after xsync's own creates, which the engine
-    # also vouches for: the triggers set aside for those creates log it again
+def _added_and_vouched(store: SqliteOpsStore, known: _Known) -> None:
+    """A row added through the store's own connection, which the engine also vouches for."""
     store.conn.execute("INSERT INTO invoices (id, number, contact_id, updated_at) "
                        "VALUES ('I-9', 'I-9', 'C-1', '2026-11-02T09:50:00Z')")
     known["I-9"] = _moment("2026-11-02T09:50:00Z")
     assert known.touched is not None
     known.touched.add("I-9")
+
+
+def test_a_later_look_takes_what_was_written_since_without_a_full_comparison(tmp_path):
+    store, known = _store(tmp_path / "ops.db")
+    _wrote(store, known)
+    _wrote(store, known, creates=BULK_ROWS)  # its insert triggers set aside, its rows logged
+    _wrote(store, known, "I-2")
+    # after xsync's own bulk creates, the triggers set aside for them log a row again
+    _added_and_vouched(store, known)
     scan = store.scan_changed("invoices", known)
     assert scan.as_known and scan.records == [] and not scan.rejected_lines
     assert known.built == 1, "the run compared the whole table again"
@@ -200,14 +209,20 @@ def test_a_write_rolled_back_leaves_the_carry_as_it_was(tmp_path):
 def test_a_bulk_create_the_table_refuses_leaves_the_log_and_its_triggers_as_they_were(
         tmp_path):
     store, known = _store(tmp_path / "ops.db")
-    [refused] = store.write("invoices", [Change("k", "create", None, {
-        "id": "I-1", "number": "I-1 again", "contact_id": "C-1"})])
-    assert not refused.ok
-    store.conn.execute("INSERT INTO invoices (id, number, contact_id, updated_at) "
-                       "VALUES ('I-9', 'I-9', 'C-1', '2026-11-02T09:50:00Z')")
-    known["I-9"] = _moment("2026-11-02T09:50:00Z")
-    assert known.touched is not None
-    known.touched.add("I-9")
+    # a bulk import whose last record takes an id the table has: written one by one, that one
+    # refused
+    changes = [Change(f"k{n}", "create", None, {"number": f"I-NEW-{n}", "contact_id": "C-1"})
+               for n in range(BULK_ROWS)]
+    changes.append(Change("k", "create", None, {"id": "I-1", "number": "I-1 again",
+                                                "contact_id": "C-1"}))
+    *written, refused = store.write("invoices", changes)
+    assert not refused.ok and all(done.ok for done in written)
+    for done in written:
+        assert done.record is not None and done.record.updated_at is not None
+        known[str(done.id)] = (done.record.updated_at - EPOCH) // timedelta(microseconds=1)
+        assert known.touched is not None
+        known.touched.add(str(done.id))
+    _added_and_vouched(store, known)
     scan = store.scan_changed("invoices", known)
     assert scan.as_known and known.built == 1
     store.close()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xsync.state.db import open_state
-from xsync.state.ledger import Base, Ledger
+from xsync.state.ledger import BULK_ROWS, Base, Ledger
 from xsync.sync.planner import vouches_us
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -153,6 +153,8 @@ def test_a_later_look_is_told_which_bases_and_links_this_ledger_wrote_since_a_ma
     # C-2's Xero contact linked to another ops id: the link of C-2 is replaced away
     ledger.link("contacts", "C-5", _base(2).xero_id, "test", AT)
     ledger.save_bases("invoices", [_base(9)], AT)  # another entity's
+    # a bulk write, its insert trigger set aside
+    ledger.save_bases("contacts", [_base(n) for n in range(100, 100 + BULK_ROWS)], AT)
     # a base written by a statement of its own, after the bulk writes above
     ledger.db.conn.execute(
         "INSERT INTO bases (entity, ops_id, xero_id, snapshot, ops_hash, xero_hash, "
@@ -160,7 +162,8 @@ def test_a_later_look_is_told_which_bases_and_links_this_ledger_wrote_since_a_ma
         "ops_hash, xero_hash, ops_updated_at, xero_updated_at, synced_at FROM bases "
         "WHERE ops_id = 'C-3'")
     later = ledger.vouched("contacts", 2_000_000, vouches_us)
-    assert later.carried(mark) == {"C-1", "C-2", "C-4", "C-5", "C-7"}
+    assert later.carried(mark) == {"C-1", "C-2", "C-4", "C-5", "C-7"} | {
+        f"C-{n}" for n in range(100, 100 + BULK_ROWS)}
     # C-5 is linked with no base
     assert later.unvouched() == 1 and later.mark() is None
     assert later.times_of(["C-4", "C-5"]) == {"C-4": _moment_of_base()}

@@ -23,6 +23,9 @@ LOG = "xsync_ops_touched"
 # what each trigger logs: the row's old or new id, and how it changes the count of rows
 LOGGED = {"INSERT": (("NEW", 1),), "DELETE": (("OLD", -1),), "UPDATE": (("OLD", -1), ("NEW", 1))}
 EVENTS = tuple(LOGGED)
+# rows of one create from which the insert triggers are set aside (see ``OpsCarry.inserted``);
+# each setting aside changes the connection's schema, which a write of a few rows is not worth
+BULK_ROWS = 50
 
 
 class Held(NamedTuple):
@@ -89,8 +92,8 @@ class OpsCarry:
         triggers are set aside meanwhile (a trigger per row would cost a bulk import a third
         of its inserts). Within the caller's transaction, so that a rollback takes back the
         rows, their log and the triggers' absence alike."""
-        if entity not in self._watched:
-            insert()
+        if entity not in self._watched or len(ids) < BULK_ROWS:
+            insert()  # a few rows: the triggers log them, and the schema stays as it is
             return
         table, line_table, _, _ = TABLES[entity]
         for target in (table, line_table) if line_table else (table,):

@@ -257,9 +257,11 @@ class SqliteOpsStore:
         mark = getattr(known, "mark", None)
         if proof == "recall":
             with self._snapshot():
-                digest = self._digest(entity)
-                (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-            if known.recall(digest):  # type: ignore[attr-defined]
+                recalled = known.recall(self._digest(entity))  # type: ignore[attr-defined]
+                # the rows then, for the next look of the run (none is wanted otherwise)
+                count = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] \
+                    if recalled else 0
+            if recalled:
                 # proved with no line orphaned, and neither the rows nor the lines' owners moved
                 self._carry.hold(entity, schema, point, count, mark() if callable(mark) else None)
                 return {}

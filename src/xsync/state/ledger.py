@@ -69,6 +69,9 @@ OUTBOX_CHUNK = 250
 TOUCH_LOG_KEEP = 100_000
 # what the log's triggers log of each write: the row's old or new ops id
 TOUCH_EVENTS = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")}
+# rows of one write from which its insert trigger is set aside (see ``Ledger._inserted``);
+# each setting aside changes the connection's schema, which a write of a few rows is not worth
+BULK_ROWS = 50
 # the page cache of that log (it holds about a round of writes)
 TEMP_CACHE_KIB = 512
 
@@ -346,12 +349,18 @@ class Ledger:
             yield from self.db.conn.execute(f"SELECT {columns} FROM bases WHERE entity = ?",
                                             [word_in(entity)])
             return
+        yield from self._by_ops_id("bases", entity, columns, ops_ids)
+
+    def _by_ops_id(self, table: str, entity: str, columns: str,
+                   ops_ids: Iterable[str]) -> Iterator[Any]:
+        """``columns`` of the rows of ``table`` (bases or links) of these ops ids, by key, a
+        statement per :data:`BASE_CHUNK` of them."""
         wanted = list(ops_ids)
         for start in range(0, len(wanted), BASE_CHUNK):
             chunk = wanted[start:start + BASE_CHUNK]
             marks = ", ".join("?" for _ in chunk)
             yield from self.db.conn.execute(
-                f"SELECT {columns} FROM bases WHERE entity = ? AND ops_id IN ({marks})",
+                f"SELECT {columns} FROM {table} WHERE entity = ? AND ops_id IN ({marks})",
                 [word_in(entity), *chunk])
 
     def vouched_times(self, entity: str, margin_us: int,
@@ -477,8 +486,9 @@ class Ledger:
         per row costs a bulk write a good part of its time). A row that REPLACE removes is
         still logged by the delete trigger. Within the caller's transaction, so that a
         rollback takes back the rows, their log and the trigger's absence alike."""
-        if not self._touch_log:
-            insert()
+        ops_ids = list(ops_ids)
+        if not self._touch_log or len(ops_ids) < BULK_ROWS:
+            insert()  # a few rows: the trigger logs them, and the schema stays as it is
             return
         self.db.conn.execute(f"DROP TRIGGER IF EXISTS temp.xsync_{table}_insert")
         try:
@@ -514,29 +524,16 @@ class Ledger:
                          vouches: Callable[[int, int, int], bool]) -> dict[str, int]:
         """:meth:`vouched_times` of these ops ids only, read by their keys."""
         out: dict[str, int] = {}
-        wanted = list(ops_ids)
-        for start in range(0, len(wanted), BASE_CHUNK):
-            chunk = wanted[start:start + BASE_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            for ops_id, seen, synced in self.db.conn.execute(
-                    f"SELECT ops_id, ops_updated_at, synced_at FROM bases WHERE entity = ? AND "
-                    f"ops_id IN ({marks})", [word_in(entity), *chunk]):
-                stamp, at = _moment_of(seen), _moment_of(synced)
-                if stamp is not None and at is not None and vouches(stamp, at, margin_us):
-                    out[ops_id] = stamp
+        for ops_id, seen, synced in self._by_ops_id(
+                "bases", entity, "ops_id, ops_updated_at, synced_at", ops_ids):
+            stamp, at = _moment_of(seen), _moment_of(synced)
+            if stamp is not None and at is not None and vouches(stamp, at, margin_us):
+                out[ops_id] = stamp
         return out
 
     def linked_of(self, entity: str, ops_ids: Iterable[str]) -> set[str]:
         """Which of these ops ids are linked."""
-        found: set[str] = set()
-        wanted = list(ops_ids)
-        for start in range(0, len(wanted), BASE_CHUNK):
-            chunk = wanted[start:start + BASE_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            found.update(r[0] for r in self.db.conn.execute(
-                f"SELECT ops_id FROM links WHERE entity = ? AND ops_id IN ({marks})",
-                [word_in(entity), *chunk]))
-        return found
+        return set(map(itemgetter(0), self._by_ops_id("links", entity, "ops_id", ops_ids)))
 
     def any_vouched(self, entity: str, margin_us: int, without: Sequence[str]) -> bool:
         """Whether some base of ``entity`` (but those ``without``) vouches for its time as
@@ -562,17 +559,9 @@ class Ledger:
 
     def bases_of(self, entity: str, ops_ids: Sequence[str]) -> dict[str, Base]:
         """The bases of these ops records of ``entity`` (those that have one)."""
-        out: dict[str, Base] = {}
-        wanted = list(dict.fromkeys(ops_ids))
-        for start in range(0, len(wanted), BASE_CHUNK):
-            chunk = wanted[start:start + BASE_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            for row in self.db.conn.execute(
-                    "SELECT ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
-                    f"xero_updated_at, synced_at FROM bases WHERE entity = ? AND ops_id IN "
-                    f"({marks})", [word_in(entity), *chunk]):
-                out[row[0]] = Base(*row)
-        return out
+        return {row[0]: Base(*row) for row in self._by_ops_id(
+            "bases", entity, "ops_id, xero_id, snapshot, ops_hash, xero_hash, ops_updated_at, "
+            "xero_updated_at, synced_at", dict.fromkeys(ops_ids))}
 
     def confirm_bases(self, rows: Sequence[tuple[str, str, str | None]], at: str) -> None:
         """(entity, ops id, change time): the ops row was found, by its content, to be as its
@@ -1070,6 +1059,8 @@ class VouchedTimes(Mapping[str, int]):
         # found written since an earlier mark: the links left without a vouching base now
         self._mark: TouchMark | None = None
         self._carried: tuple[CarryMark, int] | None = None
+        # the ids ``carried`` looked up, and the times of those whose bases vouch
+        self._looked_up: tuple[set[str], dict[str, int]] = (set(), {})
 
     def leave_out(self, ops_ids: Iterable[str]) -> None:
         """Drop these ids (their rows are listed whatever their times)."""
@@ -1077,6 +1068,7 @@ class VouchedTimes(Mapping[str, int]):
         self.proved = None
         self._fingerprinted = False
         self._carried = None
+        self._looked_up = (set(), {})
         if self._times is not None:
             for ops_id in self._without:
                 self._times.pop(ops_id, None)
@@ -1178,6 +1170,7 @@ class VouchedTimes(Mapping[str, int]):
                                               self._vouches)
         unvouched = len(self._ledger.linked_of(self._entity, touched) - times.keys())
         self._carried = (CarryMark(now, self._margin_us, mark.without), unvouched)
+        self._looked_up = (touched, times)
         self._ledger.let_go_touches(self._entity, mark.touched)
         return touched
 
@@ -1185,9 +1178,13 @@ class VouchedTimes(Mapping[str, int]):
         """The times of these ids, read by their keys (those without one are left out)."""
         if self._times is not None:
             return {i: self._times[i] for i in ops_ids if i in self._times}
-        return self._ledger.vouched_times_of(
-            self._entity, [i for i in ops_ids if i not in self._without], self._margin_us,
-            self._vouches)
+        asked, found = self._looked_up
+        wanted = [i for i in ops_ids if i not in self._without]
+        out = {i: found[i] for i in wanted if i in found}
+        out.update(self._ledger.vouched_times_of(
+            self._entity, [i for i in wanted if i not in asked], self._margin_us,
+            self._vouches))
+        return out
 
     def __bool__(self) -> bool:
         if self._times is None:
