@@ -11,22 +11,21 @@ import pytest
 from xsync.errors import AuthError, DailyLimitReached, MassDeleteGuard, RunLocked, XsyncError
 from xsync.model.entities import ENTITY_ORDER, spec
 from xsync.state.db import open_state
+from xsync.sync.books import Books
 from xsync.sync.plan import RunResult
 from xsync.watch.loop import Watcher, WatchOptions, default_poll, entities_for
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
-class Engine:
-    """Runs nothing: each ``run`` takes the next of ``fates`` (an exception, or a result)."""
+class Engine(Books):
+    """The engine's books over an in-memory state database, with a ``run`` that runs nothing:
+    each takes the next of ``fates`` (an exception, or a result)."""
 
     def __init__(self, *fates: Any) -> None:
-        self.state = open_state(None)
+        super().__init__(open_state(None))
         self.fates = list(fates)
         self.runs: list[tuple[str, list[str] | None]] = []
-
-    def conflicts(self) -> list[Any]:
-        return []
 
     def run(self, mode: str, entities: list[str] | None = None, **_: Any) -> RunResult:
         self.runs.append((mode, entities))

@@ -87,49 +87,43 @@ def _report(workspace_dir: Path | None, period: Any, basis: str | None, *, simpl
     from xsync.cli.runtime import load_runtime
     from xsync.reports import bas_data, bas_output
     from xsync.reports.bas import reconcile
-    from xsync.state.bas import BasLedger
-    from xsync.state.db import damage_named, open_state
-    from xsync.state.ledger import Ledger
+    from xsync.sync.books import Books
 
     runtime = load_runtime(workspace_dir)
     at = datetime.now(UTC).isoformat()
-    state = open_state(runtime.workspace.state_path)
-    try:
-        with damage_named(runtime.workspace.state_path):
-            bas = BasLedger(state)
-            ledger = Ledger(state)
-            warnings: list[str] = []
-            if offline:
-                cached = bas_data.cached_settings(bas)
-                if cached is None:
-                    error = UsageError("--offline works from what an earlier `xsync bas` "
-                                       "read, and there is none in this workspace yet")
-                    error.hint = "run `xsync bas` once online"
-                    raise error
-                org, rates = cached
-            else:
-                org, rates, warnings = _read_online(runtime, bas, ledger, at)
-            chosen = basis or org.basis or "accrual"
-            reason = bas_data.reason_finder(ledger, bas, runtime.rules)
-            pairs = bas_data.pairs_for(period, chosen == "cash", bas, reason)
-            lodged = bas_data.lodged_for(bas, period, chosen)
-            report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
-                               report_types=rates.report, simpler=simpler, lodged=lodged)
-            report.warnings[:0] = warnings
-            if lodged is not None:
-                bas_data.name_changes(report.changed_after_lodging, ledger, lodged.at)
-            if lodge:
-                bas_data.lodge(bas, period, chosen, at, report.xero, report.xero_documents)
-            read_at = bas.read_at()
-            data = bas_output.to_json(report, org, read_at=read_at, offline=offline,
-                                      lodged_now=lodge)
-            # what a sync would run into: worth knowing, never itself a difference
-            data["notices"] = _lock_notices(org, period, report, lodged)
-            if offline:
-                data["state_age"] = _age(read_at, at)
-            return data
-    finally:
-        state.close()
+    with Books.opened(runtime.workspace.state_path) as books:
+        bas = books.bas
+        ledger = books.ledger
+        warnings: list[str] = []
+        if offline:
+            cached = bas_data.cached_settings(bas)
+            if cached is None:
+                error = UsageError("--offline works from what an earlier `xsync bas` "
+                                   "read, and there is none in this workspace yet")
+                error.hint = "run `xsync bas` once online"
+                raise error
+            org, rates = cached
+        else:
+            org, rates, warnings = _read_online(runtime, bas, ledger, at)
+        chosen = basis or org.basis or "accrual"
+        reason = bas_data.reason_finder(ledger, bas, runtime.rules)
+        pairs = bas_data.pairs_for(period, chosen == "cash", bas, reason)
+        lodged = bas_data.lodged_for(bas, period, chosen)
+        report = reconcile(pairs, period=period, basis=chosen,  # type: ignore[arg-type]
+                           report_types=rates.report, simpler=simpler, lodged=lodged)
+        report.warnings[:0] = warnings
+        if lodged is not None:
+            bas_data.name_changes(report.changed_after_lodging, ledger, lodged.at)
+        if lodge:
+            bas_data.lodge(bas, period, chosen, at, report.xero, report.xero_documents)
+        read_at = bas.read_at()
+        data = bas_output.to_json(report, org, read_at=read_at, offline=offline,
+                                  lodged_now=lodge)
+        # what a sync would run into: worth knowing, never itself a difference
+        data["notices"] = _lock_notices(org, period, report, lodged)
+        if offline:
+            data["state_age"] = _age(read_at, at)
+        return data
 
 
 def _read_online(runtime: Any, bas: Any, ledger: Any, at: str) -> tuple[Any, Any, list[str]]:

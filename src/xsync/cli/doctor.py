@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -108,11 +107,11 @@ class _Xero:
 def gather(runtime: Any) -> list[Any]:
     """Every check of the workspace, in :data:`xsync.sync.doctor.NAMES` order."""
     from xsync.errors import StateCorrupt
-    from xsync.state.health import state_health
     from xsync.sync import doctor as d
+    from xsync.sync.books import Books
 
     ws = runtime.workspace
-    health = state_health(ws.state_path)
+    health = Books.health(ws.state_path)
     state_check = d.check_state_db(path=str(ws.state_path), exists=health.exists,
                                    unreadable=health.unreadable, problems=health.problems,
                                    pending=health.pending, unknown=health.unknown)
@@ -122,14 +121,13 @@ def gather(runtime: Any) -> list[Any]:
     aliases: dict[str, Any] = {}
     if state_ok:
         try:
-            with _ledger(ws) as ledger:
-                total = sum(n for state, n in ledger.outbox_counts().items()
-                            if state in ("pending", "sent"))
-                ledger_checks["outbox"] = d.check_outbox(ledger.outbox_unfinished(), total)
-                ledger_checks["run_lock"] = _lock_check(ledger.run_lock())
+            with Books.opened(ws.state_path) as books:
+                ledger_checks["outbox"] = d.check_outbox(books.unfinished_writes(),
+                                                         books.pending_writes())
+                ledger_checks["run_lock"] = _lock_check(books.run_lock())
                 for entity in ("invoices", "bills", "payments", "credit_notes"):
-                    bases[entity] = ledger.bases(entity)
-                    aliases[entity] = ledger.aliases(entity)
+                    bases[entity] = books.bases(entity)
+                    aliases[entity] = books.aliases(entity)
         except (StateCorrupt, sqlite3.Error) as exc:
             state_ok = False
             state_check = d.Check("state_db", "fail", f"{ws.state_path} cannot be read: {exc}",
@@ -165,24 +163,11 @@ def gather(runtime: Any) -> list[Any]:
     return [checks[name] for name in d.NAMES]
 
 
-@contextlib.contextmanager
-def _ledger(ws: Any) -> Iterator[Any]:
-    from xsync.state.db import damage_named, open_state
-    from xsync.state.ledger import Ledger
-
-    db = open_state(ws.state_path)
-    try:
-        with damage_named(ws.state_path):
-            yield Ledger(db)
-    finally:
-        db.close()
-
-
 def _lock_check(lock: dict[str, Any] | None) -> Any:
-    from xsync.state.lock import alive
+    from xsync.sync.books import Books
     from xsync.sync.doctor import check_run_lock
 
-    return check_run_lock(lock, now=local_now(), host=socket.gethostname(), alive=alive)
+    return check_run_lock(lock, now=local_now(), host=socket.gethostname(), alive=Books.alive)
 
 
 def _date(value: Any) -> date | None:

@@ -46,7 +46,7 @@ def init(
     """Create a workspace: an annotated xsync.toml, the state database and an empty ops.db
     (with --example: the example's data and settings)."""
     from xsync.config import DEFAULT_TOML, Workspace
-    from xsync.state.db import open_state
+    from xsync.sync.books import Books
 
     workspace = Workspace(directory)
     workspace.root.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def init(
     else:
         workspace.config_path.write_text(example_toml() if example else DEFAULT_TOML)
         console.print(f"Wrote {workspace.config_path}", markup=False)
-    open_state(workspace.state_path).close()
+    Books.create(workspace.state_path)
     console.print(f"State database {workspace.state_path} (mode 0600)", markup=False)
     path = _init_ops_store(workspace)
     if example:

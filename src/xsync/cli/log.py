@@ -31,16 +31,11 @@ def log(
     since = parse_since(since)
     check_entities([entity] if entity else None)
     from xsync.cli.runtime import load_runtime
-    from xsync.state.db import damage_named, open_state
-    from xsync.state.ledger import Ledger
+    from xsync.sync.books import Books
 
     runtime = load_runtime(workspace)
-    with damage_named(runtime.workspace.state_path):
-        db = open_state(runtime.workspace.state_path)
-        try:
-            entries = Ledger(db).audit(since=since, entity=entity)
-        finally:
-            db.close()
+    with Books.opened(runtime.workspace.state_path) as books:
+        entries = books.audit(since=since, entity=entity)
     if record:
         entries = [e for e in entries if _is_record(e, record)]
     if as_json:

@@ -7,7 +7,6 @@ with `--apply`). Nothing is written to either side by this command without `--ap
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,11 @@ def resolve(
     """List open conflicts, or settle them: `ID --take ops|xero`, `ID --field NAME=VALUE`,
     `--all --take xero`. Interactive when run in a terminal with no arguments."""
     from xsync.cli.runtime import load_runtime
-    from xsync.state.db import open_state
-    from xsync.state.ledger import Ledger
+    from xsync.sync.books import Books
 
     runtime = load_runtime(workspace)
-    db = open_state(runtime.workspace.state_path)
-    try:
-        ledger = Ledger(db)
-        open_conflicts = ledger.conflicts(open_only=True)
+    with Books.opened(runtime.workspace.state_path) as books:
+        open_conflicts = books.conflicts(open_only=True)
         if take is not None and take not in TAKES:
             raise UsageError(f"--take must be ops or xero, not {take!r}")
         if conflict_id is None and not all_:
@@ -52,18 +48,16 @@ def resolve(
                 print_json(console, [c.to_json() for c in open_conflicts])
                 return
             if sys.stdin.isatty() and console.is_terminal and open_conflicts:
-                settled = _interactive(ledger, open_conflicts)
+                settled = _interactive(books, open_conflicts)
             else:
                 _list(open_conflicts)
                 return
         elif all_:
             if take is None:
                 raise UsageError("--all needs --take ops or --take xero")
-            settled = [_settle(ledger, c, take, None) for c in open_conflicts]
+            settled = [_settle(books, c, take, None) for c in open_conflicts]
         else:
-            settled = _settle_one(ledger, open_conflicts, conflict_id, take, field or [])
-    finally:
-        db.close()
+            settled = _settle_one(books, open_conflicts, conflict_id, take, field or [])
     for line in settled:
         console.print(line, markup=False)
     if not settled:
@@ -84,10 +78,8 @@ def _list(conflicts: list[Any]) -> None:
                   "or `xsync resolve ID --field NAME=VALUE`.")
 
 
-def _settle(ledger: Any, conflict: Any, take: str | None, value: str | None) -> str:
-    from xsync.sync.engine import resolve_conflict
-
-    settled = resolve_conflict(ledger.db, conflict.id, take, value, datetime.now(UTC))
+def _settle(books: Any, conflict: Any, take: str | None, value: str | None) -> str:
+    settled = books.resolve(conflict.id, take, value)
     record = conflict.label or conflict.ops_id or conflict.xero_id
     how = {"ops": "the ops value", "xero": "Xero's value"}.get(take or "", "a value of your own")
     if conflict.field == "_match":
@@ -96,7 +88,7 @@ def _settle(ledger: Any, conflict: Any, take: str | None, value: str | None) -> 
            f"{show(settled.resolution)} ({how})"
 
 
-def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,
+def _settle_one(books: Any, open_conflicts: list[Any], conflict_id: int | None,
                 take: str | None, fields: list[str]) -> list[str]:
     chosen = next((c for c in open_conflicts if c.id == conflict_id), None)
     if chosen is None:
@@ -107,7 +99,7 @@ def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,
         raise UsageError("say which value to keep: --take ops|xero or --field NAME=VALUE")
     settled = []
     if take is not None:
-        settled.append(_settle(ledger, chosen, take, None))
+        settled.append(_settle(books, chosen, take, None))
     same_record = [c for c in open_conflicts if c.entity == chosen.entity
                    and c.ops_id == chosen.ops_id and c.xero_id == chosen.xero_id]
     for spec in fields:
@@ -120,9 +112,9 @@ def _settle_one(ledger: Any, open_conflicts: list[Any], conflict_id: int | None,
             raise UsageError(f"no open conflict on field {name!r} of this record (open: {names})")
         for conflict in matches:
             if choice in TAKES:
-                settled.append(_settle(ledger, conflict, choice, None))
+                settled.append(_settle(books, conflict, choice, None))
             else:
-                settled.append(_settle(ledger, conflict, None, choice))
+                settled.append(_settle(books, conflict, None, choice))
     return settled
 
 
@@ -140,16 +132,16 @@ def _ask() -> str:
         console.print(Text(f"{answer!r} is not an answer here: type o, x, v or s."))
 
 
-def _interactive(ledger: Any, conflicts: list[Any]) -> list[str]:
+def _interactive(books: Any, conflicts: list[Any]) -> list[str]:
     settled = []
     for conflict in conflicts:
         conflict_table(console, [conflict], title=f"conflict {conflict.id}")
         answer = _ask()
         if answer in ("ops", "xero"):
-            settled.append(_settle(ledger, conflict, answer, None))
+            settled.append(_settle(books, conflict, answer, None))
         elif answer == "value":
             value = typer.prompt("Value")
-            settled.append(_settle(ledger, conflict, None, value))
+            settled.append(_settle(books, conflict, None, value))
     return settled
 
 

@@ -82,33 +82,29 @@ def open_engine(runtime: Runtime) -> Iterator[Any]:
     """An engine over both sides of the workspace; everything is closed on the way out."""
     from xsync.cli.session import open_client
     from xsync.sides.xero import XeroSide
-    from xsync.state.db import damage_named, open_state
+    from xsync.sides.xero_map import Tracking
+    from xsync.sync.books import Books
     from xsync.sync.engine import Engine
     from xsync.xero.organisation import lock_date
 
-    state = open_state(runtime.workspace.state_path)
-    ops = open_ops_store(runtime.workspace, runtime.settings)
-    try:
-        client = open_client(runtime.workspace)
-    except BaseException:
-        _close(ops)
-        state.close()
-        raise
-    try:
-        from xsync.sides.xero_map import Tracking
-
-        tracking = runtime.settings.mappings.tracking
-        xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds,
-                        tracking=Tracking(tracking.mapped(), tracking.create_options))
-        # damage deep in state.db shows only when its pages are read, mid-run; the sides turn
-        # their own file troubles into their own errors, so what reaches here is state.db's
-        with damage_named(runtime.workspace.state_path):
-            yield Engine(state, ops, xero, runtime.rules,
+    # damage deep in state.db shows only when its pages are read, mid-run; the sides turn their
+    # own file troubles into their own errors, so what reaches the books' guard is state.db's
+    with Books.opened(runtime.workspace.state_path) as books:
+        ops = open_ops_store(runtime.workspace, runtime.settings)
+        try:
+            client = open_client(runtime.workspace)
+        except BaseException:
+            _close(ops)
+            raise
+        try:
+            tracking = runtime.settings.mappings.tracking
+            xero = XeroSide(client, overlap_seconds=runtime.settings.sync.ims_overlap_seconds,
+                            tracking=Tracking(tracking.mapped(), tracking.create_options))
+            yield Engine(books.state, ops, xero, runtime.rules,
                          lock_date=functools.partial(lock_date, client))
-    finally:
-        client.close()
-        _close(ops)
-        state.close()
+        finally:
+            client.close()
+            _close(ops)
 
 
 def _close(store: Any) -> None:
@@ -121,15 +117,10 @@ def record_failure(runtime: Runtime, mode: str, wanted: list[str] | None, exc: A
     """Keep a run that stopped before the engine could record it, for `xsync status`."""
     from datetime import UTC, datetime
 
-    from xsync.state.db import open_state
-    from xsync.sync.engine import record_failed_run
+    from xsync.sync.books import Books
 
     entities = [e for e in ENTITY_ORDER if wanted is None or e in wanted]
     # best effort: a state database too busy or broken to take the record must not hide the
     # error the run stopped for
-    with contextlib.suppress(Exception):
-        state = open_state(runtime.workspace.state_path)
-        try:
-            record_failed_run(state, mode, entities, exc, datetime.now(UTC))
-        finally:
-            state.close()
+    with contextlib.suppress(Exception), Books.opened(runtime.workspace.state_path) as books:
+        books.record_failed_run(mode, entities, exc, datetime.now(UTC))

@@ -25,7 +25,7 @@ import httpx
 
 from xsync.config import Workspace, XeroSettings
 from xsync.errors import NotConnected
-from xsync.state import connection as state_connection
+from xsync.sync import books as state_connection
 from xsync.xero.client import StaticTokens, TokenProvider, XeroClient
 from xsync.xero.limits import LimitState
 from xsync.xero.oauth import Endpoints, OAuthClient

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,9 @@ def status(
     """Show the organisation, the last run of each entity and its outcome, open conflicts,
     pending writes and Xero calls left today. Makes no call to Xero."""
     from xsync.cli.runtime import load_runtime
-    from xsync.state.db import damage_named
 
     runtime = load_runtime(workspace)
-    with damage_named(runtime.workspace.state_path):
-        data = _gather(runtime.workspace)
+    data = _gather(runtime.workspace)
     if as_json:
         print_json(console, data)
         return
@@ -74,17 +71,13 @@ def watcher_line(w: dict[str, Any]) -> str:
 
 def _gather(workspace: Any) -> dict[str, Any]:
     from xsync.cli.session import endpoints_for, load_connection, load_limits
-    from xsync.state.db import open_state
-    from xsync.state.ledger import Ledger
-    from xsync.state.watch import watcher_view
+    from xsync.sync.books import Books
 
-    connection = load_connection(workspace)
-    limits = load_limits(workspace, connection.tenant_id) if connection else None
-    db = open_state(workspace.state_path)
-    try:
-        ledger = Ledger(db)
+    with Books.opened(workspace.state_path) as books:
+        connection = load_connection(workspace)
+        limits = load_limits(workspace, connection.tenant_id) if connection else None
         last_runs = _in_sync_order(
-            {entity: entity_view(run) for entity, run in ledger.last_run_per_entity().items()})
+            {entity: entity_view(run) for entity, run in books.last_runs().items()})
         return {
             "workspace": str(workspace.root),
             "organisation": connection.tenant_name if connection else None,
@@ -94,14 +87,11 @@ def _gather(workspace: Any) -> dict[str, Any]:
             "last_runs": last_runs,
             "unread": [{"entity": entity, "reason": run["reason"]}
                        for entity, run in last_runs.items() if run["outcome"] == "unread"],
-            "open_conflicts": len(ledger.conflicts(open_only=True)),
-            "pending_writes": sum(n for state, n in ledger.outbox_counts().items()
-                                  if state in ("pending", "sent")),
+            "open_conflicts": len(books.conflicts(open_only=True)),
+            "pending_writes": books.pending_writes(),
             "calls_left_today": (limits or {}).get("day_remaining"),
-            "watcher": watcher_view(db, datetime.now(UTC)),
+            "watcher": books.watcher(),
         }
-    finally:
-        db.close()
 
 
 def entity_view(run: dict[str, Any]) -> dict[str, Any]:

@@ -100,8 +100,6 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
     from xsync.cli.runtime import open_engine
     from xsync.model.entities import ENTITY_ORDER
     from xsync.sides.xero import reads_per_scan
-    from xsync.state.db import open_state
-    from xsync.state.watch import watcher_view
     from xsync.watch.key import load_key
     from xsync.watch.loop import (
         DAY_CALLS,
@@ -118,7 +116,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
     root = runtime.workspace.root
     key, source = load_key(root)
     with open_engine(runtime) as engine:
-        other = watcher_view(engine.state, datetime.now(UTC))
+        other = engine.watcher(datetime.now(UTC))
         if other is not None and other["running"]:
             raise RunLocked(
                 f"another xsync watch (pid {other['pid']} on {other['host']}) watches this "
@@ -143,7 +141,7 @@ def _watch(runtime: Any, host: str, port: int, *, poll: float | None, ops_poll: 
         state_path = runtime.workspace.state_path
         try:
             receiver = Receiver(host, port, key,
-                                sink=lambda: StateSink(open_state(state_path), watcher.health),
+                                sink=lambda: StateSink.at(state_path, watcher.health),
                                 on_events=watcher.arrived)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "

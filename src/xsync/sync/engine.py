@@ -1,4 +1,5 @@
-"""The sync engine's public face: plan, apply, conflicts, resolve, audit, status.
+"""The sync engine's public face: plan and apply, over the books (conflicts, resolve, audit,
+status: :mod:`xsync.sync.books`).
 
 The engine sees each side only through the :class:`~xsync.model.side.Side` protocol and keeps
 its own state (links, bases, cursors, conflicts, outbox, audit, runs) in the state database.
@@ -14,31 +15,28 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from xsync.errors import (
-    AuthError,
     EmptySideGuard,
     ExitCode,
     MassDeleteGuard,
     SafetyGuard,
-    SideUnreachable,
     StalePlanGuard,
-    UsageError,
-    XeroError,
     XsyncError,
 )
 from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
-from xsync.state.ledger import IdMap, Ledger, transaction
+from xsync.state.ledger import IdMap, transaction
 from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
-from xsync.sync.plan import AuditEntry, Conflict, Plan, RunResult
+from xsync.sync.books import Books, utc_now
+from xsync.sync.plan import Plan, RunResult
 from xsync.sync.planner import MICROSECOND, Planner, prove_ops, trust_margin
-from xsync.sync.preflight import LOCKED, hold_locked
+from xsync.sync.preflight import hold_locked
 from xsync.sync.rules import Rules
 
 # a run's exit code as the word the runs table keeps
@@ -52,84 +50,18 @@ OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
 ROUND_RECORDS = 2_000
 
 
-class ConflictNotFound(UsageError):
-    """``xsync resolve`` named a conflict that does not exist. ``conflict_id``: the id given."""
+class Engine(Books):
+    """The books (see :class:`~xsync.sync.books.Books`) with the two sides: plan and apply."""
 
-    hint = "List open conflicts with `xsync resolve --list`."
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def resolve_conflict(state: sqlite_utils.Database, conflict_id: int, take: str | None,
-                     value: str | None, now: datetime) -> Conflict:
-    """Settle a conflict: ``take`` "ops" or "xero" picks that side's value, else ``value``.
-
-    Needs neither side: the next sync writes the chosen value to both. For an ambiguous match,
-    ``value`` is the Xero id to link to; ``take="ops"`` keeps the record apart (created in Xero);
-    ``take="xero"`` links to the first candidate.
-    """
-    ledger = Ledger(state)
-    conflict = ledger.conflict(conflict_id)
-    if conflict is None:
-        raise ConflictNotFound(f"no conflict {conflict_id}", conflict_id=conflict_id)
-    if conflict.field == LOCKED:
-        raise UsageError(
-            f"conflict {conflict_id} is a write into a period Xero has locked ({conflict.reason});"
-            " it is settled in Xero (the lock date) or in the ops platform (the document's date),"
-            " and closes by itself on the next sync", conflict_id=conflict_id)
-    if conflict.field == "_number":
-        raise UsageError(
-            f"conflict {conflict_id} is a number used twice ({conflict.reason}); it is settled "
-            "in the ops platform, by giving the new record another number, and closes by itself "
-            "on the next sync", conflict_id=conflict_id)
-    if take not in (None, "ops", "xero"):
-        raise UsageError(f"take must be ops or xero, not {take!r}", take=take)
-    if conflict.field == "_match":
-        chosen = value if value is not None else ("" if take == "ops" else None)
-    elif take == "ops":
-        chosen = conflict.ops
-    elif take == "xero":
-        chosen = conflict.xero
-    else:
-        chosen = value
-    with transaction(state):
-        ledger.resolve(conflict_id, take, chosen, now.isoformat())
-    resolved = ledger.conflict(conflict_id)
-    assert resolved is not None
-    return resolved
-
-
-def record_failed_run(state: sqlite_utils.Database, command: str, entities: Sequence[str],
-                      exc: XsyncError, now: datetime) -> int:
-    """A run that stopped before it could plan or apply (ops.db or Xero not reachable, a guard,
-    a refused grant) is a run too: `xsync status` must show it, entity by entity, with why."""
-    unread = isinstance(exc, SideUnreachable | AuthError | XeroError)
-    outcome = "unread" if unread else "failed"
-    reason = str(exc)
-    per = {e: {"outcome": outcome, "reason": reason, "exit_code": exc.exit_code}
-           for e in entities}
-    ledger = Ledger(state)
-    with transaction(state):
-        run_id = ledger.run_start(command, list(entities), now.isoformat())
-        ledger.run_finish(run_id, f"failed: {type(exc).__name__}", exc.exit_code, {},
-                          now.isoformat(), per)
-    return run_id
-
-
-class Engine:
     def __init__(self, state: sqlite_utils.Database, ops: Side, xero: Side, rules: Rules,
                  now: Callable[[], datetime] = utc_now,
                  lock_stale_after: timedelta = STALE_AFTER,
                  lock_date: Callable[[], date | None] | None = None,
                  round_records: int = ROUND_RECORDS) -> None:
-        self.state = state
+        super().__init__(state, now)
         self.ops = ops
         self.xero = xero
         self.rules = rules
-        self.now = now
-        self.ledger = Ledger(state)
         self.lock_stale_after = lock_stale_after
         # the last day Xero takes no posting on (see :mod:`xsync.sync.preflight`), when known
         self.lock_date = lock_date
@@ -313,34 +245,3 @@ class Engine:
         """Plan and apply under one hold of the run lock (the plan ``diff`` would show)."""
         with self.locked(wait=wait, sleep=sleep):
             return self.apply(self.plan(mode, entities), **flags)
-
-    # -- conflicts -------------------------------------------------------------------------------
-
-    def conflicts(self, open_only: bool = True, entity: str | None = None) -> list[Conflict]:
-        return self.ledger.conflicts(open_only=open_only, entity=entity)
-
-    def resolve(self, conflict_id: int, take: str | None = None,
-                value: str | None = None) -> Conflict:
-        """Settle a conflict; see :func:`resolve_conflict`."""
-        return resolve_conflict(self.state, conflict_id, take, value, self.now())
-
-    def resolve_all(self, take: str, entity: str | None = None) -> list[Conflict]:
-        return [self.resolve(int(c.id or 0), take=take)
-                for c in self.conflicts(open_only=True, entity=entity)]
-
-    # -- history ---------------------------------------------------------------------------------
-
-    def audit(self, since: str | datetime | None = None, entity: str | None = None,
-              record: str | None = None) -> list[AuditEntry]:
-        text = since.isoformat() if isinstance(since, datetime) else since
-        return self.ledger.audit(text, entity, record)
-
-    def status(self) -> dict[str, Any]:
-        runs = self.ledger.runs(limit=1)
-        return {
-            "last_run": runs[0] if runs else None,
-            "last_run_per_entity": self.ledger.last_run_per_entity(),
-            "open_conflicts": len(self.ledger.conflicts(open_only=True)),
-            "outbox": self.ledger.outbox_counts(),
-            "links": self.ledger.link_counts(),
-        }

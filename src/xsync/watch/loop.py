@@ -35,7 +35,7 @@ from xsync.errors import ExitCode, RunLocked, StateCorrupt, XsyncError
 from xsync.model.entities import ENTITY_ORDER, spec
 from xsync.model.side_changes import SupportsChangedSince
 from xsync.state.watch import Pending, WatcherRow, WebhookEvents
-from xsync.sync.engine import Engine, record_failed_run
+from xsync.sync.engine import Engine
 from xsync.sync.plan import TO_OPS, RunResult
 
 log = logging.getLogger("xsync.watch")
@@ -371,7 +371,7 @@ class Watcher:
         except XsyncError as exc:
             if not isinstance(exc, RunLocked | StateCorrupt) and "run_id" not in exc.data:
                 wanted = [e for e in ENTITY_ORDER if entities is None or e in entities]
-                record_failed_run(self.engine.state, COMMAND, wanted, exc, self.wall())
+                self.engine.record_failed_run(COMMAND, wanted, exc, self.wall())
             return self._failed(kind, exc.exit_code, str(exc), None)
         except Exception as exc:
             log.exception("watch step %s failed", kind)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from xsync.state.db import open_state
 from xsync.state.watch import WebhookEvents
 
 
@@ -22,6 +24,12 @@ class StateSink:
         self.events = WebhookEvents(db)
         self.status = status
         self.wall = wall
+
+    @classmethod
+    def at(cls, path: Path, status: Mapping[str, Any]) -> StateSink:
+        """A sink over the state database at ``path``, on a connection of its own (the
+        receiver's thread), closed by :meth:`close`."""
+        return cls(open_state(path), status)
 
     def add(self, payload: dict[str, Any]) -> int:
         return self.events.add(payload, self.wall().isoformat())
