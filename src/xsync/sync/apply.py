@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,10 @@ BATCH = {"xero": 50, "ops": 10000}
 
 @dataclass(slots=True)
 class Job:
-    """One step on its way through apply."""
+    """One step on its way through apply. The step is never changed: what apply learns on the
+    way (Xero's computed totals for the ops side, and for the base) goes into the job's own
+    ``to_ops`` and ``base``, new values made from the step's, so a plan applied still reads as
+    `diff` showed it."""
 
     step: Step
     ops_id: str | None
@@ -54,6 +57,12 @@ class Job:
     error: str | None = None
     results: dict[str, ChangeResult] = field(default_factory=dict)
     lines: list[dict[str, Any]] | None = None
+    to_ops: Write | None = None
+    base: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, step: Step) -> Job:
+        return cls(step, step.ops_id, step.xero_id, to_ops=step.to_ops, base=step.base)
 
 
 class Applier:
@@ -83,7 +92,7 @@ class Applier:
         result.skipped += plan.skipped
         self.result = result
         for entity in plan.entities:
-            jobs = [Job(s, s.ops_id, s.xero_id) for s in plan.steps if s.entity == entity]
+            jobs = [Job.of(s) for s in plan.steps if s.entity == entity]
             if jobs:
                 self._entity(entity, jobs, result)
                 # deposits applied in Xero just now: their credits' and invoices' balances
@@ -125,7 +134,7 @@ class Applier:
         self._write(entity, "xero", [j for j in jobs if j.step.to_xero])
         for job in jobs:
             self._take_computed(entity, job)
-        self._write(entity, "ops", [j for j in jobs if j.step.to_ops and not j.error])
+        self._write(entity, "ops", [j for j in jobs if j.to_ops and not j.error])
         # bases, links, audit: committed in chunks (one commit per record costs more than the
         # sync itself on a first import of many records)
         for start in range(0, len(jobs), FINISH_CHUNK):
@@ -150,7 +159,7 @@ class Applier:
                 if problem or change is None:
                     job.error = problem
                     continue
-                write = job.step.to_xero if side == "xero" else job.step.to_ops
+                write = job.step.to_xero if side == "xero" else job.to_ops
                 if write is not None and write.outbox_id is not None:
                     ready.append((job, change, self._outbox(entity, side, job, change)))
                 else:
@@ -233,7 +242,7 @@ class Applier:
                 created.append((job.ops_id, job.xero_id))  # linked with the batch's others
 
     def _outbox(self, entity: str, side: str, job: Job, change: Change) -> int:
-        write = job.step.to_xero if side == "xero" else job.step.to_ops
+        write = job.step.to_xero if side == "xero" else job.to_ops
         payload = _payload(change)
         reuse = write.outbox_id if write else None
         if reuse is not None:
@@ -251,7 +260,7 @@ class Applier:
     # -- translating a planned write into a side's change ----------------------------------------
 
     def _change(self, entity: str, side: str, job: Job) -> tuple[Change | None, str | None]:
-        write = job.step.to_xero if side == "xero" else job.step.to_ops
+        write = job.step.to_xero if side == "xero" else job.to_ops
         if write is None:
             return None, None
         fields, problem = self.translate(entity, side, write.fields)
@@ -302,7 +311,7 @@ class Applier:
         if answer is None or answer.record is None or not computed or job.error:
             return
         ops_now = dict(job.step.ops_record.fields) if job.step.ops_record else {}
-        write = job.step.to_ops
+        write = job.to_ops
         if write is not None:
             ops_now.update(write.fields)
         # Xero's reply names records by Xero ids (a contact's merged_into): ops ids for ops; a
@@ -312,8 +321,8 @@ class Applier:
         if unlinked:
             taken = {f: v for f, v in taken.items() if f not in entity_spec.refs}
         diff = {f: v for f, v in taken.items() if v != ops_now.get(f)}
-        if job.step.base is not None:
-            job.step.base["fields"].update(taken)
+        if job.base is not None:
+            job.base = {**job.base, "fields": {**job.base["fields"], **taken}}
         lines = self._computed_lines(entity, job, answer.record)
         if (not diff and lines is None) or (write is not None
                                             and write.action in ("delete", "void")):
@@ -323,11 +332,10 @@ class Applier:
                 # nothing on the ops side to give it to: gone there (what Xero settled on is
                 # still the base), or not created there
                 return
-            job.step.to_ops = Write("ops", "update", diff, lines)
+            job.to_ops = Write("ops", "update", diff, lines)
         else:
-            write.fields.update(diff)
-            if lines is not None and write.lines is None:
-                write.lines = lines
+            job.to_ops = replace(write, fields={**write.fields, **diff},
+                                 lines=lines if write.lines is None else write.lines)
 
     def _computed_lines(self, entity: str, job: Job, reply: Record) -> list[dict[str, Any]] | None:
         """The ops lines with Xero's computed line values, when Xero's reply differs from ops
@@ -335,11 +343,13 @@ class Applier:
         computed = spec(entity).line_xero_computed
         sent = job.step.to_xero.lines if job.step.to_xero else None
         ops_record = job.step.ops_record
-        base = job.step.base
+        base = job.base
         if not computed or sent is None or reply.lines is None or ops_record is None \
                 or ops_record.lines is None or base is None or len(reply.lines) != len(sent):
             return None
-        pairs = base.get("lines") or []
+        # the base's lines take Xero's values: copies, kept as the job's base
+        pairs = [{**p, "fields": dict(p["fields"])} for p in base.get("lines") or []]
+        job.base = {**base, "lines": pairs}
         by_id = {ln.id: ln for ln in ops_record.lines}
         wanted: dict[str, dict[str, str | None]] = {}
         for entry, got in zip(sent, reply.lines, strict=True):
@@ -370,8 +380,8 @@ class Applier:
         for row_id in step.recovers:
             self.ledger.outbox_mark(row_id, "done", {"recovered": True}, at)
         for conflict in step.conflicts:
-            conflict.id = self.ledger.upsert_conflict(conflict, at)
-        if job.error is None and step.base is not None and job.ops_id and job.xero_id:
+            self.ledger.upsert_conflict(conflict, at)
+        if job.error is None and job.base is not None and job.ops_id and job.xero_id:
             job.error = self._store_base(entity, job)
         if job.error is not None:
             for a in step.actions:
@@ -410,12 +420,11 @@ class Applier:
                                              c.rule))
 
     def _store_base(self, entity: str, job: Job) -> str | None:
-        step = job.step
-        assert step.base is not None and job.ops_id and job.xero_id
-        snapshot: dict[str, Any] = {"fields": dict(step.base["fields"]),
-                                    "lines": step.base.get("lines")}
-        if step.base.get("unknown"):
-            snapshot["unknown"] = list(step.base["unknown"])
+        step, base = job.step, job.base
+        assert base is not None and job.ops_id and job.xero_id
+        snapshot: dict[str, Any] = {"fields": dict(base["fields"]), "lines": base.get("lines")}
+        if base.get("unknown"):
+            snapshot["unknown"] = list(base["unknown"])
         ops_final = self._final(job, "ops")
         xero_final = self._final(job, "xero")
         problem = self._fill_lines(snapshot, job)
@@ -492,7 +501,7 @@ class Applier:
         pairs = [dict(p) for p in pairs]
         snapshot["lines"] = pairs
         for side in ("xero", "ops"):
-            write = job.step.to_xero if side == "xero" else job.step.to_ops
+            write = job.step.to_xero if side == "xero" else job.to_ops
             answer = job.results.get(side)
             if write is None or write.lines is None or answer is None:
                 continue

@@ -484,7 +484,7 @@ def balances_after(applier: Applier, entity: str,
                 continue
             step = _balance_step(target, ops_id, mine, record)
             if step is not None:
-                follow.append(Job(step, ops_id, record.id))
+                follow.append(Job.of(step))
         if follow:
             out.append((target, follow))
     return out
