@@ -24,6 +24,10 @@ Each database has one owner, with no exception: every SQL statement on the state
 ``state/``, on the ops store in ``sides/``, on the sandbox's store in ``sandbox/``. Elsewhere no
 module runs a statement (``execute``, ``executemany``, ``executescript``, ``query``, ``table``),
 opens a SQLite file (``sqlite3.connect``), or spells one (a string that starts with a statement).
+
+A run's record of what it did has one writer too: outside ``state/``, only the journal
+(``sync/journal.py``) writes the outbox, links and aliases, bases and the audit log; everything
+else asks the journal.
 """
 
 from __future__ import annotations
@@ -133,4 +137,28 @@ def test_only_each_databases_owner_runs_sql_on_it() -> None:
     offenders = [use for path in sorted(SRC.rglob("*.py"))
                  if path.relative_to(SRC).parts[0] not in SQL_OWNERS
                  for use in _sql_uses(path)]
+    assert offenders == []
+
+
+# the state package's writers of the outbox, links and aliases, bases and the audit log
+JOURNAL_WRITES = {"alias", "link", "link_many", "save_base", "save_bases", "confirm_bases",
+                  "outbox_add", "outbox_add_many", "outbox_mark", "outbox_marks",
+                  "outbox_supersede", "outbox_prune", "audit_add", "audit_add_many"}
+
+
+def _asks_the_journal(target: ast.expr) -> bool:
+    return (isinstance(target, ast.Name) and target.id == "journal") or (
+        isinstance(target, ast.Attribute) and target.attr == "journal")
+
+
+def test_only_the_journal_writes_what_a_run_did() -> None:
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = path.relative_to(SRC)
+        if where.parts[0] == "state" or where == Path("sync/journal.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in JOURNAL_WRITES and not _asks_the_journal(node.func.value):
+                offenders.append(f"{where}:{node.lineno} calls {node.func.attr}")
     assert offenders == []

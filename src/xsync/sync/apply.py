@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
@@ -22,8 +21,9 @@ from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
 from xsync.model.side import Change, ChangeResult, Side
 from xsync.state.codec import moment_in
-from xsync.state.ledger import Base, IdMap, Ledger, OutboxEntry, record_hash, transaction
+from xsync.state.ledger import Base, OutboxEntry, record_hash
 from xsync.sync import deposits
+from xsync.sync.journal import Journal
 from xsync.sync.merge import agrees
 from xsync.sync.plan import (
     XERO_REF,
@@ -66,23 +66,20 @@ class Job:
 
 
 class Applier:
-    def __init__(self, ledger: Ledger, ops: Side, xero: Side, now: Callable[[], datetime],
-                 run_id: int, heartbeat: Callable[[], None], ids: IdMap | None = None) -> None:
-        self.ledger = ledger
+    def __init__(self, journal: Journal, ops: Side, xero: Side,
+                 heartbeat: Callable[[], None]) -> None:
+        # the one writer of what the run does (see :mod:`xsync.sync.journal`)
+        self.journal = journal
         # links and aliases as this run has them, one read per entity (the plan's, when it was
         # made under the same hold of the run lock: one map per run)
-        self.ids = ids if ids is not None else IdMap(ledger)
+        self.ids = journal.ids
         self.sides = {"ops": ops, "xero": xero}
-        self.now = now
-        self.run_id = run_id
+        self.now = journal.now
+        self.run_id = journal.run_id
         self.heartbeat = heartbeat
         # a chunk's bases and audit entries, stored together when the chunk is finished
         self.bases: list[Base] = []
         self.entries: list[AuditEntry] = []
-        # (entity, side) -> the ids waiting in ``retries``, read when first needed and kept as
-        # this run adds and clears them: a record with none costs no statement to clear
-        self._retry_ids: dict[tuple[str, str], set[str]] = {}
-
     def at(self) -> str:
         return self.now().isoformat()
 
@@ -99,16 +96,15 @@ class Applier:
                 for follow, more in deposits.balances_after(self, entity, jobs):
                     self._entity(follow, more, result)
             if entity not in failed_reads:
-                with transaction(self.ledger.db):
+                with self.journal.transaction():
                     for side, ent, cursor in plan.cursors:
                         if ent == entity:
-                            self.ledger.set_cursor(side, entity, cursor, self.at())
+                            self.journal.cursor(side, entity, cursor)
             self.heartbeat()
-        with transaction(self.ledger.db):
+        with self.journal.transaction():
             # rows a write of this run touched got a new base already; the rest are as they were
             written = {(j.entity, j.ops_id) for j in plan.steps}
-            self.ledger.confirm_bases([c for c in plan.confirmed
-                                       if (c[0], c[1]) not in written], self.at())
+            self.journal.confirm([c for c in plan.confirmed if (c[0], c[1]) not in written])
             for r in plan.skipped:
                 # a Xero record held back now may not be listed by the next incremental scan
                 if r.xero_id:
@@ -123,14 +119,13 @@ class Applier:
     # -- one entity ------------------------------------------------------------------------------
 
     def _entity(self, entity: str, jobs: list[Job], result: RunResult) -> None:
-        with transaction(self.ledger.db):
+        with self.journal.transaction():
             for job in jobs:
                 step = job.step
                 if step.alias and job.ops_id and job.xero_id:
-                    self.ids.alias(entity, job.ops_id, job.xero_id, "resolved:alias",
-                                      self.at())
+                    self.journal.alias(entity, job.ops_id, job.xero_id)
                 elif step.link_rule and job.ops_id and job.xero_id:
-                    self.ids.link(entity, job.ops_id, job.xero_id, step.link_rule, self.at())
+                    self.journal.link(entity, job.ops_id, job.xero_id, step.link_rule)
         self._write(entity, "xero", [j for j in jobs if j.step.to_xero])
         for job in jobs:
             self._take_computed(entity, job)
@@ -140,11 +135,10 @@ class Applier:
         for start in range(0, len(jobs), FINISH_CHUNK):
             chunk = jobs[start:start + FINISH_CHUNK]
             self.bases, self.entries = [], []
-            with transaction(self.ledger.db):
+            with self.journal.transaction():
                 for job in chunk:
                     self._finish(entity, job, result)
-                self.ledger.save_bases(entity, self.bases, self.at())
-                self.ledger.audit_add_many(self.entries)
+                self.journal.settle(entity, self.bases, self.entries)
             self.bases, self.entries = [], []
             for job in chunk:
                 # what the sides answered is stored by now; a large import need not keep it
@@ -152,7 +146,7 @@ class Applier:
 
     def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
         ready: list[tuple[Job, Change, int]] = []
-        with transaction(self.ledger.db):
+        with self.journal.transaction():
             fresh: list[tuple[int, Job, Change]] = []
             for job in jobs:
                 change, problem = self._change(entity, side, job)
@@ -161,14 +155,14 @@ class Applier:
                     continue
                 write = job.step.to_xero if side == "xero" else job.to_ops
                 if write is not None and write.outbox_id is not None:
-                    ready.append((job, change, self._outbox(entity, side, job, change)))
+                    ready.append((job, change,
+                                  self._outbox(entity, side, job, change, write.outbox_id)))
                 else:
                     # a new outbox row: added with the others, in one statement
                     fresh.append((len(ready), job, change))
                     ready.append((job, change, 0))
-            added = self.ledger.outbox_add_many(self.run_id, (
-                OutboxEntry(entity, change.action, side, change.key, job.ops_id, job.xero_id,
-                            _payload(change)) for _, job, change in fresh), self.at())
+            added = self.journal.intend(_entry(entity, side, job, change)
+                                        for _, job, change in fresh)
             for (place, job, change), (row_id, key) in zip(fresh, added, strict=True):
                 change.idempotency_key = key
                 ready[place] = (job, change, row_id)
@@ -186,7 +180,7 @@ class Applier:
                 reason = self._write_failed(entity, side, exc)
                 answers = [ChangeResult(c.key, False, c.id, errors=[reason]) for _, c, _ in batch]
             by_key = {a.key: a for a in answers}
-            with transaction(self.ledger.db):
+            with self.journal.transaction():
                 marks: list[tuple[int, str, Any, str]] = []
                 created: list[tuple[str, str]] = []
                 pairs = [(job, change, row_id, by_key.get(change.key) or ChangeResult(
@@ -196,8 +190,7 @@ class Applier:
                 for job, change, row_id, answer in pairs:
                     self._record_answer(entity, side, job, change, answer, row_id, marks,
                                         created)
-                self.ids.link_many(entity, created, "create", self.at())
-                self.ledger.outbox_marks(marks)
+                self.journal.answered(entity, marks, created)
 
     def _write_failed(self, entity: str, side: str, exc: Exception) -> str:
         """A batch the side could not take at all: its records are retried next run, and the
@@ -241,19 +234,8 @@ class Applier:
             if job.ops_id and job.xero_id:
                 created.append((job.ops_id, job.xero_id))  # linked with the batch's others
 
-    def _outbox(self, entity: str, side: str, job: Job, change: Change) -> int:
-        write = job.step.to_xero if side == "xero" else job.to_ops
-        payload = _payload(change)
-        reuse = write.outbox_id if write else None
-        if reuse is not None:
-            row = self.ledger.outbox_row(reuse)
-            if row and row["payload"] == payload and row["state"] in ("pending", "sent"):
-                change.idempotency_key = row["idempotency_key"]
-                return reuse
-            self.ledger.outbox_mark(reuse, "abandoned", {"replaced": True}, self.at())
-        row_id, key = self.ledger.outbox_add(self.run_id, entity, change.action, side,
-                                             change.key, job.ops_id, job.xero_id, payload,
-                                             self.at())
+    def _outbox(self, entity: str, side: str, job: Job, change: Change, reuse: int) -> int:
+        row_id, key = self.journal.intend_again(reuse, _entry(entity, side, job, change))
         change.idempotency_key = key
         return row_id
 
@@ -377,10 +359,9 @@ class Applier:
     def _finish(self, entity: str, job: Job, result: RunResult) -> None:
         step = job.step
         at = self.at()
-        for row_id in step.recovers:
-            self.ledger.outbox_mark(row_id, "done", {"recovered": True}, at)
+        self.journal.recovered(step.recovers)
         for conflict in step.conflicts:
-            self.ledger.upsert_conflict(conflict, at)
+            self.journal.conflict(conflict, at)
         if job.error is None and job.base is not None and job.ops_id and job.xero_id:
             job.error = self._store_base(entity, job)
         if job.error is not None:
@@ -393,9 +374,9 @@ class Applier:
                     self._add_retry(entity, side, rid, job.error, at)
             return
         for cid in step.settles:
-            self.ledger.settle(cid, at)
+            self.journal.settled(cid, at)
         for cid in step.closes:
-            self.ledger.settle(cid, at, take="agreed")
+            self.journal.settled(cid, at, take="agreed")
         for a in step.actions:
             if a.kind == "conflict":
                 continue
@@ -452,22 +433,11 @@ class Applier:
             self._clear_retry(entity, "ops", job.ops_id)
         return None
 
-    def _retrying(self, entity: str, side: str) -> set[str]:
-        key = (entity, side)
-        found = self._retry_ids.get(key)
-        if found is None:
-            found = self._retry_ids[key] = self.ledger.retries(entity, side)
-        return found
-
     def _add_retry(self, entity: str, side: str, record_id: str, reason: str, at: str) -> None:
-        self.ledger.add_retry(entity, side, record_id, reason, self.run_id, at)
-        self._retrying(entity, side).add(record_id)
+        self.journal.retry(entity, side, record_id, reason, at)
 
     def _clear_retry(self, entity: str, side: str, record_id: str | None) -> None:
-        waiting = self._retrying(entity, side)
-        if record_id and record_id in waiting:
-            self.ledger.clear_retry(entity, side, record_id)
-            waiting.discard(record_id)
+        self.journal.clear_retry(entity, side, record_id)
 
     @staticmethod
     def _seen(final: Record, planned: Record | None, planned_seen: Seen) -> Seen:
@@ -521,6 +491,11 @@ class Applier:
 
 # records whose bases, links and audit entries are committed together (as for BATCH)
 FINISH_CHUNK = 10000
+
+
+def _entry(entity: str, side: str, job: Job, change: Change) -> OutboxEntry:
+    return OutboxEntry(entity, change.action, side, change.key, job.ops_id, job.xero_id,
+                       _payload(change))
 
 
 def _payload(change: Change) -> dict[str, Any]:

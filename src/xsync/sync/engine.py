@@ -34,6 +34,7 @@ from xsync.state.ledger import IdMap, transaction
 from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
 from xsync.sync.books import Books, utc_now
+from xsync.sync.journal import Journal
 from xsync.sync.plan import Plan, RunResult
 from xsync.sync.planner import MICROSECOND, Planner, prove_ops, trust_margin
 from xsync.sync.preflight import hold_locked
@@ -172,19 +173,12 @@ class Engine(Books):
 
     def _apply(self, plan: Plan, lock: RunLock, command: str | None,
                flags: dict[str, bool]) -> RunResult:
-        outcome, result = "crashed", None
+        outcome, result, journal = "crashed", None, None
         try:
-            with transaction(self.state):
-                run_id = self.ledger.run_start(command or plan.mode, plan.entities,
-                                               self.now().isoformat())
-                # writes a killed run left unsent or unanswered that are not creates: the
-                # bases did not move, so this plan already carries whatever is still needed
-                self.ledger.outbox_supersede(run_id, self.now().isoformat())
-                # and the finished rows of earlier runs are history the audit log keeps
-                self.ledger.outbox_prune(run_id)
-            result = RunResult(run_id, plan.mode)
-            applier = Applier(self.ledger, self.ops, self.xero, self.now, run_id,
-                              lock.heartbeat, plan.ids)
+            journal = Journal.begin(self.ledger, plan.ids or IdMap(self.ledger),
+                                    command or plan.mode, plan.entities, self.now)
+            result = RunResult(journal.run_id, plan.mode)
+            applier = Applier(journal, self.ops, self.xero, lock.heartbeat)
             applier.apply(plan, result)
             deleted, current = plan.deletes, plan
             if plan.more:
@@ -215,13 +209,10 @@ class Engine(Books):
                 exc.data.setdefault("run_id", result.run_id)
             raise
         finally:
-            if result is not None:
+            if journal is not None and result is not None:
                 failed = outcome.startswith("failed")
-                with transaction(self.state):
-                    self.ledger.run_finish(
-                        result.run_id, outcome, None if failed else result.exit_code,
-                        result.counts, self.now().isoformat(),
-                        None if failed else result.entity_outcomes(plan.entities))
+                journal.finish(outcome, None if failed else result.exit_code, result.counts,
+                               None if failed else result.entity_outcomes(plan.entities))
 
     def _prove_ops(self, entities: Sequence[str]) -> None:
         """Once a run's writes are done, prove what the ops side holds where they left no
