@@ -1,4 +1,6 @@
-"""One xsync run (``pull`` or ``sync``) in a process of its own, against a sandbox server.
+"""One xsync run (``pull`` or ``sync``) in a process of its own, against a sandbox server; or
+``diff``: the plan a first pull would apply, written as `xsync diff --mode pull --json` writes it
+(to nowhere).
 
     python benchmarks/xsync_run.py pull --api-url URL --tenant ID --folder DIR < token.json
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from measure import measured, report
+from rich.console import Console
 
+from xsync.cli.render import print_json
 from xsync.cli.runner import lenient_gc
 from xsync.sides.ops_rows import stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore
@@ -31,7 +36,7 @@ from xsync.xero.client import StaticTokens, XeroClient
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("pull", "sync"))
+    parser.add_argument("mode", choices=("pull", "sync", "diff"))
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--folder", required=True, type=Path)
@@ -58,14 +63,25 @@ def main(argv: list[str] | None = None) -> None:
         state = open_state(args.folder / "state.db")
         engine = Engine(state, ops, XeroSide(client), default_rules(), now=now)
         with lenient_gc():  # as the CLI runs it
-            result = engine.run(args.mode)
+            if args.mode == "diff":
+                plan = engine.plan("pull")
+                with open(os.devnull, "w") as nowhere:
+                    print_json(Console(file=nowhere), {**plan.json_parts(), "exit_code": 0})
+            else:
+                result = engine.run(args.mode)
         client.close()
         ops.close()
         state.close()
-    figures["exit_code"] = int(result.exit_code)
-    figures["applied"] = {entity: dict(counts) for entity, counts in result.counts.items()}
-    figures["conflicts"] = len(result.conflicts)
-    figures["rejected"] = len(result.rejected)
+    if args.mode == "diff":
+        figures["exit_code"] = int(plan.exit_code())
+        figures["applied"] = plan.counts()
+        figures["conflicts"] = len(plan.conflicts)
+        figures["rejected"] = len(plan.rejected)
+    else:
+        figures["exit_code"] = int(result.exit_code)
+        figures["applied"] = {entity: dict(counts) for entity, counts in result.counts.items()}
+        figures["conflicts"] = len(result.conflicts)
+        figures["rejected"] = len(result.rejected)
     figures["pacing_s"] = sum(waited)
     report(figures)
 

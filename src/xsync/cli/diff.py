@@ -38,7 +38,7 @@ def diff(
             print_json(console, failure_json(mode, wanted, exc))
         raise
     if as_json:
-        print_json(console, {**plan.to_json(), "exit_code": code})
+        print_json(console, {**plan.json_parts(), "exit_code": code})
     else:
         plan_tables(console, plan)
     raise typer.Exit(code)

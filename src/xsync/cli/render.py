@@ -7,7 +7,7 @@ person reads and the JSON a script reads cannot disagree.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -44,9 +44,45 @@ def field_label(field: str) -> str:
 
 def print_json(console: Console, data: Any) -> None:
     """``--json`` output: indented JSON, written as it is (no highlighting, no wrapping), so
-    that a plan of many thousand records prints in the time it takes to encode it."""
-    console.file.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    that a plan of many thousand records prints in the time it takes to encode it.
+
+    An object's values that are iterators (a plan's steps, a run's outcomes: see
+    ``json_parts``) are written one element at a time, so the text of a large plan is never
+    held whole; the bytes are those of ``json.dumps(data, indent=2)`` with the lists read."""
+    write = console.file.write
+    if isinstance(data, dict):
+        _write_object(write, data)
+    else:
+        write(_dumped(data))
+    write("\n")
     console.file.flush()
+
+
+def _dumped(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _write_object(write: Callable[[str], Any], data: dict[str, Any]) -> None:
+    if not data:
+        write("{}")
+        return
+    lead = "{\n  "
+    for key, value in data.items():
+        write(f"{lead}{_dumped(str(key))}: ")
+        lead = ",\n  "
+        if isinstance(value, Iterator):
+            _write_list(write, value)
+        else:
+            write(_dumped(value).replace("\n", "\n  "))
+    write("\n}")
+
+
+def _write_list(write: Callable[[str], Any], items: Iterator[Any]) -> None:
+    lead = "[\n    "
+    for item in items:
+        write(lead + _dumped(item).replace("\n", "\n    "))
+        lead = ",\n    "
+    write("[]" if lead.startswith("[") else "\n  ]")
 
 
 def plan_tables(console: Console, plan: Any, *, problems_only: bool = False) -> None:

@@ -126,7 +126,7 @@ def _run(mode: str, runtime: Runtime, wanted: list[str] | None, *, dry_run: bool
             plan = engine.plan(mode, wanted)
             code = plan.exit_code(engine.guard_code(plan, **flags))
             if as_json:
-                print_json(console, {**plan.to_json(), "exit_code": code})
+                print_json(console, {**plan.json_parts(), "exit_code": code})
             elif not quiet or code:
                 plan_tables(console, plan, problems_only=quiet)
                 if not quiet:
@@ -135,7 +135,7 @@ def _run(mode: str, runtime: Runtime, wanted: list[str] | None, *, dry_run: bool
         with engine.locked(wait=wait):
             result = engine.apply(engine.plan(mode, wanted), **flags)
     if as_json:
-        print_json(console, result.to_json())
+        print_json(console, result.json_parts())
     elif not quiet or result.exit_code:
         result_summary(console, result, problems_only=quiet)
     raise typer.Exit(result.exit_code)

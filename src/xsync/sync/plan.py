@@ -13,6 +13,7 @@ links, which by then include the records created earlier in the same run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -237,18 +238,23 @@ class Plan:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        return settled(self.json_parts())
+
+    def json_parts(self) -> dict[str, Any]:
+        """:meth:`to_json` with its long lists as iterators, each element made as it is read:
+        ``--json`` writes a plan of many thousand records one element at a time."""
         return {
             "mode": self.mode,
             "entities": list(self.entities),
             "created_at": self.created_at,
             "counts": self.counts(),
-            "actions": [a.to_json() for a in self.actions],
-            "conflicts": [c.to_json() for c in self.conflicts],
+            "actions": (a.to_json() for s in self.steps for a in s.actions),
+            "conflicts": (c.to_json() for s in self.steps for c in s.conflicts),
             "rejected": [r.to_json() for r in self.rejected],
             "skipped": [r.to_json() for r in self.skipped],
             "read_errors": [e.to_json() for e in self.read_errors],
             "empty_sides": [list(e) for e in self.empty_sides],
-            "steps": [s.to_json() for s in self.steps],
+            "steps": (s.to_json() for s in self.steps),
         }
 
 
@@ -315,15 +321,25 @@ class RunResult:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        return settled(self.json_parts())
+
+    def json_parts(self) -> dict[str, Any]:
+        """:meth:`to_json`, the outcomes of the records applied as an iterator (see
+        :meth:`Plan.json_parts`)."""
         return {
             "run_id": self.run_id, "mode": self.mode, "counts": self.counts,
             "exit_code": self.exit_code,
-            "applied": [o.to_json() for o in self.applied],
+            "applied": (o.to_json() for o in self.applied),
             "rejected": [o.to_json() for o in self.rejected],
             "conflicts": [c.to_json() for c in self.conflicts],
             "read_errors": [e.to_json() for e in self.read_errors],
             "skipped": [r.to_json() for r in self.skipped],
         }
+
+
+def settled(parts: dict[str, Any]) -> dict[str, Any]:
+    """``json_parts`` with every iterator read into a list."""
+    return {k: list(v) if isinstance(v, Iterator) else v for k, v in parts.items()}
 
 
 def iso(moment: datetime | None) -> str | None:
