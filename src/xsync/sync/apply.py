@@ -80,6 +80,7 @@ class Applier:
         # a chunk's bases and audit entries, stored together when the chunk is finished
         self.bases: list[Base] = []
         self.entries: list[AuditEntry] = []
+
     def at(self) -> str:
         return self.now().isoformat()
 
@@ -108,13 +109,13 @@ class Applier:
             for r in plan.skipped:
                 # a Xero record held back now may not be listed by the next incremental scan
                 if r.xero_id:
-                    self._add_retry(r.entity, "xero", r.xero_id, r.reason, self.at())
+                    self.journal.retry(r.entity, "xero", r.xero_id, r.reason, self.at())
             for r in plan.rejected:
                 result.rejected.append(Outcome(r.entity, r.ops_id, r.xero_id, r.label,
                                                "reject", "", r.reason))
                 for side, rid in (("ops", r.ops_id), ("xero", r.xero_id)):
                     if rid:
-                        self._add_retry(r.entity, side, rid, r.reason, self.at())
+                        self.journal.retry(r.entity, side, rid, r.reason, self.at())
 
     # -- one entity ------------------------------------------------------------------------------
 
@@ -371,7 +372,7 @@ class Applier:
                                                    a.kind, a.direction, job.error))
             for side, rid in (("ops", job.ops_id), ("xero", job.xero_id)):
                 if rid:
-                    self._add_retry(entity, side, rid, job.error, at)
+                    self.journal.retry(entity, side, rid, job.error, at)
             return
         for cid in step.settles:
             self.journal.settled(cid, at)
@@ -427,17 +428,11 @@ class Applier:
                                ops_seen.updated_at, xero_seen.updated_at, at))
         if ops_seen.hash is None:
             # not yet in step on both sides (a conflict, a flow this run may not make): look again
-            self._add_retry(entity, "xero", job.xero_id, "not settled", at)
+            self.journal.retry(entity, "xero", job.xero_id, "not settled", at)
         else:
-            self._clear_retry(entity, "xero", job.xero_id)
-            self._clear_retry(entity, "ops", job.ops_id)
+            self.journal.clear_retry(entity, "xero", job.xero_id)
+            self.journal.clear_retry(entity, "ops", job.ops_id)
         return None
-
-    def _add_retry(self, entity: str, side: str, record_id: str, reason: str, at: str) -> None:
-        self.journal.retry(entity, side, record_id, reason, at)
-
-    def _clear_retry(self, entity: str, side: str, record_id: str | None) -> None:
-        self.journal.clear_retry(entity, side, record_id)
 
     @staticmethod
     def _seen(final: Record, planned: Record | None, planned_seen: Seen) -> Seen:

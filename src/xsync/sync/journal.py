@@ -11,8 +11,10 @@ Apply goes send → read back → settle, and the journal records each stage:
 - :meth:`Journal.settle` stores the bases and audit entries of a chunk of finished records;
 - :meth:`Journal.finish` closes the run's row with its outcome.
 
-Links and aliases, bases, audit entries, outbox rows, retries, conflicts and cursors of a run
-are written here and nowhere else (``tests/arch`` checks it); planning only reads.
+A run's links and aliases, bases, audit entries, outbox rows, retries, conflicts and cursors
+are written here and nowhere else (``tests/arch`` checks it of the first four, whose methods
+no other object shares a name with); planning only reads. A run that stopped before it could
+plan is recorded by the books (:meth:`xsync.sync.books.Books.record_failed_run`).
 """
 
 from __future__ import annotations
