@@ -396,3 +396,29 @@ def test_the_reason_for_an_unmappable_xero_invoice_names_the_field_and_the_invoi
     [rejected] = run_json(world, "sync")[1]["rejected"]
     assert "date" in rejected["reason"].lower().replace("xero date", "")
     assert "INV-0012" in rejected["reason"] or rejected["label"].startswith("INV-0012")
+
+
+def test_a_xero_invoice_that_cannot_be_mapped_stays_alone_on_the_runs_after(
+        world: World) -> None:
+    # rejected once, it waits as a retry; each later run reads it again by its id, and it must
+    # still be its own fate: the other invoices keep syncing, both ways
+    first_sync(world)
+    invoice = _damage_in_xero(world, "INV-0012", Date="yesterday", DateString="yesterday")
+    code, first = run_json(world, "sync")
+    assert code == 4, first
+    other = world.xero.invoice("INV-0013")
+    world.xero.update_invoice(other, Reference="Edited in Xero later")
+    code, second = run_json(world, "sync")
+    assert code == 4, second
+    assert ops_invoice(world, "INV-0013")["reference"] == "Edited in Xero later"
+    # the cursor is past the damaged invoice now: from here on only its retry reads it, by id
+    ops_before = ops_invoice(world, "INV-0012")
+    world.xero.update_invoice(world.xero.invoice("INV-0014"), Reference="And another")
+    for _ in range(2):
+        code, later = run_json(world, "sync")
+        assert code == 4, later
+        assert later["read_errors"] == [], later["read_errors"]
+        [rejected] = later["rejected"]
+        assert rejected["xero_id"] == invoice["InvoiceID"] and "yesterday" in rejected["reason"]
+    assert ops_invoice(world, "INV-0014")["reference"] == "And another"
+    assert ops_invoice(world, "INV-0012") == ops_before          # neither deleted nor rewritten

@@ -133,6 +133,16 @@ class SupportsChangedScan(Protocol):
 
 
 @runtime_checkable
+class SupportsUnreadable(Protocol):
+    """Optional: a side whose ``fetch`` leaves out a record it read but could not turn into
+    canonical form, and says which. ``unreadable`` gives (id, reason) of each such record of
+    ``entity`` since it was last asked, and forgets them: the engine holds each unknown (reported,
+    retried, never planned as gone), and the rest of the fetch goes on."""
+
+    def unreadable(self, entity: str) -> list[tuple[str, str]]: ...
+
+
+@runtime_checkable
 class SupportsUnchanged(Protocol):
     """Optional: a side told, after a scan, that every record it listed is as the engine last saw
     it (its own writes read back, say), so that what it reads only on news need not be read."""

@@ -126,6 +126,9 @@ class XeroSide:
         self._quiet: dict[str, bool] = {}
         # records per round of a large entity's read, while a run reads in rounds
         self._round: int | None = None
+        # entity -> (id, reason) of the records a fetch read but could not map, until the
+        # engine asks (``unreadable``): left out of a fetch, a record must not read as gone
+        self._unreadable: dict[str, list[tuple[str, str]]] = {}
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -169,18 +172,8 @@ class XeroSide:
             for element in page:
                 if not self._wanted(entity, element):
                     continue
-                try:
-                    record = record_from_xero(entity, element, self.tracking)
-                except ValueError as exc:
-                    # the message names the record, the field and the value
-                    rejected.append((_element_id(entity, element) or "?", str(exc)))
-                    continue
-                except TypeError as exc:
-                    # a value of a shape no Xero field has (a list where text belongs)
-                    rid = _element_id(entity, element) or "?"
-                    rejected.append((rid, f"Xero {entity.rstrip('s').replace('_', ' ')} {rid}: "
-                                          f"a value of an unexpected shape ({exc}); the record "
-                                          "was not read, and nothing of it was changed"))
+                record = self._read(entity, element, rejected)
+                if record is None:
                     continue
                 records.append(record)
                 changed = record.updated_at
@@ -282,21 +275,51 @@ class XeroSide:
         kind = ENDPOINTS[entity][2]
         return kind is None or element.get("Type", kind) == kind
 
+    def _read(self, entity: str, element: dict[str, Any],
+              rejected: list[tuple[str, str]]) -> Record | None:
+        """An element as a record; ``None``, with (id, reason) added to ``rejected``, where a
+        value cannot be mapped."""
+        try:
+            return record_from_xero(entity, element, self.tracking)
+        except ValueError as exc:
+            # the message names the record, the field and the value
+            rejected.append((_element_id(entity, element) or "?", str(exc)))
+        except TypeError as exc:
+            # a value of a shape no Xero field has (a list where text belongs)
+            rid = _element_id(entity, element) or "?"
+            rejected.append((rid, f"Xero {entity.rstrip('s').replace('_', ' ')} {rid}: "
+                                  f"a value of an unexpected shape ({exc}); the record "
+                                  "was not read, and nothing of it was changed"))
+        return None
+
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        """The records with these ids; one that cannot be mapped is left out and named by
+        :meth:`unreadable`, never raised for the whole fetch."""
         if not ids:
             return []
         endpoint = ENDPOINTS[entity][0]
-        if entity in ("accounts", "tax_rates", *ALWAYS_WHOLE):
-            wanted = set(ids)
-            return [r for r in self._scan(entity, None).records if r.id in wanted]
-        if entity in NO_ID_LIST:
-            found = self._where_ids(entity, list(ids))
-        else:
-            found = self.client.get_by_ids(endpoint, list(ids),
-                                           params=self._params(entity) or None)
         wanted = set(ids)
-        return [record_from_xero(entity, element, self.tracking) for element in found
-                if self._wanted(entity, element) and _element_id(entity, element) in wanted]
+        rejected: list[tuple[str, str]] = []
+        if entity in ("accounts", "tax_rates", *ALWAYS_WHOLE):
+            scan = self._scan(entity, None)
+            rejected = [r for r in scan.rejected if r[0] in wanted]
+            found = [r for r in scan.records if r.id in wanted]
+        else:
+            if entity in NO_ID_LIST:
+                elements = self._where_ids(entity, list(ids))
+            else:
+                elements = self.client.get_by_ids(endpoint, list(ids),
+                                                  params=self._params(entity) or None)
+            found = [record for element in elements
+                     if self._wanted(entity, element) and _element_id(entity, element) in wanted
+                     and (record := self._read(entity, element, rejected)) is not None]
+        if rejected:
+            self._unreadable.setdefault(entity, []).extend(rejected)
+        return found
+
+    def unreadable(self, entity: str) -> list[tuple[str, str]]:
+        """(id, reason) of the records of ``entity`` fetches left out since last asked."""
+        return self._unreadable.pop(entity, [])
 
     def _where_ids(self, entity: str, ids: list[str]) -> list[dict[str, Any]]:
         """Records of an endpoint without an ``IDs`` filter, by a ``where`` on their ids, a

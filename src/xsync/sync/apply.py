@@ -19,7 +19,7 @@ from typing import Any
 from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
-from xsync.model.side import Change, ChangeResult, Side
+from xsync.model.side import Change, ChangeResult, Side, SupportsUnreadable
 from xsync.state.codec import moment_in
 from xsync.state.ledger import Base, OutboxEntry, record_hash
 from xsync.sync import deposits
@@ -187,10 +187,16 @@ class Applier:
                 pairs = [(job, change, row_id, by_key.get(change.key) or ChangeResult(
                     change.key, False, change.id, errors=[f"{side} gave no result"]))
                     for job, change, row_id in batch]
-                self._fill_records(entity, side, [a for _, _, _, a in pairs])
+                unreadable = self._fill_records(entity, side, [a for _, _, _, a in pairs])
                 for job, change, row_id, answer in pairs:
                     self._record_answer(entity, side, job, change, answer, row_id, marks,
                                         created)
+                    if answer.ok and answer.id in unreadable:
+                        # written (and linked), but what the side holds now cannot be read:
+                        # no base from it; the record is retried, and named, next run too
+                        job.error = (f"written to {'Xero' if side == 'xero' else 'ops'}, but "
+                                     f"its copy there cannot be read back: "
+                                     f"{unreadable[answer.id]}")
                 self.journal.answered(entity, marks, created)
 
     def _write_failed(self, entity: str, side: str, exc: Exception) -> str:
@@ -207,15 +213,23 @@ class Applier:
             self.result.read_errors.append(ReadError(entity, side, reason, code))
         return reason
 
-    def _fill_records(self, entity: str, side: str, answers: list[ChangeResult]) -> None:
-        """Read back, in one call, the records a side wrote without returning them."""
+    def _fill_records(self, entity: str, side: str,
+                      answers: list[ChangeResult]) -> dict[str, str]:
+        """Read back, in one call, the records a side wrote without returning them; the id and
+        reason of each the side read but could not map."""
         missing = [a for a in answers if a.ok and a.record is None and a.id]
         if not missing:
-            return
+            return {}
         found = self.sides[side].fetch(entity, list(dict.fromkeys(a.id or "" for a in missing)))
         by_id = {r.id: r for r in found}
         for answer in missing:
             answer.record = by_id.get(answer.id or "")
+        return dict(self.unreadable(side, entity))
+
+    def unreadable(self, side: str, entity: str) -> list[tuple[str, str]]:
+        """What the side's fetches of ``entity`` read but could not map, since last asked."""
+        found = self.sides[side]
+        return found.unreadable(entity) if isinstance(found, SupportsUnreadable) else []
 
     def _record_answer(self, entity: str, side: str, job: Job, change: Change,
                        answer: ChangeResult, row_id: int,

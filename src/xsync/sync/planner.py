@@ -30,6 +30,7 @@ from xsync.model.side import (
     SupportsChangedScan,
     SupportsFind,
     SupportsUnchanged,
+    SupportsUnreadable,
     microseconds,
 )
 from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, hashes_as
@@ -387,14 +388,26 @@ class EntityPlanner:
             raise unread(self.entity, side.name, exc) from exc
 
     def _fetch(self, side: Side, ids: list[str]) -> list[Record]:
+        """The records with these ids. One the side read but could not map is unknown, as a
+        scan's rejected record is: reported, retried, never planned as gone."""
         if not ids:
             return []
         try:
-            return side.fetch(self.entity, ids)
+            found = side.fetch(self.entity, ids)
         except FATAL:
             raise
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
+        if isinstance(side, SupportsUnreadable):
+            unknown = self.ops_unknown if side.name == "ops" else self.xero_unknown
+            for record_id, reason in side.unreadable(self.entity):
+                if record_id in unknown:
+                    continue
+                unknown.add(record_id)
+                self.plan.rejected.append(Rejection(
+                    self.entity, record_id if side.name == "ops" else None,
+                    record_id if side.name == "xero" else None, record_id, reason))
+        return found
 
     def _orphaned_lines(self, scan: ScanResult) -> None:
         """A line that moved to a record that does not exist leaves the record it belonged to
@@ -733,6 +746,8 @@ class EntityPlanner:
             # full scan says why (and nothing has been planned yet)
             raise RescanOps
         for ops_id in sorted(todo):
+            if ops_id in self.ops_unknown or self.links[ops_id] in self.xero_unknown:
+                continue  # read, but not mapped: see ``_fetch``
             self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
 
     def _linked_to_look_at(self) -> list[str]:
