@@ -232,8 +232,10 @@ class StepBuilder:
             return None
         other = "xero" if side == "ops" else "ops"
         base = [{side: ln.id, other: None, "fields": dict(ln.fields)} for ln in lines]
+        # with nothing to drop, the write's lines share the base's field maps: neither is
+        # changed once planned (apply makes new ones), and a large import holds one copy
         wanted = [{"i": i, "id": None,
                    "fields": {k: v for k, v in ln.fields.items() if k not in drop}
-                   if drop else dict(ln.fields)}
-                  for i, ln in enumerate(lines)]
+                   if drop else pair["fields"]}
+                  for i, (ln, pair) in enumerate(zip(lines, base, strict=True))]
         return base, wanted
