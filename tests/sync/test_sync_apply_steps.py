@@ -53,3 +53,15 @@ def test_xeros_computed_totals_reach_ops_and_the_base_but_not_the_plan(tmp_path:
     with books.engine.locked():
         again = books.engine.plan("sync")
     assert [a.to_json() for a in again.actions if a.kind != "conflict"] == []
+
+
+def test_a_first_pull_applied_reads_as_planned(tmp_path: Path) -> None:
+    # a create into ops shares its lines' values between its write and its base: applying it
+    # must change neither
+    books = Books(tmp_path, invoices=30)
+    with books.engine.locked():
+        plan = books.engine.plan("pull")
+        planned = _steps(plan)
+        assert any(s.to_ops is not None and s.to_ops.lines for s in plan.steps)
+        assert books.engine.apply(plan).exit_code == 0
+    assert _steps(plan) == planned
