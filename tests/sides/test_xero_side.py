@@ -209,22 +209,30 @@ def test_records_sharing_one_stamp_are_not_read_again_once_the_cursor_settles(or
     assert [r.id for r in fourth.records] == late
 
 
-def test_a_value_of_an_odd_shape_rejects_its_record_alone() -> None:
-    good = {"InvoiceID": "11111111-1111-1111-1111-111111111111", "Type": "ACCREC",
-            "InvoiceNumber": "INV-1", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
-            "Contact": {"ContactID": "22222222-2222-2222-2222-222222222222"},
-            "Date": "/Date(1772409600000+0000)/", "CurrencyCode": "AUD", "LineItems": [],
-            "UpdatedDateUTC": "/Date(1772409600000+0000)/"}
-    odd = {**good, "InvoiceID": "33333333-3333-3333-3333-333333333333",
-           "InvoiceNumber": "INV-2", "Status": ["AUTHORISED"]}
+# an invoice as Xero lists it, readable
+GOOD = {"InvoiceID": "11111111-1111-1111-1111-111111111111", "Type": "ACCREC",
+        "InvoiceNumber": "INV-1", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": "22222222-2222-2222-2222-222222222222"},
+        "Date": "/Date(1772409600000+0000)/", "CurrencyCode": "AUD", "LineItems": [],
+        "UpdatedDateUTC": "/Date(1772409600000+0000)/"}
 
+
+def _serving(*invoices: dict[str, Any]) -> XeroSide:
+    """A Xero side over a Xero that answers every read with ``invoices`` (a first page)."""
     def respond(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("page", "1"))
-        return httpx.Response(200, json={"Invoices": [good, odd] if page == 1 else []})
+        return httpx.Response(200, json={"Invoices": list(invoices) if page == 1 else []})
 
-    client = XeroClient(api_url=BASE + "/api.xro/2.0", tenant_id="t",
-                        tokens=StaticTokens("token"), transport=httpx.MockTransport(respond))
-    scan = XeroSide(client).scan("invoices", None)
+    return XeroSide(XeroClient(api_url=BASE + "/api.xro/2.0", tenant_id="t",
+                               tokens=StaticTokens("token"),
+                               transport=httpx.MockTransport(respond)))
+
+
+def test_a_value_of_an_odd_shape_rejects_its_record_alone() -> None:
+    good = GOOD
+    odd = {**good, "InvoiceID": "33333333-3333-3333-3333-333333333333",
+           "InvoiceNumber": "INV-2", "Status": ["AUTHORISED"]}
+    scan = _serving(good, odd).scan("invoices", None)
     assert [r.id for r in scan.records] == [good["InvoiceID"]]
     assert [rid for rid, _ in scan.rejected] == [odd["InvoiceID"]]
     assert "unexpected shape" in scan.rejected[0][1]
@@ -233,20 +241,10 @@ def test_a_value_of_an_odd_shape_rejects_its_record_alone() -> None:
 def test_a_fetch_leaves_out_a_record_it_cannot_map_and_names_it_once() -> None:
     # a record left out of a fetch must not read as gone: the side names it, and the engine
     # holds it unknown (a fetch by id is how a rejected record's retry reads it)
-    good = {"InvoiceID": "11111111-1111-1111-1111-111111111111", "Type": "ACCREC",
-            "InvoiceNumber": "INV-1", "Status": "AUTHORISED", "LineAmountTypes": "Exclusive",
-            "Contact": {"ContactID": "22222222-2222-2222-2222-222222222222"},
-            "Date": "/Date(1772409600000+0000)/", "CurrencyCode": "AUD", "LineItems": [],
-            "UpdatedDateUTC": "/Date(1772409600000+0000)/"}
+    good = GOOD
     bad = {**good, "InvoiceID": "33333333-3333-3333-3333-333333333333",
            "InvoiceNumber": "INV-2", "Date": "yesterday"}
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"Invoices": [good, bad]})
-
-    client = XeroClient(api_url=BASE + "/api.xro/2.0", tenant_id="t",
-                        tokens=StaticTokens("token"), transport=httpx.MockTransport(respond))
-    side = XeroSide(client)
+    side = _serving(good, bad)
     found = side.fetch("invoices", [good["InvoiceID"], bad["InvoiceID"]])
     assert [r.id for r in found] == [good["InvoiceID"]]
     [(rid, reason)] = side.unreadable("invoices")

@@ -142,6 +142,12 @@ class SupportsUnreadable(Protocol):
     def unreadable(self, entity: str) -> list[tuple[str, str]]: ...
 
 
+def left_out(side: object, entity: str) -> list[tuple[str, str]]:
+    """What ``side``'s fetches of ``entity`` read but could not map since last asked (nothing,
+    for a side that maps every record it reads or raises)."""
+    return side.unreadable(entity) if isinstance(side, SupportsUnreadable) else []
+
+
 @runtime_checkable
 class SupportsUnchanged(Protocol):
     """Optional: a side told, after a scan, that every record it listed is as the engine last saw

@@ -19,7 +19,7 @@ from typing import Any
 from xsync.errors import AuthError, DailyLimitReached, ExitCode, XsyncError
 from xsync.model.entities import spec
 from xsync.model.records import Fields, Line, Record
-from xsync.model.side import Change, ChangeResult, Side, SupportsUnreadable
+from xsync.model.side import Change, ChangeResult, Side, left_out
 from xsync.state.codec import moment_in
 from xsync.state.ledger import Base, OutboxEntry, record_hash
 from xsync.sync import deposits
@@ -74,7 +74,6 @@ class Applier:
         # made under the same hold of the run lock: one map per run)
         self.ids = journal.ids
         self.sides = {"ops": ops, "xero": xero}
-        self.now = journal.now
         self.run_id = journal.run_id
         self.heartbeat = heartbeat
         # a chunk's bases and audit entries, stored together when the chunk is finished
@@ -82,7 +81,7 @@ class Applier:
         self.entries: list[AuditEntry] = []
 
     def at(self) -> str:
-        return self.now().isoformat()
+        return self.journal.at()
 
     def apply(self, plan: Plan, result: RunResult) -> None:
         failed_reads = plan.unread
@@ -224,12 +223,7 @@ class Applier:
         by_id = {r.id: r for r in found}
         for answer in missing:
             answer.record = by_id.get(answer.id or "")
-        return dict(self.unreadable(side, entity))
-
-    def unreadable(self, side: str, entity: str) -> list[tuple[str, str]]:
-        """What the side's fetches of ``entity`` read but could not map, since last asked."""
-        found = self.sides[side]
-        return found.unreadable(entity) if isinstance(found, SupportsUnreadable) else []
+        return dict(left_out(self.sides[side], entity))
 
     def _record_answer(self, entity: str, side: str, job: Job, change: Change,
                        answer: ChangeResult, row_id: int,

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from xsync.errors import ExitCode, XsyncError
 from xsync.model.entities import EntitySpec, spec
 from xsync.model.records import Fields, Record
-from xsync.model.side import SupportsUnreadable
+from xsync.model.side import left_out
 from xsync.sync.accounting import TERMINAL
 from xsync.sync.plan import TO_OPS, Action, FieldChange, ReadError, Step, Write
 
@@ -196,7 +196,7 @@ def _fetch(ep: EntityPlanner, side: Side, entity: str, ids: Iterable[str]) -> li
     except Exception as exc:
         raise unread(ep.entity, side.name, exc) from exc
     # one of them read but not mapped: what ``ep``'s records owe or hold cannot be told
-    problems = side.unreadable(entity) if isinstance(side, SupportsUnreadable) else []
+    problems = left_out(side, entity)
     if problems:
         raise unread(ep.entity, side.name, XsyncError("; ".join(r for _, r in problems)))
     return found
@@ -475,7 +475,8 @@ def balances_after(applier: Applier, entity: str,
             found = applier.sides["xero"].fetch(target, sorted(wanted))
             ops_records = {r.id: r for r in applier.sides["ops"].fetch(
                 target, sorted(set(wanted.values())))}
-            problems = applier.unreadable("xero", target) + applier.unreadable("ops", target)
+            problems = (left_out(applier.sides["xero"], target)
+                        + left_out(applier.sides["ops"], target))
             if problems:
                 applier.result.read_errors.append(ReadError(
                     target, "xero", f"the {target} a deposit was applied to could not be read "

@@ -43,11 +43,12 @@ class Journal:
     def begin(cls, ledger: Ledger, ids: IdMap, command: str, entities: Sequence[str],
               now: Callable[[], datetime]) -> Journal:
         """A new run's journal, its row written, in one transaction with what it lets go."""
+        at = now().isoformat()
         with transaction(ledger.db):
-            run_id = ledger.run_start(command, list(entities), now().isoformat())
+            run_id = ledger.run_start(command, list(entities), at)
             # writes a killed run left unsent or unanswered that are not creates: the bases
             # did not move, so this plan already carries whatever is still needed
-            ledger.outbox_supersede(run_id, now().isoformat())
+            ledger.outbox_supersede(run_id, at)
             # and the finished rows of earlier runs are history the audit log keeps
             ledger.outbox_prune(run_id)
         return cls(ledger, ids, run_id, now)

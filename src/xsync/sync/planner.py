@@ -30,7 +30,7 @@ from xsync.model.side import (
     SupportsChangedScan,
     SupportsFind,
     SupportsUnchanged,
-    SupportsUnreadable,
+    left_out,
     microseconds,
 )
 from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, hashes_as
@@ -398,15 +398,14 @@ class EntityPlanner:
             raise
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
-        if isinstance(side, SupportsUnreadable):
-            unknown = self.ops_unknown if side.name == "ops" else self.xero_unknown
-            for record_id, reason in side.unreadable(self.entity):
-                if record_id in unknown:
-                    continue
-                unknown.add(record_id)
-                self.plan.rejected.append(Rejection(
-                    self.entity, record_id if side.name == "ops" else None,
-                    record_id if side.name == "xero" else None, record_id, reason))
+        unknown = self.ops_unknown if side.name == "ops" else self.xero_unknown
+        for record_id, reason in left_out(side, self.entity):
+            if record_id in unknown:
+                continue
+            unknown.add(record_id)
+            self.plan.rejected.append(Rejection(
+                self.entity, record_id if side.name == "ops" else None,
+                record_id if side.name == "xero" else None, record_id, reason))
         return found
 
     def _orphaned_lines(self, scan: ScanResult) -> None:
