@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         engine = Engine(state, ops, XeroSide(client), default_rules(), now=now)
         with lenient_gc():  # as the CLI runs it
             if args.mode == "diff":
-                plan = engine.plan("pull")
-                with open(os.devnull, "w") as nowhere:
+                plan = engine.preview("pull")
+                with plan, open(os.devnull, "w") as nowhere:
                     print_json(Console(file=nowhere), {**plan.json_parts(), "exit_code": 0})
             else:
                 result = engine.run(args.mode)

@@ -85,7 +85,7 @@ def test_plan_and_run_tables_print_records_and_reasons_as_written() -> None:
     unread = SimpleNamespace(entity="bills", side="xero", reason="503 from [xero.gateway]",
                              exit_code=8, cause=None)
     plan = SimpleNamespace(actions=[update], conflicts=[conflict], rejected=[rejected],
-                           read_errors=[unread])
+                           read_errors=[unread], counts=lambda: {"invoices": {"update": 1}})
     console, buffer = _captured()
     plan_tables(console, plan)
     out = buffer.getvalue()
@@ -100,3 +100,23 @@ def test_plan_and_run_tables_print_records_and_reasons_as_written() -> None:
     out = buffer.getvalue()
     for text in (BRACKETS, "[Acme]", "could not read bills from Xero: 503 from [xero.gateway]"):
         assert text in out, text
+
+
+def test_a_long_plan_prints_in_tables_of_a_few_hundred_every_record_once() -> None:
+    """A plan of many records is printed a part at a time (each table laid out and printed as
+    it is read), under one title with the entity's whole count."""
+    from xsync.cli.render import TABLE_ACTIONS
+
+    n = TABLE_ACTIONS * 2 + 7
+    creates = [SimpleNamespace(kind="create", entity="invoices", label=f"INV-{i:05}",
+                               ops_id=None, xero_id=f"x{i}", direction="xero->ops",
+                               changes=[], reason="") for i in range(n)]
+    plan = SimpleNamespace(actions=iter(creates), conflicts=[], rejected=[], read_errors=[],
+                           skipped=[], counts=lambda: {"invoices": {"create": n}})
+    console, buffer = _captured()
+    plan_tables(console, plan)
+    out = buffer.getvalue()
+    assert out.count(f"invoices ({n})") == 1
+    assert out.count("invoices (") == 1
+    assert all(out.count(f"INV-{i:05}") == 1 for i in range(n))
+    assert out.count("direction") == 3  # a header per part

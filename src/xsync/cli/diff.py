@@ -31,16 +31,17 @@ def diff(
     runtime = load_runtime(workspace)
     try:
         with open_engine(runtime) as engine:
-            plan = engine.plan(mode, wanted)
+            plan = engine.preview(mode, wanted)
             code = plan.exit_code(engine.guard_code(plan))
     except XsyncError as exc:
         if as_json:
             print_json(console, failure_json(mode, wanted, exc))
         raise
-    if as_json:
-        print_json(console, {**plan.json_parts(), "exit_code": code})
-    else:
-        plan_tables(console, plan)
+    with plan:
+        if as_json:
+            print_json(console, {**plan.json_parts(), "exit_code": code})
+        else:
+            plan_tables(console, plan)
     raise typer.Exit(code)
 
 

@@ -6,6 +6,7 @@ person reads and the JSON a script reads cannot disagree.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -85,23 +86,41 @@ def _write_list(write: Callable[[str], Any], items: Iterator[Any]) -> None:
     write("[]" if lead.startswith("[") else "\n  ]")
 
 
+# actions per table: a plan of many records prints as tables of this many, each printed as it
+# is read (rich lays out a whole table before printing it, and a table's layout time grows
+# faster than its rows)
+TABLE_ACTIONS = 500
+
+
 def plan_tables(console: Console, plan: Any, *, problems_only: bool = False) -> None:
-    """One table per entity: direction, record, action, and each field's old → new and rule.
-    ``problems_only`` (for `--quiet`): only conflicts, rejections and unread entities."""
-    by_entity: dict[str, list[Any]] = {}
-    for action in plan.actions:
-        if action.kind != "conflict" and not problems_only:
-            by_entity.setdefault(action.entity, []).append(action)
-    if not by_entity and not plan.conflicts and not plan.rejected and not problems_only \
-            and not plan.read_errors:
+    """One table per entity: direction, record, action, and each field's old → new and rule
+    (a long one in parts of ``TABLE_ACTIONS``). ``problems_only`` (for `--quiet`): only
+    conflicts, rejections and unread entities. ``plan``: a plan, or a preview (whose actions
+    come entity by entity, read back one at a time)."""
+    written = {entity: sum(n for kind, n in per.items() if kind != "conflict")
+               for entity, per in plan.counts().items()}
+    if not any(written.values()) and not plan.conflicts and not plan.rejected \
+            and not problems_only and not plan.read_errors:
         console.print("[green]In sync:[/] nothing to do.")
-    for entity, actions in by_entity.items():
-        table = Table(title=f"{entity} ({len(actions)})", title_justify="left", expand=False)
-        for column in ("direction", "record", "action", "field", "old → new", "rule"):
-            table.add_column(column, overflow="fold")
-        for action in actions:
-            _action_rows(table, action)
-        console.print(table)
+    if not problems_only and any(written.values()):
+        actions: Iterable[Any] = plan.actions
+        if isinstance(actions, list):
+            # a plan's steps come entity by entity, but for the few a later step adds
+            order = {entity: index for index, entity in enumerate(written)}
+            actions = sorted(actions, key=lambda a: order.get(a.entity, len(order)))
+        shown = (a for a in actions if a.kind != "conflict")
+        for entity, group in itertools.groupby(shown, key=lambda a: a.entity):
+            rows = iter(group)
+            part = list(itertools.islice(rows, TABLE_ACTIONS))
+            title: str | None = f"{entity} ({written[entity]})"
+            while part:
+                table = Table(title=title, title_justify="left", expand=False)
+                for column in ("direction", "record", "action", "field", "old → new", "rule"):
+                    table.add_column(column, overflow="fold")
+                for action in part:
+                    _action_rows(table, action)
+                console.print(table)
+                title, part = None, list(itertools.islice(rows, TABLE_ACTIONS))
     conflict_table(console, plan.conflicts, title="conflicts (not written; `xsync resolve`)")
     rejected_table(console, plan.rejected)
     read_errors(console, plan.read_errors)

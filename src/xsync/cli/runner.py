@@ -123,14 +123,14 @@ def _run(mode: str, runtime: Runtime, wanted: list[str] | None, *, dry_run: bool
     with lenient_gc(), open_engine(runtime) as engine, \
             progress_sides(engine, enabled=not (quiet or as_json)):
         if dry_run:
-            plan = engine.plan(mode, wanted)
-            code = plan.exit_code(engine.guard_code(plan, **flags))
-            if as_json:
-                print_json(console, {**plan.json_parts(), "exit_code": code})
-            elif not quiet or code:
-                plan_tables(console, plan, problems_only=quiet)
-                if not quiet:
-                    console.print("[dim]dry run: nothing was written.[/]")
+            with engine.preview(mode, wanted) as plan:
+                code = plan.exit_code(engine.guard_code(plan, **flags))
+                if as_json:
+                    print_json(console, {**plan.json_parts(), "exit_code": code})
+                elif not quiet or code:
+                    plan_tables(console, plan, problems_only=quiet)
+                    if not quiet:
+                        console.print("[dim]dry run: nothing was written.[/]")
             raise typer.Exit(code)
         with engine.locked(wait=wait):
             result = engine.apply(engine.plan(mode, wanted), **flags)

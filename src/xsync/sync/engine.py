@@ -28,6 +28,7 @@ from xsync.errors import (
     StalePlanGuard,
     XsyncError,
 )
+from xsync.model.entities import ENTITY_ORDER
 from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
 from xsync.state.ledger import IdMap, transaction
@@ -36,8 +37,9 @@ from xsync.sync.apply import Applier
 from xsync.sync.books import Books, utc_now
 from xsync.sync.journal import Journal
 from xsync.sync.plan import Plan, RunResult
-from xsync.sync.planner import MICROSECOND, Planner, prove_ops, trust_margin
+from xsync.sync.planner import MICROSECOND, Earlier, Planner, prove_ops, trust_margin
 from xsync.sync.preflight import hold_locked
+from xsync.sync.preview import Preview
 from xsync.sync.rules import Rules
 
 # a run's exit code as the word the runs table keeps
@@ -72,6 +74,8 @@ class Engine(Books):
         # the run's links and aliases while it plans its later rounds: the applier's, which
         # holds every link the run made (one map per run, not one read per round)
         self._ids: IdMap | None = None
+        # and what its earlier rounds read and reported (see :class:`Earlier`)
+        self._earlier: Earlier | None = None
         # records a run's read of a large entity holds at once (see ``plan``)
         self.round_records = round_records
         tune_for_runs(state)
@@ -87,7 +91,10 @@ class Engine(Books):
         round, and ``Plan.more`` names what ``apply`` plans next, within the same run. A plan
         made outside the lock (``diff``, a dry run) reads everything, and shows it all."""
         after = self.ledger.last_run()
-        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now, self._ids)
+        # what the run's earlier rounds did; a run's first round begins it
+        earlier = self._earlier or (Earlier(applied=True) if self._lock else None)
+        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now, self._ids,
+                          earlier=earlier)
         if self._paired_now is not None:
             # a later round of the same run: records first paired in an earlier one count
             planner.paired_now = self._paired_now
@@ -100,9 +107,12 @@ class Engine(Books):
             if rounds is not None:
                 rounds.read_in_rounds(None)
         plan.paired_now = planner.paired_now
+        if earlier is not None:
+            earlier.took(plan)
         if self._lock is not None:
             # applied under this hold of the lock: the run goes on from the same map
             plan.ids = planner.ids
+            plan.earlier = earlier
             # what the ops side was proved to hold, kept for the next cycle's quick check; before
             # any write, so that the state database forgets it when a base or link moves
             if plan.proofs:
@@ -113,6 +123,41 @@ class Engine(Books):
             hold_locked(plan, self.ledger, self.lock_date)
         plan.after_run = after
         return plan
+
+    def rounds(self, mode: str, entities: Sequence[str] | None = None) -> Iterator[Plan]:
+        """The plans a run of ``mode`` would apply, round by round as it would read them
+        (see ``plan``), none of them applied: each later round goes on from where the one
+        before ended and leaves alone what it planned (:class:`~xsync.sync.planner.Earlier`).
+        Writes nothing anywhere. A round is planned once the one before it is let go."""
+        after = self.ledger.last_run()
+        earlier = Earlier(applied=False)
+        planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now,
+                          earlier=earlier)
+        rounds = self.xero if isinstance(self.xero, SupportsRounds) else None
+        wanted = list(entities) if entities is not None else None
+        while True:
+            if rounds is not None:
+                rounds.read_in_rounds(self.round_records)
+            try:
+                plan = planner.plan(mode, wanted)
+            finally:
+                if rounds is not None:
+                    rounds.read_in_rounds(None)
+            if self.lock_date is not None:
+                hold_locked(plan, self.ledger, self.lock_date)
+            earlier.took(plan)
+            plan.after_run = after
+            wanted = plan.more
+            yield plan
+            del plan
+            if not wanted:
+                return
+
+    def preview(self, mode: str, entities: Sequence[str] | None = None) -> Preview:
+        """The whole plan a run of ``mode`` would apply, as ``diff`` shows it, holding one
+        round in memory (see :mod:`xsync.sync.preview`). Close it once read."""
+        wanted = [e for e in ENTITY_ORDER if entities is None or e in entities]
+        return Preview(mode, wanted, self.rounds(mode, entities))
 
     @contextlib.contextmanager
     def locked(self, wait: float = 0.0,
@@ -130,7 +175,7 @@ class Engine(Books):
             self._lock = None
             lock.release()
 
-    def guard_code(self, plan: Plan, *, allow_mass_delete: bool = False,
+    def guard_code(self, plan: Plan | Preview, *, allow_mass_delete: bool = False,
                    allow_empty_side: bool = False) -> int:
         """The safety guard's exit code if applying ``plan`` would stop at one, else 0."""
         try:
@@ -140,7 +185,7 @@ class Engine(Books):
             return guard.exit_code
         return ExitCode.OK
 
-    def check(self, plan: Plan, *, allow_mass_delete: bool = False,
+    def check(self, plan: Plan | Preview, *, allow_mass_delete: bool = False,
               allow_empty_side: bool = False, deleted: int = 0) -> None:
         """The safety guards; raises before anything is written (``deleted``: what earlier
         rounds of the same run deleted or voided, which counts towards the threshold)."""
@@ -187,6 +232,7 @@ class Engine(Books):
                 plan.steps = []
             self._paired_now = plan.paired_now
             self._ids = applier.ids
+            self._earlier = plan.earlier
             try:
                 while current.more:
                     # the next round of a read in rounds, and what waited on it: same run,
@@ -198,6 +244,7 @@ class Engine(Books):
             finally:
                 self._paired_now = None
                 self._ids = None
+                self._earlier = None
             self._prove_ops(plan.entities)
             result.conflicts = self.ledger.conflicts(open_only=True)
             outcome = OUTCOMES.get(result.exit_code, str(result.exit_code))

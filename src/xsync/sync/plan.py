@@ -25,6 +25,7 @@ from xsync.state.rows import Conflict
 
 if TYPE_CHECKING:
     from xsync.state.ledger import IdMap
+    from xsync.sync.planner import Earlier
 
 TO_XERO = "ops->xero"
 TO_OPS = "xero->ops"
@@ -199,6 +200,8 @@ class Plan:
     # the links and aliases it was planned from, for the run that applies it under the same
     # hold of the run lock (None for a plan made outside it, such as ``diff``'s)
     ids: IdMap | None = field(default=None, compare=False, repr=False)
+    # and what its earlier rounds read and reported, for its later rounds
+    earlier: Earlier | None = field(default=None, compare=False, repr=False)
 
     @property
     def actions(self) -> list[Action]:

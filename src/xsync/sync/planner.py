@@ -59,6 +59,8 @@ from xsync.sync.steps import GONE_FOR_GOOD, Pair, StepBuilder, label_of
 
 # stops the whole run at once: the day's calls are spent, every later read would fail too
 FATAL = (DailyLimitReached,)
+# no ids at all (what an entity's first round of a preview leaves alone)
+NONE: frozenset[str] = frozenset()
 # fields whose value a new record may not share with a linked one (its twin would be taken over)
 # (Xero keeps sales invoice numbers unique; a bill's number is its supplier's, so only the same
 # supplier, number and date make two bills one)
@@ -253,9 +255,81 @@ class LazyBases:
         return ops_id in self.present
 
 
+class Earlier:
+    """What the earlier rounds of one run, or of one preview, did (``Engine.run``,
+    ``Engine.rounds``): a record's retry is read once per run, and a record is reported once,
+    however many rounds list it (a round's If-Modified-Since overlap lists the end of the one
+    before again).
+
+    A preview (``applied=False``) applies none of its rounds, so a later round also goes on
+    from the cursors the earlier ones ended at, and leaves alone every record they planned:
+    the run would find those records linked and as their new bases hold them, which means
+    nothing more to do."""
+
+    def __init__(self, applied: bool) -> None:
+        self.applied = applied
+        self.cursors: dict[tuple[str, str], str | None] = {}
+        # entity -> ops ids / Xero ids an earlier round of a preview planned a step for
+        self.ops: dict[str, set[str]] = {}
+        self.xero: dict[str, set[str]] = {}
+        # (entity, side) -> the ids of the retries an earlier round read
+        self.retried: dict[tuple[str, str], set[str]] = {}
+        self._steps: set[tuple[str, str | None, str | None]] = set()
+        self._reported: set[tuple[str, str | None, str | None, str]] = set()
+        # entity -> ids (either side's) of the records an earlier round rejected
+        self._rejected: dict[str, set[str]] = {}
+
+    def cursor(self, ledger: Ledger, side: str, entity: str) -> str | None:
+        key = (side, entity)
+        if self.applied or key not in self.cursors:
+            return ledger.cursor(side, entity)
+        return self.cursors[key]
+
+    def retries(self, ledger: Ledger, entity: str, side: str) -> set[str]:
+        """The retries of ``entity`` on ``side`` that no earlier round read."""
+        waiting = ledger.retries(entity, side)
+        read = self.retried.setdefault((entity, side), set())
+        fresh = waiting - read
+        read |= fresh
+        return fresh - self._rejected.get(entity, NONE)
+
+    def took(self, plan: Plan) -> None:
+        """Leave out of a round's ``plan`` the records an earlier round reported already, and,
+        for a preview, what an earlier round planned (a pending create, a conflict); note the
+        rest for the rounds after it."""
+        for reports in (plan.rejected, plan.skipped):
+            kept = []
+            for r in reports:
+                said = (r.entity, r.ops_id, r.xero_id, r.reason)
+                if said not in self._reported:
+                    self._reported.add(said)
+                    kept.append(r)
+            reports[:] = kept
+        for r in plan.rejected:
+            self._rejected.setdefault(r.entity, set()).update(
+                i for i in (r.ops_id, r.xero_id) if i is not None)
+        if self.applied:
+            return
+        steps = []
+        for step in plan.steps:
+            key = (step.entity, step.ops_id, step.xero_id)
+            if key in self._steps:
+                continue
+            self._steps.add(key)
+            steps.append(step)
+            if step.ops_id is not None:
+                self.ops.setdefault(step.entity, set()).add(step.ops_id)
+            if step.xero_id is not None:
+                self.xero.setdefault(step.entity, set()).add(step.xero_id)
+        plan.steps = steps
+        for side, entity, cursor in plan.cursors:
+            self.cursors[(side, entity)] = cursor
+
+
 class Planner:
     def __init__(self, ledger: Ledger, ops: Side, xero: Side, rules: Rules,
-                 now: Callable[[], Any], ids: IdMap | None = None) -> None:
+                 now: Callable[[], Any], ids: IdMap | None = None,
+                 earlier: Earlier | None = None) -> None:
         self.ledger = ledger
         self.ops = ops
         self.xero = xero
@@ -277,6 +351,8 @@ class Planner:
         # links and aliases as the plan began, each entity's read once (or, for a later round
         # of a run, the run's own map, which every link it made went through)
         self.ids = ids if ids is not None else IdMap(ledger)
+        # a preview's later round: what the earlier rounds planned (see :class:`Earlier`)
+        self.earlier = earlier
 
     def plan(self, mode: str, entities: list[str] | None = None) -> Plan:
         if mode not in ("pull", "push", "sync"):
@@ -346,6 +422,19 @@ class Planner:
     def links_of(self, entity: str) -> dict[str, str]:
         """ops id -> Xero id of ``entity``'s links, read once per plan (not to be changed)."""
         return self.ids.links(entity)
+
+    def cursor(self, side: str, entity: str) -> str | None:
+        """Where the scan of ``entity`` on ``side`` begins."""
+        if self.earlier is not None:
+            return self.earlier.cursor(self.ledger, side, entity)
+        return self.ledger.cursor(side, entity)
+
+    def retries(self, entity: str, side: str) -> set[str]:
+        """The ids of ``entity``'s records on ``side`` whose last apply failed, but for those
+        an earlier round of the same run or preview read."""
+        if self.earlier is not None:
+            return self.earlier.retries(self.ledger, entity, side)
+        return self.ledger.retries(entity, side)
 
     def refs_for(self, entity: str) -> tuple[Grown, GrownIds]:
         if entity not in self.xero_refs:
@@ -451,12 +540,24 @@ class EntityPlanner:
         # the links of what Xero listed, looked up once (see ``_all_linked``)
         self._owners: dict[str, str] | None = None
         self._owners_read = False
+        # what an earlier round of a preview planned: left alone (see :class:`Earlier`)
+        earlier = self.p.earlier
+        self.done_ops: AbstractSet[str] = NONE
+        done_xero: AbstractSet[str] = NONE
+        if earlier is not None and not earlier.applied:
+            self.done_ops = earlier.ops.get(self.entity, NONE)
+            done_xero = earlier.xero.get(self.entity, NONE)
         # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
-        self.xs = xs = self._scan(self.p.xero, self.ledger.cursor("xero", self.entity))
+        self.xs = xs = self._scan(self.p.xero, self.p.cursor("xero", self.entity))
+        # the records a preview's earlier round planned, listed again by this round's overlap:
+        # as the run would find them once that round is applied, as its bases hold them
+        relisted = bool(done_xero) and any(r.id in done_xero for r in xs.records)
+        if relisted:
+            xs.records = [r for r in xs.records if r.id not in done_xero]
         os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
         self.os = os_
         if self._quiet():
-            if isinstance(self.p.xero, SupportsUnchanged) and xs.records:
+            if isinstance(self.p.xero, SupportsUnchanged) and (xs.records or relisted):
                 self.p.xero.unchanged(self.entity)  # its own writes, read back: nothing new
             self._moved_on()
             return
@@ -496,7 +597,8 @@ class EntityPlanner:
             labels = {i: label_of(self.spec, self.ops_recs[i].fields, i) for i in self.moves}
             carry(self.plan.steps, self.entity, self.moves, self.links, labels)
         self._moved_on()
-        if isinstance(self.p.xero, SupportsUnchanged) and xs.records and self._xero_as_last_seen():
+        if isinstance(self.p.xero, SupportsUnchanged) and (xs.records or relisted) \
+                and self._xero_as_last_seen():
             self.p.xero.unchanged(self.entity)
 
     def _moved_on(self) -> None:
@@ -585,7 +687,7 @@ class EntityPlanner:
         contact's keys) on the Xero side, which is looked up for it (``_widen_xero``)."""
         side = self.p.ops
         if not isinstance(side, SupportsChangedScan):
-            return self._scan(side, self.ledger.cursor("ops", self.entity))
+            return self._scan(side, self.p.cursor("ops", self.entity))
         # what waits on a record, read once (the quiet check asks the same)
         self.waiting = waiting_on(self.ledger, self.entity)
         known = vouched_now(self.ledger, self.entity, self.margin, self.waiting)
@@ -596,7 +698,7 @@ class EntityPlanner:
                              or (xs.records and self._all_linked() is None))
         self.known = known
         if not known:
-            return self._scan(side, self.ledger.cursor("ops", self.entity))
+            return self._scan(side, self.p.cursor("ops", self.entity))
         try:
             scan = side.scan_changed(self.entity, known)
         except FATAL:
@@ -664,12 +766,15 @@ class EntityPlanner:
         return self.os.ids is not None and ops_id not in self.os.ids
 
     def _load_retries(self) -> None:
+        retries = {}
         for side, recs in ((self.p.ops, self.ops_recs), (self.p.xero, self.xero_recs)):
-            ids = [i for i in self.ledger.retries(self.entity, side.name) if i not in recs]
+            # a retry an earlier round of the run read has had its turn in this run
+            waiting = retries[side.name] = self.p.retries(self.entity, side.name)
+            ids = [i for i in waiting if i not in recs]
             for record in self._fetch(side, ids):
                 recs[record.id] = record
-        self.retry_ops = self.ledger.retries(self.entity, "ops")
-        self.retry_xero = self.ledger.retries(self.entity, "xero")
+        self.retry_ops = retries["ops"]
+        self.retry_xero = retries["xero"]
 
     def _load_conflicts(self) -> None:
         self.resolved: dict[str, dict[str, tuple[int, str | None]]] = {}
@@ -934,7 +1039,7 @@ class EntityPlanner:
     def _unlinked(self) -> None:
         lone_ops = {r.id: r for r in self.ops_recs.values()
                     if r.id not in self.links and r.id not in self.aliases
-                    and not self._deleted(r)}
+                    and r.id not in self.done_ops and not self._deleted(r)}
         lone_xero = {r.id: r for r in self.xero_recs.values()
                      if r.id not in self.rev and not self._deleted(r)}
         # linked Xero records a lookup found: a new record must not take one of them over
