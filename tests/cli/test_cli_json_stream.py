@@ -61,3 +61,25 @@ def test_a_plan_is_read_element_by_element_as_it_is_written() -> None:
     assert json.loads(out.getvalue()) == {"mode": "pull", "none": [], "exit_code": 0,
                                           "steps": [{"n": n, "label": "INV-ü"}
                                                     for n in range(3)]}
+
+
+def test_the_elements_a_plan_and_a_run_write_most_often_read_as_their_fields() -> None:
+    """A field change, a write and a record's outcome, as ``--json`` writes them, hold every
+    field of theirs in order (what ``dataclasses.asdict`` gives), without sharing a value
+    that the caller could change."""
+    from dataclasses import asdict
+
+    from xsync.sync.plan import FieldChange, Outcome, Write
+
+    change = FieldChange("lines.l1.tax_type", "OUTPUT", "EXEMPTOUTPUT", "xero-authority")
+    write = Write("ops", "create", {"number": "INV-1", "total": "110.00"},
+                  [{"i": 0, "account_code": "200"}, {"i": None, "account_code": "400"}], 7)
+    kept = Write("xero", "update", {"reference": None})
+    outcome = Outcome("invoices", "J-1", "x1", "INV-1", "create", "xero->ops", "new record")
+    for element in (change, write, kept, outcome):
+        assert element.to_json() == asdict(element)
+        assert list(element.to_json()) == list(asdict(element))
+    written = write.to_json()
+    written["fields"]["total"] = "0.00"
+    written["lines"][0]["account_code"] = "999"
+    assert write.fields["total"] == "110.00" and write.lines[0]["account_code"] == "200"

@@ -4,7 +4,8 @@ Under the run lock, invoices and bills are read oldest change first, about
 ``Engine.round_records`` at a time, each round planned and applied before the next is read,
 and what refers to them (payments, credit notes, allocations) planned once the last round is
 in. The outcome is the one a single read gives: the same rows, one run, and the guards
-counting every round. ``diff`` still reads and shows everything at once.
+counting every round. A plan made outside the run lock reads everything at once; ``diff``
+reads the same rounds as the run, applying none (``test_sync_preview``).
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ class Engine(Books):
         Under the run lock (a run that applies what it plans), a large entity is read in rounds
         where Xero can (:class:`~xsync.model.side.SupportsRounds`): the plan then covers one
         round, and ``Plan.more`` names what ``apply`` plans next, within the same run. A plan
-        made outside the lock (``diff``, a dry run) reads everything, and shows it all."""
+        made outside the lock reads everything, and shows it all (``diff`` and a dry run read
+        the same rounds as the run instead: see ``rounds``)."""
         after = self.ledger.last_run()
         # what the run's earlier rounds did; a run's first round begins it
         earlier = self._earlier or (Earlier(applied=True) if self._lock else None)

@@ -44,7 +44,8 @@ class FieldChange:
     rule: str
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # as ``dataclasses.asdict`` gives it, without its deep copy (a plan has one per field)
+        return {"field": self.field, "old": self.old, "new": self.new, "rule": self.rule}
 
 
 @dataclass(slots=True)
@@ -81,6 +82,11 @@ class Write:
     fields: dict[str, str | None] = field(default_factory=dict)
     lines: list[dict[str, Any]] | None = None
     outbox_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"side": self.side, "action": self.action, "fields": dict(self.fields),
+                "lines": [dict(line) for line in self.lines] if self.lines is not None else None,
+                "outbox_id": self.outbox_id}
 
 
 @dataclass(slots=True)
@@ -126,8 +132,8 @@ class Step:
             "entity": self.entity, "ops_id": self.ops_id, "xero_id": self.xero_id,
             "label": self.label, "link_rule": self.link_rule,
             "actions": [a.to_json() for a in self.actions],
-            "to_xero": asdict(self.to_xero) if self.to_xero else None,
-            "to_ops": asdict(self.to_ops) if self.to_ops else None,
+            "to_xero": self.to_xero.to_json() if self.to_xero else None,
+            "to_ops": self.to_ops.to_json() if self.to_ops else None,
             "base": self.base, "settles": self.settles, "recovers": self.recovers,
             "closes": self.closes,
             "conflicts": [c.to_json() for c in self.conflicts],
@@ -274,7 +280,10 @@ class Outcome:
     reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # as ``dataclasses.asdict`` gives it, without its deep copy (one per record a run wrote)
+        return {"entity": self.entity, "ops_id": self.ops_id, "xero_id": self.xero_id,
+                "label": self.label, "action": self.action, "direction": self.direction,
+                "reason": self.reason}
 
 
 @dataclass

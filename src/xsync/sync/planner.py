@@ -286,12 +286,14 @@ class Earlier:
         return self.cursors[key]
 
     def retries(self, ledger: Ledger, entity: str, side: str) -> set[str]:
-        """The retries of ``entity`` on ``side`` that no earlier round read."""
-        waiting = ledger.retries(entity, side)
-        read = self.retried.setdefault((entity, side), set())
-        fresh = waiting - read
-        read |= fresh
-        return fresh - self._rejected.get(entity, NONE)
+        """The retries of ``entity`` on ``side`` that no earlier round read or rejected."""
+        return (ledger.retries(entity, side) - self.retried.get((entity, side), NONE)
+                - self._rejected.get(entity, NONE))
+
+    def read(self, entity: str, side: str, retries: AbstractSet[str]) -> None:
+        """Note the retries a round planned ``entity`` from (every read of it succeeded)."""
+        if retries:
+            self.retried.setdefault((entity, side), set()).update(retries)
 
     def took(self, plan: Plan) -> None:
         """Leave out of a round's ``plan`` the records an earlier round reported already, and,
@@ -523,6 +525,9 @@ class EntityPlanner:
         whole.empty_sides += mine.empty_sides
         whole.confirmed += mine.confirmed
         whole.proofs += mine.proofs
+        if self.p.earlier is not None:
+            self.p.earlier.read(self.entity, "ops", self.retry_ops)
+            self.p.earlier.read(self.entity, "xero", self.retry_xero)
 
     def run(self) -> None:
         """Plan the entity; from a complete ops scan when the changes alone do not tell."""
@@ -540,6 +545,9 @@ class EntityPlanner:
         # the links of what Xero listed, looked up once (see ``_all_linked``)
         self._owners: dict[str, str] | None = None
         self._owners_read = False
+        # the retries planned from (see ``_load_retries``)
+        self.retry_ops: set[str] = set()
+        self.retry_xero: set[str] = set()
         # what an earlier round of a preview planned: left alone (see :class:`Earlier`)
         earlier = self.p.earlier
         self.done_ops: AbstractSet[str] = NONE
