@@ -89,3 +89,14 @@ class Books:
     def by_id(self) -> list[str]:
         return [i for method, _, query in self.wire.sent if method == "GET"
                 for i in query.get("IDs", "").split(",") if i]
+
+    def delete_drafts(self, count: int) -> None:
+        """Delete ``count`` draft invoices in Xero, ten seconds apart (a round's worth each)."""
+        drafts = self.http.get("/Invoices", params={
+            "where": 'Type=="ACCREC" AND Status=="DRAFT"'}).json()["Invoices"]
+        assert len(drafts) >= count, len(drafts)
+        for invoice in drafts[:count]:
+            self.sandbox.advance_clock(10)
+            reply = self.http.post(f"/Invoices/{invoice['InvoiceID']}", json={"Invoices": [{
+                "InvoiceID": invoice["InvoiceID"], "Status": "DELETED"}]})
+            assert reply.status_code == 200, reply.text

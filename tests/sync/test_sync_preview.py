@@ -171,3 +171,20 @@ def test_a_rebuilt_workspace_previewed_in_rounds_matches_as_the_run_does_looking
     assert Counter((s["entity"], s["xero_id"]) for s in links) == Counter(
         (o.entity, o.xero_id) for o in result.applied if o.action == "link")
     assert not [q for _, _, q in books.wire.sent if "InvoiceNumbers" in q]
+
+
+def test_a_preview_counts_the_deletes_of_every_round_towards_the_guard(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each round deletes fewer than the threshold, all of them together more: the preview
+    exits with the guard's code, as the run stops at it."""
+    books = Books(tmp_path, invoices=600)
+    assert books.cycle("pull") == 0
+    threshold = books.engine.rules.mass_delete_threshold
+    books.delete_drafts(threshold + 10)
+    books.engine.round_records = threshold // 2
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 5)
+    books.sandbox.advance_clock(120)
+    with books.engine.preview("sync") as preview:
+        assert preview.rounds > 2
+        assert preview.deletes == threshold + 10
+        assert preview.exit_code(books.engine.guard_code(preview)) == 5

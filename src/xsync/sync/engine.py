@@ -99,17 +99,9 @@ class Engine(Books):
         if self._paired_now is not None:
             # a later round of the same run: records first paired in an earlier one count
             planner.paired_now = self._paired_now
-        rounds = self.xero if isinstance(self.xero, SupportsRounds) and self._lock else None
-        if rounds is not None:
-            rounds.read_in_rounds(self.round_records)
-        try:
-            plan = planner.plan(mode, list(entities) if entities is not None else None)
-        finally:
-            if rounds is not None:
-                rounds.read_in_rounds(None)
+        plan = self._planned(planner, mode, list(entities) if entities is not None else None,
+                             in_rounds=self._lock is not None)
         plan.paired_now = planner.paired_now
-        if earlier is not None:
-            earlier.took(plan)
         if self._lock is not None:
             # applied under this hold of the lock: the run goes on from the same map
             plan.ids = planner.ids
@@ -120,9 +112,25 @@ class Engine(Books):
                 with transaction(self.state):
                     for proof in plan.proofs:
                         self.ledger.prove_fingerprint(*proof)
+        plan.after_run = after
+        return plan
+
+    def _planned(self, planner: Planner, mode: str, wanted: list[str] | None, *,
+                 in_rounds: bool) -> Plan:
+        """``planner``'s plan, read in rounds where asked and Xero can; writes into a locked
+        period held as conflicts, and what earlier rounds reported or planned left out."""
+        rounds = self.xero if in_rounds and isinstance(self.xero, SupportsRounds) else None
+        if rounds is not None:
+            rounds.read_in_rounds(self.round_records)
+        try:
+            plan = planner.plan(mode, wanted)
+        finally:
+            if rounds is not None:
+                rounds.read_in_rounds(None)
         if self.lock_date is not None:
             hold_locked(plan, self.ledger, self.lock_date)
-        plan.after_run = after
+        if planner.earlier is not None:
+            planner.earlier.took(plan)
         return plan
 
     def rounds(self, mode: str, entities: Sequence[str] | None = None) -> Iterator[Plan]:
@@ -131,22 +139,11 @@ class Engine(Books):
         before ended and leaves alone what it planned (:class:`~xsync.sync.planner.Earlier`).
         Writes nothing anywhere. A round is planned once the one before it is let go."""
         after = self.ledger.last_run()
-        earlier = Earlier(applied=False)
         planner = Planner(self.ledger, self.ops, self.xero, self.rules, self.now,
-                          earlier=earlier)
-        rounds = self.xero if isinstance(self.xero, SupportsRounds) else None
+                          earlier=Earlier(applied=False))
         wanted = list(entities) if entities is not None else None
         while True:
-            if rounds is not None:
-                rounds.read_in_rounds(self.round_records)
-            try:
-                plan = planner.plan(mode, wanted)
-            finally:
-                if rounds is not None:
-                    rounds.read_in_rounds(None)
-            if self.lock_date is not None:
-                hold_locked(plan, self.ledger, self.lock_date)
-            earlier.took(plan)
+            plan = self._planned(planner, mode, wanted, in_rounds=True)
             plan.after_run = after
             wanted = plan.more
             yield plan

@@ -232,12 +232,7 @@ class Plan:
 
     def exit_code(self, guard: int = 0) -> int:
         """The code a run of this plan would exit with (``guard``: a safety guard's code)."""
-        codes = [e.exit_code for e in self.read_errors] + [guard]
-        if self.rejected:
-            codes.append(ExitCode.REJECTED)
-        if self.conflicts:
-            codes.append(ExitCode.CONFLICTS)
-        return most_urgent(codes)
+        return exit_code_of(self.read_errors, bool(self.rejected), bool(self.conflicts), guard)
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -303,12 +298,7 @@ class RunResult:
     def exit_code(self) -> int:
         """The most urgent of: a side not read or not reachable (6, 8), a rejected record (4),
         conflicts waiting for review (3); else 0."""
-        codes = [e.exit_code for e in self.read_errors]
-        if self.rejected:
-            codes.append(ExitCode.REJECTED)
-        if self.conflicts:
-            codes.append(ExitCode.CONFLICTS)
-        return most_urgent(codes)
+        return exit_code_of(self.read_errors, bool(self.rejected), bool(self.conflicts))
 
     def entity_outcomes(self, entities: list[str]) -> dict[str, dict[str, Any]]:
         """Each entity's own outcome: unread, rejected, conflicts or ok, with its reason."""
@@ -347,6 +337,18 @@ class RunResult:
             "read_errors": [e.to_json() for e in self.read_errors],
             "skipped": [r.to_json() for r in self.skipped],
         }
+
+
+def exit_code_of(read_errors: list[ReadError], rejected: bool, conflicts: bool,
+                 guard: int = 0) -> int:
+    """The most urgent of: an entity not read (its own code), a safety guard's code, a
+    rejected record (4), conflicts waiting for review (3); else 0."""
+    codes = [e.exit_code for e in read_errors] + [guard]
+    if rejected:
+        codes.append(ExitCode.REJECTED)
+    if conflicts:
+        codes.append(ExitCode.CONFLICTS)
+    return most_urgent(codes)
 
 
 def settled(parts: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from xsync.errors import ExitCode, most_urgent
 from xsync.model.entities import ENTITY_ORDER
 from xsync.state.rows import Conflict
-from xsync.sync.plan import Action, FieldChange, Plan, ReadError, Rejection
+from xsync.sync.plan import Action, FieldChange, Plan, ReadError, Rejection, exit_code_of
 
 ORDER = {entity: index for index, entity in enumerate(ENTITY_ORDER)}
 
@@ -96,25 +95,12 @@ class Preview:
         """Records the plan deletes or voids (on either side), each counted once."""
         return len(self._deletes)
 
-    @property
-    def unread(self) -> set[str]:
-        return {e.entity for e in self.read_errors}
-
     def counts(self) -> dict[str, dict[str, int]]:
         return self._counts
 
-    def is_empty(self) -> bool:
-        return not any(n for per in self._counts.values()
-                       for kind, n in per.items() if kind != "conflict")
-
     def exit_code(self, guard: int = 0) -> int:
         """The code a run of this plan would exit with (``guard``: a safety guard's code)."""
-        codes = [e.exit_code for e in self.read_errors] + [guard]
-        if self.rejected:
-            codes.append(ExitCode.REJECTED)
-        if self._conflicts:
-            codes.append(ExitCode.CONFLICTS)
-        return most_urgent(codes)
+        return exit_code_of(self.read_errors, bool(self.rejected), bool(self._conflicts), guard)
 
     # -- read back -------------------------------------------------------------------------------
 
