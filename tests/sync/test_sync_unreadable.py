@@ -72,4 +72,4 @@ def test_a_create_whose_copy_cannot_be_read_back_is_linked_once_and_named() -> N
     # readable again, it settles
     w.xero.bad.clear()
     assert w.sync("push").exit_code == 0
-    assert w.sync("push").applied == []
+    assert list(w.sync("push").applied) == []

@@ -22,6 +22,7 @@ from xsync.errors import ExitCode, most_urgent
 from xsync.model.records import Record
 from xsync.state.rows import AuditEntry as AuditEntry
 from xsync.state.rows import Conflict
+from xsync.sync.spool import Spool
 
 if TYPE_CHECKING:
     from xsync.state.ledger import IdMap
@@ -281,12 +282,26 @@ class Outcome:
                 "reason": self.reason}
 
 
+def _outcome_stored(o: Outcome) -> tuple[Any, ...]:
+    return (o.entity, o.ops_id, o.xero_id, o.label, o.action, o.direction, o.reason)
+
+
+def _outcome_restored(values: tuple[Any, ...]) -> Outcome:
+    return Outcome(*values)
+
+
+def outcomes() -> Spool[Outcome]:
+    """A run's outcomes, one per record written: held on disk but for the last few (a first
+    import writes one per record of the organisation)."""
+    return Spool(stored=_outcome_stored, restored=_outcome_restored)
+
+
 @dataclass
 class RunResult:
     run_id: int
     mode: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    applied: list[Outcome] = field(default_factory=list)
+    applied: Spool[Outcome] = field(default_factory=outcomes)
     rejected: list[Outcome] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     # entities not read (or whose writes a side could not take): each with its cause

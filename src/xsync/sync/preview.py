@@ -4,22 +4,21 @@ A run reads a large entity in rounds and lets each round go once it is applied
 (:meth:`~xsync.sync.engine.Engine.plan`). A preview plans the same rounds, applying none
 (:meth:`~xsync.sync.engine.Engine.rounds`), and keeps of each round only what a person reads
 last and what the exit code needs: the counts, the conflicts, the rejected and held-back records,
-the read errors. Its steps go, as they are planned, to a temporary file per entity (deleted when
-the preview is closed, or by the system if the process dies), from which the terminal's tables
+the read errors. Its steps go, as they are planned, to a :class:`~xsync.sync.spool.Spool` per
+entity (a temporary file, deleted when the preview is closed), from which the terminal's tables
 and ``--json`` read them back in entity order, one at a time. So a preview's memory is one round,
 whatever the size of the organisation, and what it shows is what the run would do.
 """
 
 from __future__ import annotations
 
-import pickle
-import tempfile
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from xsync.model.entities import ENTITY_ORDER
 from xsync.state.rows import Conflict
 from xsync.sync.plan import Action, FieldChange, Plan, ReadError, Rejection, exit_code_of
+from xsync.sync.spool import Spool
 
 ORDER = {entity: index for index, entity in enumerate(ENTITY_ORDER)}
 
@@ -41,7 +40,7 @@ class Preview:
         self._counts: dict[str, dict[str, int]] = {}
         self._conflicts: list[Conflict] = []
         self._deletes: set[tuple[str, str | None, str | None]] = set()
-        self._files: dict[str, IO[bytes]] = {}
+        self._spools: dict[str, Spool[dict[str, Any]]] = {}
         try:
             for plan in rounds:
                 self._take(plan)
@@ -66,17 +65,16 @@ class Preview:
                 if action.kind in ("delete", "void"):
                     self._deletes.add((action.entity, action.ops_id, action.xero_id))
             self._conflicts += step.conflicts
-            out = self._files.get(step.entity)
-            if out is None:
+            spool = self._spools.get(step.entity)
+            if spool is None:
                 # closed by ``close``, which the caller's ``with`` calls
-                out = self._files[step.entity] = tempfile.TemporaryFile(  # noqa: SIM115
-                    prefix="xsync-plan-")
-            pickle.dump(step.to_json(), out, pickle.HIGHEST_PROTOCOL)
+                spool = self._spools[step.entity] = Spool()
+            spool.append(step.to_json())
 
     def close(self) -> None:
-        for spill in self._files.values():
-            spill.close()
-        self._files.clear()
+        for spool in self._spools.values():
+            spool.close()
+        self._spools.clear()
 
     def __enter__(self) -> Preview:
         return self
@@ -106,14 +104,8 @@ class Preview:
 
     def steps(self) -> Iterator[dict[str, Any]]:
         """Each step as ``--json`` writes it, entity by entity in the order they sync."""
-        for entity in sorted(self._files, key=lambda e: ORDER.get(e, len(ORDER))):
-            spill = self._files[entity]
-            spill.seek(0)
-            while True:
-                try:
-                    yield pickle.load(spill)
-                except EOFError:
-                    break
+        for entity in sorted(self._spools, key=lambda e: ORDER.get(e, len(ORDER))):
+            yield from self._spools[entity]
 
     @property
     def actions(self) -> Iterator[Action]:
