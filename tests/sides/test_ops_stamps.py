@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xsync.model.side import Change
+from xsync.sides import ops_sqlite
 from xsync.sides.ops_rows import parse_updated_at, stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
 
@@ -252,6 +253,47 @@ def test_a_table_changed_since_its_proof_is_not_recalled(tmp_path):
         assert scan.as_known == ("invoice_lines" in change), change
         store.close()
         conn.close()
+
+
+def test_a_table_read_in_chunks_has_the_digest_it_has_read_whole(tmp_path, monkeypatch):
+    """A large table's digest is read a chunk of rows at a time (never its whole text at once):
+    the same digest, so a proof stored from a whole read is recalled, and a change in any
+    chunk is found."""
+    conn, known = _invoices_with_lines(tmp_path / "ops.db")
+    conn.executemany("INSERT INTO invoices (id, number, updated_at) VALUES (?, ?, ?)",
+                     [(f"I-{n}", f"I-{n}", "2026-11-02T09:31:00Z") for n in range(3, 9)])
+    conn.commit()
+    known = _Remembering({**known, **{f"I-{n}": _moment("2026-11-02T09:31:00Z")
+                                      for n in range(3, 9)}})
+    store = SqliteOpsStore(tmp_path / "ops.db")
+    assert store.scan_changed("invoices", known).as_known and known.built == 1
+    monkeypatch.setattr(ops_sqlite, "DIGEST_ROWS", 3)
+    assert store.scan_changed("invoices", known).as_known
+    assert known.built == 1, "read in chunks, the table's digest changed"
+    monkeypatch.setattr(ops_sqlite, "DIGEST_ROWS", 1)
+    assert store.scan_changed("invoices", known).as_known and known.built == 1
+    conn.execute("UPDATE invoices SET updated_at = '2026-11-02T09:40:00Z' WHERE id = 'I-7'")
+    conn.commit()
+    store.scan_changed("invoices", known)
+    assert known.built == 2, "a time moved in a later chunk went unseen"
+    store.close()
+    conn.close()
+
+
+def test_a_table_without_rowids_is_digested_whole(tmp_path, monkeypatch):
+    conn, known = _invoices_with_lines(tmp_path / "ops.db")
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'invoices'").fetchone()
+    conn.execute("ALTER TABLE invoices RENAME TO old_invoices")
+    conn.execute(sql + " WITHOUT ROWID")
+    conn.execute("INSERT INTO invoices SELECT * FROM old_invoices")
+    conn.execute("DROP TABLE old_invoices")
+    conn.commit()
+    monkeypatch.setattr(ops_sqlite, "DIGEST_ROWS", 1)
+    store = SqliteOpsStore(tmp_path / "ops.db")
+    assert store.scan_changed("invoices", known).as_known
+    assert store.scan_changed("invoices", known).as_known and known.built == 1
+    store.close()
+    conn.close()
 
 
 def test_a_table_with_a_line_whose_document_is_gone_is_never_proved(tmp_path):

@@ -90,6 +90,8 @@ __all__ = [
 CACHE_KIB = 8192
 # ids per SELECT ... IN (...): well below SQLite's limit on bound parameters
 FETCH_CHUNK = 500
+# rows of a table one statement of a digest reads (see ``_digest_texts``)
+DIGEST_ROWS = 20_000
 # ids xsync gives the rows it adds (``_new_id``): seconds since 2020 above a count within one
 ID_EPOCH = 1_577_836_800
 ID_COUNT_BITS = 10
@@ -307,16 +309,43 @@ class SqliteOpsStore:
         double the cost of the statement."""
         table, line_table, owner, key = TABLES[entity]
         # the counts of each column tell a row whose id or time is missing (joined, it is none)
-        *counts, text = self.conn.execute(
-            f"SELECT count(*), count({key}), count(updated_at), "
-            f"group_concat({key} || '\x1f' || updated_at, '\x1e') FROM {table}").fetchone()
-        digest = hashlib.blake2b(f"{counts}\x1d{text or ''}".encode(), digest_size=16)
+        counts = list(self.conn.execute(
+            f"SELECT count(*), count({key}), count(updated_at) FROM {table}").fetchone())
+        digest = hashlib.blake2b(f"{counts}\x1d".encode(), digest_size=16)
+        self._digest_texts(digest, table, f"{key} || '\x1f' || updated_at")
         if line_table and owner:
-            *counts, owners = self.conn.execute(
-                f"SELECT count(*), count({owner}), group_concat({owner}, '\x1e') "
-                f"FROM {line_table}").fetchone()
-            digest.update(f"\x1d{counts}\x1d{owners or ''}".encode())
+            counts = list(self.conn.execute(
+                f"SELECT count(*), count({owner}) FROM {line_table}").fetchone())
+            digest.update(f"\x1d{counts}\x1d".encode())
+            self._digest_texts(digest, line_table, owner)
         return digest.hexdigest()
+
+    def _digest_texts(self, digest: Any, table: str, value: str) -> None:
+        """Add to ``digest`` the text that ``group_concat(value, RS)`` gives of the whole table
+        in its own order, read a :data:`DIGEST_ROWS` of rows at a time: the text of a large
+        table is never held whole (a table without rowids is read in one statement)."""
+        try:
+            first = True
+            start = -(1 << 63)
+            while True:
+                last, text = self.conn.execute(
+                    f"SELECT max(r), group_concat(x, '\x1e') FROM (SELECT rowid AS r, "
+                    f"{value} AS x FROM {table} WHERE rowid >= ? ORDER BY rowid "
+                    f"LIMIT {DIGEST_ROWS})", [start]).fetchone()
+                if last is None:
+                    return
+                if text is not None:
+                    digest.update(text.encode() if first else f"\x1e{text}".encode())
+                    first = False
+                if last >= (1 << 63) - 1:
+                    return
+                start = last + 1
+        except sqlite3.OperationalError as exc:
+            if "rowid" not in str(exc) or not first:
+                raise
+        (text,) = self.conn.execute(
+            f"SELECT group_concat({value}, '\x1e') FROM {table}").fetchone()
+        digest.update((text or "").encode())
 
     def _scan_changed_slowly(self, entity: str, known: Mapping[str, int]) -> ScanResult:
         """:meth:`scan_changed` of a table whose ids are not all distinct texts: each row's id
