@@ -308,44 +308,48 @@ class SqliteOpsStore:
         a text holding them is the one way two tables could read as one, and lengths would
         double the cost of the statement."""
         table, line_table, owner, key = TABLES[entity]
+        digest = hashlib.blake2b(digest_size=16)
         # the counts of each column tell a row whose id or time is missing (joined, it is none)
-        counts = list(self.conn.execute(
-            f"SELECT count(*), count({key}), count(updated_at) FROM {table}").fetchone())
-        digest = hashlib.blake2b(f"{counts}\x1d".encode(), digest_size=16)
-        self._digest_texts(digest, table, f"{key} || '\x1f' || updated_at")
+        counts = self._digest_texts(digest, table, f"{key} || '\x1f' || updated_at",
+                                    [key, "updated_at"])
+        digest.update(f"\x1d{counts}".encode())
         if line_table and owner:
-            counts = list(self.conn.execute(
-                f"SELECT count(*), count({owner}) FROM {line_table}").fetchone())
-            digest.update(f"\x1d{counts}\x1d".encode())
-            self._digest_texts(digest, line_table, owner)
+            digest.update(b"\x1d")
+            counts = self._digest_texts(digest, line_table, owner, [owner])
+            digest.update(f"\x1d{counts}".encode())
         return digest.hexdigest()
 
-    def _digest_texts(self, digest: Any, table: str, value: str) -> None:
+    def _digest_texts(self, digest: Any, table: str, value: str,
+                      counted: list[str]) -> list[int]:
         """Add to ``digest`` the text that ``group_concat(value, RS)`` gives of the whole table
-        in its own order, read a :data:`DIGEST_ROWS` of rows at a time: the text of a large
-        table is never held whole (a table without rowids is read in one statement)."""
+        in its own order, read a :data:`DIGEST_ROWS` of rows at a time, so that the text of a
+        large table is never held whole (a table without rowids is read in one statement);
+        return the table's ``count(*)`` and the ``count`` of each column ``counted``."""
+        tally = ", ".join(f"count({column})" for column in counted)
+        totals = [0] * (1 + len(counted))
+        first = True
         try:
-            first = True
-            start = -(1 << 63)
-            while True:
-                last, text = self.conn.execute(
-                    f"SELECT max(r), group_concat(x, '\x1e') FROM (SELECT rowid AS r, "
-                    f"{value} AS x FROM {table} WHERE rowid >= ? ORDER BY rowid "
-                    f"LIMIT {DIGEST_ROWS})", [start]).fetchone()
-                if last is None:
-                    return
+            (start,) = self.conn.execute(f"SELECT min(rowid) FROM {table}").fetchone()
+            while start is not None:
+                # a range of rowids holds at most DIGEST_ROWS rows, read in rowid order
+                end = min(start + DIGEST_ROWS - 1, (1 << 63) - 1)
+                *counts, text = self.conn.execute(
+                    f"SELECT count(*), {tally}, group_concat({value}, '\x1e') FROM {table} "
+                    "WHERE rowid BETWEEN ? AND ?", [start, end]).fetchone()
+                totals = [t + int(c) for t, c in zip(totals, counts, strict=True)]
                 if text is not None:
                     digest.update(text.encode() if first else f"\x1e{text}".encode())
                     first = False
-                if last >= (1 << 63) - 1:
-                    return
-                start = last + 1
+                (start,) = self.conn.execute(
+                    f"SELECT min(rowid) FROM {table} WHERE rowid > ?", [end]).fetchone()
+            return totals
         except sqlite3.OperationalError as exc:
             if "rowid" not in str(exc) or not first:
                 raise
-        (text,) = self.conn.execute(
-            f"SELECT group_concat({value}, '\x1e') FROM {table}").fetchone()
+        *counts, text = self.conn.execute(
+            f"SELECT count(*), {tally}, group_concat({value}, '\x1e') FROM {table}").fetchone()
         digest.update((text or "").encode())
+        return [int(c) for c in counts]
 
     def _scan_changed_slowly(self, entity: str, known: Mapping[str, int]) -> ScanResult:
         """:meth:`scan_changed` of a table whose ids are not all distinct texts: each row's id
