@@ -301,7 +301,7 @@ class SqliteOpsStore:
 
     def _digest(self, entity: str) -> str:
         """A digest of the entity's table as stored: how many rows, each row's id and change
-        time in the table's own order, and the document each line belongs to. Two equal
+        time in the table's own order (of rowids), and the document each line belongs to. Two equal
         digests are two equal tables to :meth:`_as_known` (a table rewritten in another order
         only reads as changed). The parts are kept apart by control characters (US between
         the two texts of a row, RS between rows), which no platform's ids or change times hold:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -32,15 +32,13 @@ class Spool(Generic[T]):
 
     __slots__ = ("__weakref__", "_count", "_end", "_file", "_restored", "_stored", "_tail")
 
-    def __init__(self, items: Iterable[T] = (), *, stored: Callable[[T], Any] = _same,
+    def __init__(self, *, stored: Callable[[T], Any] = _same,
                  restored: Callable[[Any], T] = _same) -> None:
         self._stored, self._restored = stored, restored
         self._tail: list[T] = []
         self._file: IO[bytes] | None = None
         self._end = 0
         self._count = 0
-        for item in items:
-            self.append(item)
 
     def append(self, item: T) -> None:
         self._tail.append(item)
