@@ -11,12 +11,15 @@ reads the same rounds as the run, applying none (``test_sync_preview``).
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from bookworld import Books
 
 from xsync.errors import MassDeleteGuard
+from xsync.model.side import ScanResult
+from xsync.sides.xero import XeroSide
 from xsync.state.ledger import Ledger
 from xsync.sync.plan import Plan
 from xsync.sync.planner import Grown
@@ -263,3 +266,40 @@ def test_planning_adds_its_pairs_over_the_runs_links_without_changing_them() -> 
     assert links.keys() - {"INV-1"} == {"INV-2", "INV-3"}
     assert dict(links.items()) == {"INV-1": "x1", "INV-2": "x2", "INV-3": "x3"}
     assert not Grown({}) and Grown({"a": "b"})
+
+
+def test_a_round_whose_cursor_does_not_move_stops_the_read_rather_than_repeat_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing that asks for another round from where it began would have every round read
+    the same records again until the day's calls ran out: the read stops at the first such
+    round, a read error naming the entity and what refers to it; what was read stands."""
+    books = Books(tmp_path, invoices=1_500)
+    books.engine.round_records = 300
+    real = XeroSide._scan
+    rounds: Counter[str] = Counter()
+
+    def stalled(self: XeroSide, entity: str, cursor: str | None) -> ScanResult:
+        result = real(self, entity, cursor)
+        if result.more:
+            rounds[entity] += 1
+            assert rounds[entity] < 5, f"{entity}: the same round read again and again"
+            result.cursor = cursor
+        return result
+
+    monkeypatch.setattr(XeroSide, "_scan", stalled)
+    with books.engine.preview("pull") as preview:
+        assert preview.exit_code() == 1
+        shown = {e.entity: e for e in preview.read_errors}
+    rounds.clear()
+    result = books.engine.run("pull")
+    assert result.exit_code == 1, result.to_json()
+    errors = {e.entity: e for e in result.read_errors}
+    assert errors.keys() == shown.keys()
+    assert "again without moving on" in errors["invoices"].reason
+    assert "xsync sync" in errors["invoices"].reason
+    waiting = [e for e in errors.values() if e.cause is not None]
+    assert waiting and all(e.cause in errors for e in waiting)
+    # the round read stands, and the cursor stays where the read stalled
+    held = sqlite3.connect(books.ops.path).execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
+    assert 0 < held == result.counts["invoices"]["create"]
+    assert books.engine.ledger.cursor("xero", "invoices") is None

@@ -28,7 +28,7 @@ from xsync.errors import (
     StalePlanGuard,
     XsyncError,
 )
-from xsync.model.entities import ENTITY_ORDER
+from xsync.model.entities import ENTITY_ORDER, spec
 from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
 from xsync.state.ledger import IdMap, transaction
@@ -36,7 +36,7 @@ from xsync.state.lock import STALE_AFTER, RunLock
 from xsync.sync.apply import Applier
 from xsync.sync.books import Books, utc_now
 from xsync.sync.journal import Journal
-from xsync.sync.plan import Plan, RunResult
+from xsync.sync.plan import Plan, ReadError, RunResult
 from xsync.sync.planner import MICROSECOND, Earlier, Planner, prove_ops, trust_margin
 from xsync.sync.preflight import hold_locked
 from xsync.sync.preview import Preview
@@ -51,6 +51,34 @@ OUTCOMES = {0: "ok", 1: "unexpected", 2: "usage", 3: "conflicts", 4: "rejected",
 # a round holds is most of a large import's memory; each round costs a few statements over every
 # link and base of the entity, so fewer, larger rounds cost a little less CPU and more memory
 ROUND_RECORDS = 2_000
+
+
+def stop_stalled(plan: Plan, planner: Planner) -> None:
+    """A round that asks for the next one without its cursor moving would have the next round
+    read the same records again, without end (and spend the day's Xero calls on them): the
+    entity's read stops there, a read error, and so does what refers to it. The rounds read so
+    far stand: each of their records was read, and its cursor stays where the stall began."""
+    moved = {entity: cursor for side, entity, cursor in plan.cursors if side == "xero"}
+    stalled: dict[str, str] = {}
+    for entity in plan.more:
+        if entity in moved and moved[entity] == planner.cursor("xero", entity):
+            stalled[entity] = (
+                f"Xero listed the same {entity} again without moving on (from "
+                f"{moved[entity] or 'the start'}); the rest of {entity} was not read, rather "
+                f"than the same records read again: run `xsync sync` again later")
+    if not stalled:
+        return
+    for entity in list(plan.more):
+        cause = next((t for t in spec(entity).refs.values() if t in stalled), None)
+        if entity in stalled:
+            reason, cause = stalled[entity], None
+        elif cause is not None:
+            reason = f"not synced: it refers to {cause}, which could not be read"
+        else:
+            continue
+        plan.more.remove(entity)
+        plan.read_errors.append(ReadError(entity, "xero", reason, ExitCode.UNEXPECTED,
+                                          cause=cause))
 
 
 class Engine(Books):
@@ -127,6 +155,8 @@ class Engine(Books):
         finally:
             if rounds is not None:
                 rounds.read_in_rounds(None)
+        if rounds is not None:
+            stop_stalled(plan, planner)
         if self.lock_date is not None:
             hold_locked(plan, self.ledger, self.lock_date)
         if planner.earlier is not None:
