@@ -231,9 +231,10 @@ class StepBuilder:
         if lines is None:
             return None
         other = "xero" if side == "ops" else "ops"
-        base = [{side: ln.id, other: None, "fields": dict(ln.fields)} for ln in lines]
-        # with nothing to drop, the write's lines share the base's field maps: neither is
-        # changed once planned (apply makes new ones), and a large import holds one copy
+        # the base's lines share the record's field maps, and, with nothing to drop, so do the
+        # write's: none of them is changed once planned (apply makes new ones), and a large
+        # import holds one copy of each line
+        base = [{side: ln.id, other: None, "fields": ln.fields} for ln in lines]
         wanted = [{"i": i, "id": None,
                    "fields": {k: v for k, v in ln.fields.items() if k not in drop}
                    if drop else pair["fields"]}
