@@ -28,7 +28,7 @@ from xsync.errors import (
     StalePlanGuard,
     XsyncError,
 )
-from xsync.model.entities import ENTITY_ORDER, spec
+from xsync.model.entities import ENTITY_ORDER
 from xsync.model.side import Side, SupportsRounds
 from xsync.state.db import tune_for_runs
 from xsync.state.ledger import IdMap, transaction
@@ -68,17 +68,15 @@ def stop_stalled(plan: Plan, planner: Planner) -> None:
                 f"than the same records read again: run `xsync sync` again later")
     if not stalled:
         return
-    for entity in list(plan.more):
-        cause = next((t for t in spec(entity).refs.values() if t in stalled), None)
-        if entity in stalled:
-            reason, cause = stalled[entity], None
-        elif cause is not None:
-            reason = f"not synced: it refers to {cause}, which could not be read"
-        else:
-            continue
+    for entity, reason in stalled.items():
         plan.more.remove(entity)
-        plan.read_errors.append(ReadError(entity, "xero", reason, ExitCode.UNEXPECTED,
-                                          cause=cause))
+        plan.read_errors.append(ReadError(entity, "xero", reason, ExitCode.UNEXPECTED))
+    # what refers to a stalled entity waits on it, as on any entity not read
+    for entity in list(plan.more):
+        blocked = planner.blocked(entity, plan)
+        if blocked is not None:
+            plan.more.remove(entity)
+            plan.read_errors.append(blocked)
 
 
 class Engine(Books):

@@ -370,7 +370,7 @@ class Planner:
                 # it refers to records the rest of a read in rounds may hold: the next round
                 plan.more.append(entity)
                 continue
-            blocked = self._blocked(entity, plan)
+            blocked = self.blocked(entity, plan)
             if blocked is not None:
                 plan.read_errors.append(blocked)
                 continue
@@ -386,7 +386,7 @@ class Planner:
                     plan.more.append(entity)
         return plan
 
-    def _blocked(self, entity: str, plan: Plan) -> ReadError | None:
+    def blocked(self, entity: str, plan: Plan) -> ReadError | None:
         """Why ``entity`` is not planned at all this run, if it is not."""
         if self.refused is not None:
             return ReadError(entity, "xero", self.refused.reason, self.refused.exit_code,
