@@ -375,14 +375,14 @@ class Planner:
                 plan.read_errors.append(blocked)
                 continue
             try:
-                planner.run()
+                planner = planner.run()
             except Unread as failed:
                 plan.read_errors.append(failed.error)
                 if failed.error.side == "xero" and failed.stops_side:
                     self.refused = failed.error
             else:
                 planner.commit()
-                if planner.xs.more:
+                if planner.xero.scan.more:
                     plan.more.append(entity)
         return plan
 
@@ -447,8 +447,56 @@ class Planner:
         return self.xero_refs[entity], self.ops_known[entity]
 
 
+class SideView:
+    """One side of an entity's read, as planning sees it. Both sides have the same shape, and
+    each reaches the other through ``other``, so what planning does with one side it says once
+    for both: what was listed, what could not be read, what waits, and how ids pair up."""
+
+    def __init__(self, name: str, side: Side) -> None:
+        self.name = name
+        self.side = side
+        self.other: SideView = self
+        # what the read listed (nothing, until read)
+        self.scan = ScanResult([], None, False)
+        # id -> record, of every record read: listed, retried, looked up, found by id
+        self.records: dict[str, Record] = {}
+        # ids listed or fetched but unreadable: unknown, so neither planned as gone nor matched
+        # nor created
+        self.unknown: set[str] = set()
+        # ids whose last apply failed, planned from again (see ``EntityPlanner._load_retries``)
+        self.retries: set[str] = set()
+        # id -> outbox row of a create sent from this side that a crash left unanswered, not
+        # found on the other side: sent again under that row (see ``EntityPlanner._recover``)
+        self.pending: dict[str, int] = {}
+        # this side's id -> its twin's id on the other side; pairs made while planning join it
+        self.links: Grown = Grown({})
+        # ids an earlier round of a preview planned: left alone (see :class:`Earlier`)
+        self.done: AbstractSet[str] = NONE
+
+    def ids(self, mine: str | None, theirs: str | None = None) -> tuple[str | None, str | None]:
+        """(ops id, Xero id) of a record of this side and of its twin on the other."""
+        return (mine, theirs) if self.name == "ops" else (theirs, mine)
+
+    def listed(self, scan: ScanResult) -> None:
+        """What the read listed: its records, and those it could not read (unknown)."""
+        self.scan = scan
+        self.records = {r.id: r for r in scan.records}
+        self.unknown = {rid for rid, _ in scan.rejected}
+
+
+def views(ops: Side, xero: Side) -> tuple[SideView, SideView]:
+    """The two sides' views, each the other's ``other``."""
+    o, x = SideView("ops", ops), SideView("xero", xero)
+    o.other, x.other = x, o
+    return o, x
+
+
 class EntityPlanner:
-    def __init__(self, planner: Planner, plan: Plan, entity: str) -> None:
+    """One entity's plan, from one read of both sides. ``run`` reads and plans, and hands back
+    the planner whose plan stands: itself, or one that read the ops side whole, where the
+    changes alone did not tell."""
+
+    def __init__(self, planner: Planner, plan: Plan, entity: str, full: bool = False) -> None:
         self.p = planner
         self.whole = plan
         # this entity's part, joined to the whole plan only once every read of it succeeded
@@ -467,6 +515,40 @@ class EntityPlanner:
         self.builder = StepBuilder(self.spec, rules, self.flows)
         self.ledger = planner.ledger
         self.margin = trust_margin(rules)
+        # read the ops side whole rather than its changes
+        self.full = full
+        self.ops, self.xero = views(planner.ops, planner.xero)
+        # the ops rows whose base vouches for them (None: the ops side was read otherwise)
+        self.known: VouchedTimes | None = None
+        # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
+        self.waiting: Waiting = (set(), [], [])
+        # the links of what Xero listed, looked up once (see ``_all_linked``)
+        self._owners: dict[str, str] | None = None
+        self._owners_read = False
+        # Xero ids of listed records found as their bases have them (see ``_as_based``)
+        self.as_based: set[str] = set()
+        # Xero ids whose record stands in from its base (not read from Xero this run)
+        self.based: set[str] = set()
+        # what other entities refer to, shared by the plan: Xero id -> its value in ops ids,
+        # and the ops ids that have (or will have) a Xero twin (see ``Planner.refs_for``)
+        self.xero_refs: Grown = Grown({})
+        self.ops_known: GrownIds = GrownIds()
+        # ops ids settled as another ops record's Xero twin -> that Xero id
+        self.aliases: Mapping[str, str] = {}
+        self.bases = LazyBases(self.ledger, entity, NONE)
+        # ops documents whose contact was merged in Xero: ops id -> (old contact, survivor)
+        self.moves: dict[str, tuple[str, str]] = {}
+        # linked Xero records a lookup found: a new record must not take one of them over
+        self.linked_found: list[Record] = []
+        # the entity's conflicts: resolved and unapplied (ops id -> field -> (id, value)),
+        # open (ops id -> field -> id, and the values held), ambiguous matches, number clashes
+        self.resolved: dict[str, dict[str, tuple[int, str | None]]] = {}
+        self.open: dict[str, dict[str, int]] = {}
+        self.held: dict[str, dict[str, tuple[str | None, str | None, str]]] = {}
+        self.matches: list[Conflict] = []
+        self.open_match: dict[tuple[str | None, str | None], int] = {}
+        self.open_claims: dict[str, int] = {}
+        self.claims_seen: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -478,25 +560,24 @@ class EntityPlanner:
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
 
-    def _fetch(self, side: Side, ids: list[str]) -> list[Record]:
-        """The records with these ids. One the side read but could not map is unknown, as a
-        scan's rejected record is: reported, retried, never planned as gone."""
+    def _fetch(self, view: SideView, ids: list[str]) -> list[Record]:
+        """The records of ``view``'s side with these ids. One the side read but could not map
+        is unknown, as a scan's rejected record is: reported, retried, never planned as gone."""
         if not ids:
             return []
+        side = view.side
         try:
             found = side.fetch(self.entity, ids)
         except FATAL:
             raise
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
-        unknown = self.ops_unknown if side.name == "ops" else self.xero_unknown
         for record_id, reason in left_out(side, self.entity):
-            if record_id in unknown:
+            if record_id in view.unknown:
                 continue
-            unknown.add(record_id)
-            self.plan.rejected.append(Rejection(
-                self.entity, record_id if side.name == "ops" else None,
-                record_id if side.name == "xero" else None, record_id, reason))
+            view.unknown.add(record_id)
+            self.plan.rejected.append(Rejection(self.entity, *view.ids(record_id), record_id,
+                                                reason))
         return found
 
     def _orphaned_lines(self, scan: ScanResult) -> None:
@@ -507,11 +588,11 @@ class EntityPlanner:
         noun = self.entity.rstrip("s")
         for line_id, owner in sorted(self.ledger.line_owners(self.entity,
                                                              scan.rejected_lines).items()):
-            if owner in self.ops_unknown:
+            if owner in self.ops.unknown:
                 continue
-            self.ops_unknown.add(owner)
+            self.ops.unknown.add(owner)
             self.plan.rejected.append(Rejection(
-                self.entity, owner, self.links.get(owner), owner,
+                self.entity, owner, self.ops.links.get(owner), owner,
                 f"{noun} {owner}: its line {line_id} now names a {noun} that does not exist; "
                 f"nothing of {noun} {owner} is written until the line is put back or deleted"))
 
@@ -526,97 +607,81 @@ class EntityPlanner:
         whole.confirmed += mine.confirmed
         whole.proofs += mine.proofs
         if self.p.earlier is not None:
-            self.p.earlier.read(self.entity, "ops", self.retry_ops)
-            self.p.earlier.read(self.entity, "xero", self.retry_xero)
+            self.p.earlier.read(self.entity, "ops", self.ops.retries)
+            self.p.earlier.read(self.entity, "xero", self.xero.retries)
 
-    def run(self) -> None:
-        """Plan the entity; from a complete ops scan when the changes alone do not tell."""
+    def run(self) -> EntityPlanner:
+        """Plan the entity; from a complete ops scan when the changes alone do not tell.
+        Returns the planner whose plan stands."""
         try:
-            self._run(full=False)
+            self._run()
         except RescanOps:
-            self.plan = Plan(self.whole.mode, [self.entity], self.whole.created_at)
-            self._run(full=True)
+            again = EntityPlanner(self.p, self.whole, self.entity, full=True)
+            again._run()
+            return again
+        return self
 
-    def _run(self, full: bool) -> None:
-        # the ops rows whose base vouches for them (None: the ops side was read otherwise)
-        self.known: VouchedTimes | None = None
-        # the ops retries, unapplied and open conflicts of the entity (read with ``known``)
-        self.waiting: Waiting = (set(), [], [])
-        # the links of what Xero listed, looked up once (see ``_all_linked``)
-        self._owners: dict[str, str] | None = None
-        self._owners_read = False
-        # the retries planned from (see ``_load_retries``)
-        self.retry_ops: set[str] = set()
-        self.retry_xero: set[str] = set()
+    def _run(self) -> None:
         # what an earlier round of a preview planned: left alone (see :class:`Earlier`)
         earlier = self.p.earlier
-        self.done_ops: AbstractSet[str] = NONE
-        done_xero: AbstractSet[str] = NONE
         if earlier is not None and not earlier.applied:
-            self.done_ops = earlier.ops.get(self.entity, NONE)
-            done_xero = earlier.xero.get(self.entity, NONE)
+            self.ops.done = earlier.ops.get(self.entity, NONE)
+            self.xero.done = earlier.xero.get(self.entity, NONE)
         # Xero first: the ops scan asks whether Xero listed anything new (see ``_scan_ops``)
-        self.xs = xs = self._scan(self.p.xero, self.p.cursor("xero", self.entity))
+        xs = self._scan(self.xero.side, self.p.cursor("xero", self.entity))
         # the records a preview's earlier round planned, listed again by this round's overlap:
         # as the run would find them once that round is applied, as its bases hold them
-        relisted = bool(done_xero) and any(r.id in done_xero for r in xs.records)
+        relisted = bool(self.xero.done) and any(r.id in self.xero.done for r in xs.records)
         if relisted:
-            xs.records = [r for r in xs.records if r.id not in done_xero]
-        os_ = self._scan(self.p.ops, None) if full else self._scan_ops()
-        self.os = os_
+            xs.records = [r for r in xs.records if r.id not in self.xero.done]
+        self.xero.listed(xs)
+        self.ops.listed(self._scan(self.ops.side, None) if self.full else self._scan_ops())
         if self._quiet():
-            if isinstance(self.p.xero, SupportsUnchanged) and (xs.records or relisted):
-                self.p.xero.unchanged(self.entity)  # its own writes, read back: nothing new
+            if isinstance(self.xero.side, SupportsUnchanged) and (xs.records or relisted):
+                self.xero.side.unchanged(self.entity)  # its own writes, read back: nothing new
             self._moved_on()
             return
         self.xero_refs, self.ops_known = self.p.refs_for(self.entity)
         # this entity's own copy: pairs made while planning join it
-        self.links = Grown(self.p.links_of(self.entity))
-        self.rev = Grown(self.p.ids.owners(self.entity))
+        self.ops.links = Grown(self.p.links_of(self.entity))
+        self.xero.links = Grown(self.p.ids.owners(self.entity))
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.p.ids.based(self.entity))
-        for side, scan in (("xero", xs), ("ops", os_)):
+        for view in (self.xero, self.ops):
+            scan = view.scan
             for record_id, reason in scan.rejected:
-                self.plan.rejected.append(Rejection(
-                    self.entity, record_id if side == "ops" else None,
-                    record_id if side == "xero" else None, record_id, reason))
+                self.plan.rejected.append(Rejection(self.entity, *view.ids(record_id),
+                                                    record_id, reason))
             listed_nothing = (not scan.records if scan.complete
                               else scan.ids is not None and not scan.ids)
             # Xero lists no allocation once the last is taken back: an empty list of them is
             # news, not a failed read (one that lost the organisation empties the rest too)
-            normal = side == "xero" and self.entity in GONE_FOR_GOOD
-            if self.links and listed_nothing and not scan.rejected and not normal:
-                self.plan.empty_sides.append((self.entity, side))
-        # listed but unreadable: unknown, so neither planned as gone nor matched nor created
-        self.ops_unknown = {rid for rid, _ in os_.rejected}
-        self.xero_unknown = {rid for rid, _ in xs.rejected}
-        self._orphaned_lines(os_)
-        self.ops_recs = {r.id: r for r in os_.records}
-        self.xero_recs = {r.id: r for r in xs.records}
+            normal = view is self.xero and self.entity in GONE_FOR_GOOD
+            if self.ops.links and listed_nothing and not scan.rejected and not normal:
+                self.plan.empty_sides.append((self.entity, view.name))
+        self._orphaned_lines(self.ops.scan)
         self._payments_of_paired()
         self._follow_merges()
-        # Xero ids whose record stands in from its base (not read from Xero this run)
-        self.based: set[str] = set()
         self._load_retries()
         self._load_conflicts()
         self._linked()
         self._unlinked()
         if self.moves:
-            labels = {i: label_of(self.spec, self.ops_recs[i].fields, i) for i in self.moves}
-            carry(self.plan.steps, self.entity, self.moves, self.links, labels)
+            labels = {i: label_of(self.spec, self.ops.records[i].fields, i) for i in self.moves}
+            carry(self.plan.steps, self.entity, self.moves, self.ops.links, labels)
         self._moved_on()
-        if isinstance(self.p.xero, SupportsUnchanged) and (xs.records or relisted) \
+        if isinstance(self.xero.side, SupportsUnchanged) and (xs.records or relisted) \
                 and self._xero_as_last_seen():
-            self.p.xero.unchanged(self.entity)
+            self.xero.side.unchanged(self.entity)
 
     def _moved_on(self) -> None:
         """The cursors the scans end at, stored once the plan is applied. Xero's moves for
         push-only entities too: their Xero side is read to merge against, and an incremental
         read with the base standing in for what it did not list costs one page, not the whole
         entity."""
-        self.plan.cursors.append(("xero", self.entity, self.xs.cursor))
-        if self.flows.to_xero and not self.xs.more:
-            self.plan.cursors.append(("ops", self.entity, self.os.cursor))
+        self.plan.cursors.append(("xero", self.entity, self.xero.scan.cursor))
+        if self.flows.to_xero and not self.xero.scan.more:
+            self.plan.cursors.append(("ops", self.entity, self.ops.scan.cursor))
 
     def _quiet(self) -> bool:
         """Whether nothing of the entity can need a step, known without reading the links or
@@ -625,7 +690,7 @@ class EntityPlanner:
         whose base vouches for it is gone, every link has such a base, and nothing waits on
         a record (a retry, a conflict, a contact merged, a bill paired this run). A cycle
         with nothing changed then costs the two listings, whatever the size of the books."""
-        xs, os_, known = self.xs, self.os, self.known
+        xs, os_, known = self.xero.scan, self.ops.scan, self.known
         if (known is None or xs.complete or xs.more or os_.more or os_.records
                 or len(xs.records) > READ_BACK_LOOKUPS
                 or xs.rejected or os_.rejected or os_.rejected_lines):
@@ -658,8 +723,9 @@ class EntityPlanner:
         where every one is linked and they are few enough to look up; else ``None``."""
         if not self._owners_read:
             self._owners_read = True
-            if len(self.xs.records) <= READ_BACK_LOOKUPS:
-                found = {r.id: self.ledger.ops_id_of(self.entity, r.id) for r in self.xs.records}
+            listed = self.xero.scan.records
+            if len(listed) <= READ_BACK_LOOKUPS:
+                found = {r.id: self.ledger.ops_id_of(self.entity, r.id) for r in listed}
                 linked = {x: o for x, o in found.items() if o is not None}
                 self._owners = linked if len(linked) == len(found) else None
         return self._owners
@@ -672,8 +738,8 @@ class EntityPlanner:
         if owners is None:
             return False
         bases = self.ledger.bases_of(self.entity, list(owners.values()))
-        self.as_based: set[str] = set()
-        return all(self._as_based(r, bases.get(owners[r.id])) for r in self.xs.records)
+        self.as_based = set()
+        return all(self._as_based(r, bases.get(owners[r.id])) for r in self.xero.scan.records)
 
     def _as_based(self, record: Record, base: Base | None) -> bool:
         """Whether a Xero record hashes as its base has it (noted in ``self.as_based``)."""
@@ -685,7 +751,8 @@ class EntityPlanner:
     def _xero_as_last_seen(self) -> bool:
         """Whether every record the Xero scan listed is linked and hashes as its base has it
         (xsync's own writes, read back by the next incremental scan): nothing new in Xero."""
-        return not self.xs.rejected and all(r.id in self.as_based for r in self.xs.records)
+        xs = self.xero.scan
+        return not xs.rejected and all(r.id in self.as_based for r in xs.records)
 
     def _scan_ops(self) -> ScanResult:
         """The ops side's changes: every row but those its base vouches for (a change time
@@ -693,7 +760,7 @@ class EntityPlanner:
         What waits on a record (a retry, a conflict) has its row listed whatever its time.
         A new record is checked against the linked ones it might clash with (a number, a
         contact's keys) on the Xero side, which is looked up for it (``_widen_xero``)."""
-        side = self.p.ops
+        side = self.ops.side
         if not isinstance(side, SupportsChangedScan):
             return self._scan(side, self.p.cursor("ops", self.entity))
         # what waits on a record, read once (the quiet check asks the same)
@@ -701,7 +768,7 @@ class EntityPlanner:
         known = vouched_now(self.ledger, self.entity, self.margin, self.waiting)
         # Xero listed something new of the entity: what that writes makes a proof stale at once
         # (records already linked are most often xsync's own writes, read back)
-        xs = self.xs
+        xs = self.xero.scan
         known.proving = not (xs.more or xs.rejected
                              or (xs.records and self._all_linked() is None))
         self.known = known
@@ -721,32 +788,31 @@ class EntityPlanner:
         """A bill first matched this run may have been paid in Xero long before: its payments
         are older than the payments cursor, so they are looked up (a failed lookup is a failed
         read of payments)."""
-        if self.entity != "payments" or not isinstance(self.p.xero, SupportsFind):
+        if self.entity != "payments" or not isinstance(self.xero.side, SupportsFind):
             return
         bills = sorted(self.p.paired_now.get("bills", set()))
         if not bills:
             return
         try:
-            found = self.p.xero.find(self.entity, "bill_id", bills)
+            found = self.xero.side.find(self.entity, "bill_id", bills)
         except FATAL:
             raise
         except Exception as exc:
             raise unread(self.entity, "xero", exc) from exc
         for record in found:
             if record.fields.get("bill_id") in bills:
-                self.xero_recs.setdefault(record.id, record)
+                self.xero.records.setdefault(record.id, record)
 
     def _follow_merges(self) -> None:
         """Ops documents naming a contact merged in Xero are planned as naming the survivor,
         and, where the workspace merges such contacts, get an ops write saying so
         (``self.moves``); where it links them, they keep naming it in ops."""
-        self.moves: dict[str, tuple[str, str]] = {}
         if self.entity not in DOCUMENTS or not (self.flows.to_ops or self.flows.computed):
             return
         merges = self.p.merges(self.whole)
         if not merges:
             return
-        side = self.p.ops
+        side = self.ops.side
         if isinstance(side, SupportsFind):
             try:
                 found = side.find(self.entity, "contact_id", sorted(merges))
@@ -758,43 +824,37 @@ class EntityPlanner:
             found = self._scan(side, None).records
         for record in found:
             old = record.fields.get("contact_id")
-            if not old or old not in merges or record.id in self.ops_unknown:
+            if not old or old not in merges or record.id in self.ops.unknown:
                 continue
             if self.p.rules.merged_contacts == "merge":
                 self.moves[record.id] = (old, merges[old])
-            self.ops_recs[record.id] = repointed(record, merges[old])
+            self.ops.records[record.id] = repointed(record, merges[old])
 
     def _ops_gone(self, ops_id: str) -> bool:
         """Whether the ops scan shows, positively, that the record is not there."""
-        if self.os.complete:
+        if self.ops.scan.complete:
             return True
-        if self.os.as_known:
+        if self.ops.scan.as_known:
             # the side holds exactly the rows vouched for: any other is gone
             return self.known is not None and ops_id not in self.known
-        return self.os.ids is not None and ops_id not in self.os.ids
+        return self.ops.scan.ids is not None and ops_id not in self.ops.scan.ids
 
     def _load_retries(self) -> None:
-        retries = {}
-        for side, recs in ((self.p.ops, self.ops_recs), (self.p.xero, self.xero_recs)):
+        """Each side's records whose last apply failed: planned from again, read where the
+        scan did not list them."""
+        for view in (self.ops, self.xero):
             # a retry an earlier round of the run read has had its turn in this run
-            waiting = retries[side.name] = self.p.retries(self.entity, side.name)
-            ids = [i for i in waiting if i not in recs]
-            for record in self._fetch(side, ids):
-                recs[record.id] = record
-        self.retry_ops = retries["ops"]
-        self.retry_xero = retries["xero"]
+            view.retries = self.p.retries(self.entity, view.name)
+            ids = [i for i in view.retries if i not in view.records]
+            for record in self._fetch(view, ids):
+                view.records[record.id] = record
 
     def _load_conflicts(self) -> None:
-        self.resolved: dict[str, dict[str, tuple[int, str | None]]] = {}
-        self.matches: list[Conflict] = []
         for c in self.ledger.conflicts(open_only=False, entity=self.entity, unapplied=True):
             if c.field == "_match":
                 self.matches.append(c)
             elif c.ops_id:
                 self.resolved.setdefault(c.ops_id, {})[c.field] = (int(c.id or 0), c.resolution)
-        self.open: dict[str, dict[str, int]] = {}
-        self.held: dict[str, dict[str, tuple[str | None, str | None, str]]] = {}
-        self.open_match: dict[tuple[str | None, str | None], int] = {}
         for c in self.ledger.conflicts(open_only=True, entity=self.entity):
             if c.field == "_match":
                 self.open_match[(c.ops_id, c.xero_id)] = int(c.id or 0)
@@ -808,21 +868,21 @@ class EntityPlanner:
         # Xero ids of listed records found as their bases have them
         self.as_based = set()
         # the bases of every pair a record of either side was read for, in a few statements
-        self.bases.load([*(o for o in self.ops_recs if o in self.links),
-                         *(self.rev[x] for x in self.xero_recs if x in self.rev)])
+        self.bases.load([*(o for o in self.ops.records if o in self.ops.links),
+                         *(self.xero.links[x] for x in self.xero.records if x in self.xero.links)])
         todo: list[str] = []
         for ops_id in self._linked_to_look_at():
-            xero_id = self.links[ops_id]
-            o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+            xero_id = self.ops.links[ops_id]
+            o, x = self.ops.records.get(ops_id), self.xero.records.get(xero_id)
             # read already (above) where either side's record was read; not needed otherwise
             base = self.bases.get(ops_id) if o is not None or x is not None else None
             # a Xero record listed again is always hashed: Xero may change a record within
             # the second of its stamp (a payment applied as the invoice was written), and
             # its stamps are on Xero's clock, not on the one that timed the base
             same = x is not None and self._as_based(x, base)
-            if ops_id in self.ops_unknown or xero_id in self.xero_unknown:
+            if ops_id in self.ops.unknown or xero_id in self.xero.unknown:
                 continue
-            if x is None and self.xs.more:
+            if x is None and self.xero.scan.more:
                 # a later round may list its Xero record changed: it is looked at then, with
                 # both sides' changes, never with its base standing in for a Xero side unread
                 continue
@@ -830,54 +890,54 @@ class EntityPlanner:
                 ops_id not in self.bases
                 or (o is not None and (base is None or self._ops_changed(o, base)))
                 or (x is not None and not same)
-                or (o is None and self._ops_gone(ops_id)) or (x is None and self.xs.complete)
+                or (o is None and self._ops_gone(ops_id)) or (x is None and self.xero.scan.complete)
                 or ops_id in self.resolved or ops_id in self.open
-                or ops_id in self.retry_ops or xero_id in self.retry_xero
+                or ops_id in self.ops.retries or xero_id in self.xero.retries
             )
             if look:
                 todo.append(ops_id)
         self.bases.load(todo)
         need_x = []
         for ops_id in todo:
-            xero_id = self.links[ops_id]
-            if xero_id in self.xero_recs:
+            xero_id = self.ops.links[ops_id]
+            if xero_id in self.xero.records:
                 continue
             known = self._xero_as_based(ops_id, xero_id)
             if known is not None:
-                self.xero_recs[xero_id] = known
+                self.xero.records[xero_id] = known
                 self.based.add(xero_id)
             else:
                 need_x.append(xero_id)
-        for record in self._fetch(self.p.xero, need_x):
-            self.xero_recs[record.id] = record
-        need_o = [o for o in todo if o not in self.ops_recs and not self._ops_gone(o)]
-        for record in self._fetch(self.p.ops, need_o):
-            self.ops_recs[record.id] = record
-        if not self.os.complete and any(o not in self.ops_recs for o in need_o):
+        for record in self._fetch(self.xero, need_x):
+            self.xero.records[record.id] = record
+        need_o = [o for o in todo if o not in self.ops.records and not self._ops_gone(o)]
+        for record in self._fetch(self.ops, need_o):
+            self.ops.records[record.id] = record
+        if not self.ops.scan.complete and any(o not in self.ops.records for o in need_o):
             # a row there but unreadable, that its change time kept out of the scan: only a
             # full scan says why (and nothing has been planned yet)
             raise RescanOps
         for ops_id in sorted(todo):
-            if ops_id in self.ops_unknown or self.links[ops_id] in self.xero_unknown:
+            if ops_id in self.ops.unknown or self.ops.links[ops_id] in self.xero.unknown:
                 continue  # read, but not mapped: see ``_fetch``
-            self._pair(ops_id, self.links[ops_id], self.bases.get(ops_id))
+            self._pair(ops_id, self.ops.links[ops_id], self.bases.get(ops_id))
 
     def _linked_to_look_at(self) -> list[str]:
         """The linked pairs that may need a step: every one where a scan was complete, else
         those with a record listed on either side, a base missing, a row gone, a conflict
         resolved or open, or a retry waiting (sorted). Any other pair is unchanged on both
         sides, so a cycle with few changes looks at few pairs, not at every link."""
-        links, rev = self.links, self.rev
-        if self.xs.complete or self.os.complete:
+        links, rev = self.ops.links, self.xero.links
+        if self.xero.scan.complete or self.ops.scan.complete:
             return sorted(links)
-        look = {o for o in self.ops_recs if o in links}
-        look.update(rev[x] for x in self.xero_recs if x in rev)
-        look.update(o for o in (*self.resolved, *self.open, *self.retry_ops) if o in links)
-        look.update(rev[x] for x in self.retry_xero if x in rev)
+        look = {o for o in self.ops.records if o in links}
+        look.update(rev[x] for x in self.xero.records if x in rev)
+        look.update(o for o in (*self.resolved, *self.open, *self.ops.retries) if o in links)
+        look.update(rev[x] for x in self.xero.retries if x in rev)
         look.update(links.keys() - self.bases.present)
-        if self.os.ids is not None:
-            look.update(links.keys() - self.os.ids)
-        elif self.os.as_known and self.known is not None and self.known.unvouched() != 0:
+        if self.ops.scan.ids is not None:
+            look.update(links.keys() - self.ops.scan.ids)
+        elif self.ops.scan.as_known and self.known is not None and self.known.unvouched() != 0:
             # the links without a vouching base (none, when the bases' text counted none)
             look.update(links.keys() - self.known.keys())
         return sorted(look)
@@ -901,8 +961,8 @@ class EntityPlanner:
         with both sides in agreement and nothing left to retry. Saves fetching, by id, records
         Xero did not change; ``None`` where Xero must be asked."""
         base = self.bases.get(ops_id)
-        if (self.xs.complete or base is None or base.xero_hash is None
-                or xero_id in self.retry_xero or base.snapshot.get("unknown")):
+        if (self.xero.scan.complete or base is None or base.xero_hash is None
+                or xero_id in self.xero.retries or base.snapshot.get("unknown")):
             return None
         fields = dict(base.snapshot["fields"])
         for name, target in self.spec.refs.items():
@@ -942,12 +1002,12 @@ class EntityPlanner:
 
     def _pair(self, ops_id: str, xero_id: str, base: Base | None, rule: str | None = None,
               recovers: list[int] | None = None) -> None:
-        o, x = self.ops_recs.get(ops_id), self.xero_recs.get(xero_id)
+        o, x = self.ops.records.get(ops_id), self.xero.records.get(xero_id)
         ops_gone = o is None
         xero_gone = x is None
         if o is None and not self._ops_gone(ops_id):
             return self._reject(ops_id, xero_id, ops_id, "could not be read from the ops store")
-        if x is None and not self.xs.complete:
+        if x is None and not self.xero.scan.complete:
             return self._reject(ops_id, xero_id, ops_id, "could not be read from Xero")
         o = o or self._gone(base, "ops")
         x = x or self._gone(base, "xero")
@@ -1045,18 +1105,16 @@ class EntityPlanner:
     # -- unlinked records ------------------------------------------------------------------------
 
     def _unlinked(self) -> None:
-        lone_ops = {r.id: r for r in self.ops_recs.values()
-                    if r.id not in self.links and r.id not in self.aliases
-                    and r.id not in self.done_ops and not self._deleted(r)}
-        lone_xero = {r.id: r for r in self.xero_recs.values()
-                     if r.id not in self.rev and not self._deleted(r)}
-        # linked Xero records a lookup found: a new record must not take one of them over
-        self.linked_found: list[Record] = []
+        lone_ops = {r.id: r for r in self.ops.records.values()
+                    if r.id not in self.ops.links and r.id not in self.aliases
+                    and r.id not in self.ops.done and not self._deleted(r)}
+        lone_xero = {r.id: r for r in self.xero.records.values()
+                     if r.id not in self.xero.links and not self._deleted(r)}
         # a round of a read in rounds: the rest of Xero is not listed yet, so an ops record
         # this round's Xero records do not match waits for the last round (its twin may be
         # further on), where it is looked up, matched or created as it would be in one read
-        later = self.xs.more
-        if lone_ops and self.flows.to_xero and not self.xs.complete and not later:
+        later = self.xero.scan.more
+        if lone_ops and self.flows.to_xero and not self.xero.scan.complete and not later:
             self._widen_xero(list(lone_ops.values()), lone_xero)
         self._load_claim_conflicts()
         forced_new = self._forced(lone_ops, lone_xero)
@@ -1100,7 +1158,7 @@ class EntityPlanner:
         """An incremental scan does not list old Xero records: look further before creating.
         A lookup that fails is a failed read: without it a create could duplicate a record."""
         found: list[Record] = []
-        if isinstance(self.p.xero, SupportsFind):
+        if isinstance(self.xero.side, SupportsFind):
             for key in lookup_fields(self.spec):
                 values = sorted({v for r in lone_ops if (v := r.fields.get(key))})
                 if (self.entity, key) in UNIQUE_IN_XERO:
@@ -1110,41 +1168,39 @@ class EntityPlanner:
                 if not values:
                     continue
                 try:
-                    found += self.p.xero.find(self.entity, key, values)
+                    found += self.xero.side.find(self.entity, key, values)
                 except FATAL:
                     raise
                 except Exception as exc:
                     raise unread(self.entity, "xero", exc) from exc
         else:
-            found = self._scan(self.p.xero, None).records
+            found = self._scan(self.xero.side, None).records
         for record in found:
-            if record.id in self.rev:
+            if record.id in self.xero.links:
                 self.linked_found.append(record)
-            elif record.id not in self.xero_recs:
-                self.xero_recs[record.id] = record
+            elif record.id not in self.xero.records:
+                self.xero.records[record.id] = record
                 lone_xero[record.id] = record
 
     # -- records that would take over a linked one's twin ------------------------------------------
 
     def _load_claim_conflicts(self) -> None:
         """Open number clashes and possible duplicates of unlinked ops records, by ops id."""
-        self.open_claims: dict[str, int] = {}
         for c in self.ledger.conflicts(open_only=True, entity=self.entity):
             if c.field == "_number" and c.ops_id:
                 self.open_claims[c.ops_id] = int(c.id or 0)
-        self.claims_seen: set[str] = set()
 
     def _linked_records(self) -> list[tuple[str, Fields, str]]:
         """(ops id, fields in ops ids, who) of every linked record either side showed us."""
         out: list[tuple[str, Fields, str]] = []
-        for ops_id in self.links:
-            record = self.ops_recs.get(ops_id)
+        for ops_id in self.ops.links:
+            record = self.ops.records.get(ops_id)
             if record is not None:
                 out.append((ops_id, record.fields, f"ops {ops_id}"))
-        xero_linked = [r for r in self.xero_recs.values() if r.id in self.rev]
+        xero_linked = [r for r in self.xero.records.values() if r.id in self.xero.links]
         for record in xero_linked + self.linked_found:
-            out.append((self.rev[record.id], self.xero_fields(record)[0],
-                        f"Xero {record.id} (linked to ops {self.rev[record.id]})"))
+            out.append((self.xero.links[record.id], self.xero_fields(record)[0],
+                        f"Xero {record.id} (linked to ops {self.xero.links[record.id]})"))
         return out
 
     def _claimed(self, lone_ops: dict[str, Record]) -> None:
@@ -1190,7 +1246,7 @@ class EntityPlanner:
             for key in keys:
                 value = normalise(key, values.get(key))
                 if value is not None:
-                    index[key].setdefault(value, set()).add(self.links[ops_id])
+                    index[key].setdefault(value, set()).add(self.ops.links[ops_id])
         for record in list(lone_ops.values()):
             if record.id in forced_new:
                 continue
@@ -1200,7 +1256,7 @@ class EntityPlanner:
                 if not hits:
                     continue
                 label = label_of(self.spec, record.fields, record.id)
-                owners = sorted({self.rev[x] for x in hits})
+                owners = sorted({self.xero.links[x] for x in hits})
                 reason = (f"possible duplicate: new ops contact {record.id} has the {key} "
                           f"{record.fields.get(key)!r} of ops contact {', '.join(owners)}, "
                           f"linked to Xero {', '.join(hits)}; `xsync resolve` links both to "
@@ -1244,25 +1300,25 @@ class EntityPlanner:
             choice = c.resolution or ""
             if c.resolved_take == "xero" and not choice:
                 choice = (c.xero or "").split(",")[0]
-            if choice and choice not in lone_xero and choice not in self.rev:
-                for record in self._fetch(self.p.xero, [choice]):
-                    if record.id not in self.rev:
+            if choice and choice not in lone_xero and choice not in self.xero.links:
+                for record in self._fetch(self.xero, [choice]):
+                    if record.id not in self.xero.links:
                         lone_xero[record.id] = record
             if choice and choice in lone_xero:
                 self._link_pair(lone_ops.pop(c.ops_id), lone_xero.pop(choice),
                                 "resolved:match", settles=[int(c.id or 0)])
-            elif choice and choice in self.rev and self.entity == "contacts":
+            elif choice and choice in self.xero.links and self.entity == "contacts":
                 # one Xero contact for two ops contacts: the new one follows the linked one
                 record = lone_ops.pop(c.ops_id)
                 label = label_of(self.spec, record.fields, record.id)
                 reason = (f"ops contact {record.id} is the same Xero contact as ops contact "
-                          f"{self.rev[choice]}")
+                          f"{self.xero.links[choice]}")
                 step = Step(self.entity, record.id, choice, label, alias=True,
                             settles=[int(c.id or 0)])
                 step.actions.append(Action("link", "", self.entity, record.id, choice, label,
                                            reason=reason))
                 if self.p.rules.merged_contacts == "merge":
-                    self._merge_alias(step, record, self.rev[choice])
+                    self._merge_alias(step, record, self.xero.links[choice])
                 self.plan.steps.append(step)
                 self.ops_known.add(record.id)
             elif not choice:
@@ -1290,39 +1346,37 @@ class EntityPlanner:
     def _recover(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> None:
         """Creates a crash left unknown: link to what reached the side, never create twice.
         A create not found is sent again through its own outbox row (same idempotency key)."""
-        self.pending_xero: dict[str, int] = {}
-        self.pending_ops: dict[str, int] = {}
-        unlinked_ops = {i: r for i, r in self.ops_recs.items() if i not in self.links}
-        unlinked_xero = {i: r for i, r in self.xero_recs.items() if i not in self.rev}
-        for side in ("xero", "ops"):
-            for row in self.ledger.outbox_pending(self.entity, side):
-                origin = row["ops_id"] if side == "xero" else row["xero_id"]
-                mine = unlinked_ops if side == "xero" else unlinked_xero
-                pool = unlinked_xero if side == "xero" else unlinked_ops
-                if origin not in mine:
+        unlinked = {v.name: {i: r for i, r in v.records.items() if i not in v.links}
+                    for v in (self.ops, self.xero)}
+        for origin in (self.ops, self.xero):
+            target = origin.other
+            mine, pool = unlinked[origin.name], unlinked[target.name]
+            for row in self.ledger.outbox_pending(self.entity, target.name):
+                origin_id = row[f"{origin.name}_id"]
+                if origin_id not in mine:
                     # linked since, or gone: nothing is left to find out
                     self.plan.steps.append(Step(self.entity, row["ops_id"], row["xero_id"],
-                                                origin or "", recovers=[row["id"]]))
+                                                origin_id or "", recovers=[row["id"]]))
                     continue
                 sent = {k: v for k, v in row["payload"]["fields"].items()
                         if k not in self.spec.create_only}
                 hit = next((r for r in pool.values() if _carries(r.fields, sent)), None)
                 if hit is None:
-                    (self.pending_xero if side == "xero" else self.pending_ops)[origin] = row["id"]
+                    origin.pending[origin_id] = row["id"]
                     continue
-                o = mine.pop(origin) if side == "xero" else pool.pop(hit.id)
-                x = pool.pop(hit.id) if side == "xero" else mine.pop(origin)
+                sent_from, landed = mine.pop(origin_id), pool.pop(hit.id)
+                o, x = (sent_from, landed) if origin is self.ops else (landed, sent_from)
                 lone_ops.pop(o.id, None)
                 lone_xero.pop(x.id, None)
                 # what the lost create wrote is the last synced value of each field: for a
                 # create into ops, what it sent (the row may have been edited since, and that
                 # edit is a change of the ops side's, never overwritten as if Xero's)
-                if side == "xero":
+                if target is self.xero:
                     written = self.xero_fields(x)[0]
                 else:
                     payload = row["payload"]["fields"]
                     written = {k: payload.get(k, v) for k, v in o.fields.items()}
-                if side == "xero" and self.entity in deposits.CREATES_ONLY:
+                if target is self.xero and self.entity in deposits.CREATES_ONLY:
                     # what xsync filled in for the create never reached the ops row
                     written = {k: v if o.fields.get(k) is not None else None
                                for k, v in written.items()}
@@ -1332,11 +1386,11 @@ class EntityPlanner:
     def _link_pair(self, o: Record, x: Record, rule: str, settles: list[int] | None = None,
                    recovers: list[int] | None = None,
                    base: dict[str, Any] | None = None) -> None:
-        self.ops_recs[o.id] = o
-        self.xero_recs[x.id] = x
+        self.ops.records[o.id] = o
+        self.xero.records[x.id] = x
         self.p.paired_now.setdefault(self.entity, set()).add(x.id)
-        self.links[o.id] = x.id
-        self.rev[x.id] = o.id
+        self.ops.links[o.id] = x.id
+        self.xero.links[x.id] = o.id
         self.xero_refs[x.id] = o.id
         self.ops_known.add(o.id)
         before = len(self.plan.steps)
@@ -1347,7 +1401,7 @@ class EntityPlanner:
 
     def _ambiguous(self, ops_ids: list[str], xero_ids: list[str], key: str, value: str) -> None:
         for ops_id in ops_ids:
-            record = self.ops_recs[ops_id]
+            record = self.ops.records[ops_id]
             label = label_of(self.spec, record.fields, ops_id)
             reason = (f"ambiguous match: {len(xero_ids)} Xero and {len(ops_ids)} ops "
                       f"{self.entity} share {key} {value!r}")
@@ -1381,7 +1435,7 @@ class EntityPlanner:
         self.ops_known.add(record.id)
         step = self.builder.create_in_xero(record)
         if step.to_xero is not None:
-            step.to_xero.outbox_id = self.pending_xero.get(record.id)
+            step.to_xero.outbox_id = self.ops.pending.get(record.id)
         self.plan.steps.append(step)
         return None
 
@@ -1399,7 +1453,7 @@ class EntityPlanner:
                 self.ops_known.add(record.id)
                 step = self.builder.create_in_xero(verdict.record)
                 if step.to_xero is not None:
-                    step.to_xero.outbox_id = self.pending_xero.get(record.id)
+                    step.to_xero.outbox_id = self.ops.pending.get(record.id)
                 if verdict.fill:
                     step.to_ops = Write("ops", "update", dict(verdict.fill))
                     step.actions.append(Action(
@@ -1433,7 +1487,7 @@ class EntityPlanner:
         self.xero_refs[record.id] = XERO_REF + record.id
         step = self.builder.create_in_ops(record, fields)
         if step.to_ops is not None:
-            step.to_ops.outbox_id = self.pending_ops.get(record.id)
+            step.to_ops.outbox_id = self.xero.pending.get(record.id)
         self.plan.steps.append(step)
         return None
 
