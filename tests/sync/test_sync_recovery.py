@@ -69,6 +69,30 @@ def test_a_crash_while_writing_to_ops_does_not_duplicate_there(world: World) -> 
     assert world.engine().plan("sync").actions == []
 
 
+def test_edits_on_both_sides_of_a_record_a_crashed_push_wrote_merge(world: World) -> None:
+    # the accountant edits the invoice the lost create put in Xero, the ops user edits the row:
+    # what the create sent is the base, so both edits stand and neither is taken for the other's
+    contact = world.contact("ops", "Acme")
+    world.sync()
+    invoice = world.invoice("ops", "INV-1", contact)
+    world.xero.crash = "after"
+    with pytest.raises(SimulatedCrash):
+        world.sync()
+    world.xero.crash = None
+    (there,) = world.xero.all("invoices")
+    world.clock.tick(60)
+    world.xero.edit("invoices", there.id, reference="PO 77 (accountant)")
+    world.clock.tick(60)
+    world.ops.edit("invoices", invoice, due_date="2026-12-31")
+    result = world.sync()
+    assert result.exit_code == 0, result.to_json()
+    assert world.engine().plan("sync").actions == []
+    (kept,) = world.ops.all("invoices")
+    (there,) = world.xero.all("invoices")
+    assert kept.fields["reference"] == there.fields["reference"] == "PO 77 (accountant)"
+    assert kept.fields["due_date"] == there.fields["due_date"] == "2026-12-31"
+
+
 def test_a_failed_record_is_reported_and_retried_without_blocking_others(world: World) -> None:
     ops_a = world.contact("ops", "Acme")
     ops_b = world.contact("ops", "Beta")

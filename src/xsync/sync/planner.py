@@ -1362,17 +1362,23 @@ class EntityPlanner:
                         if k not in self.spec.create_only}
                 hit = next((r for r in pool.values() if _carries(r.fields, sent)), None)
                 if hit is None:
+                    # edited on its side since: the one record with what it sent of a key
+                    hit = _known_by(self.spec, pool.values(), sent)
+                if hit is None:
                     origin.pending[origin_id] = row["id"]
                     continue
                 sent_from, landed = mine.pop(origin_id), pool.pop(hit.id)
                 o, x = (sent_from, landed) if origin is self.ops else (landed, sent_from)
                 lone_ops.pop(o.id, None)
                 lone_xero.pop(x.id, None)
-                # what the lost create wrote is the last synced value of each field: for a
-                # create into ops, what it sent (the row may have been edited since, and that
-                # edit is a change of the ops side's, never overwritten as if Xero's)
+                # what the lost create wrote is the last synced value of each field: what it
+                # sent (the record may have been edited since on the side it reached, and that
+                # edit is a change of that side's, never overwritten as if the other's)
                 if target is self.xero:
-                    written = self.xero_fields(x)[0]
+                    as_sent = {**x.fields, **{k: None if v is None else str(v)
+                                              for k, v in sent.items() if k in x.fields}}
+                    written = self.xero_fields(Record(x.entity, x.id, as_sent, x.lines,
+                                                      x.updated_at))[0]
                 else:
                     payload = row["payload"]["fields"]
                     written = {k: payload.get(k, v) for k, v in o.fields.items()}
@@ -1500,6 +1506,20 @@ def _carries(fields: Fields, sent: dict[str, Any]) -> bool:
         if normalise(key, fields.get(key)) != normalise(key, str(value)):
             return False
     return True
+
+
+def _known_by(spec: EntitySpec, pool: Iterable[Record], sent: dict[str, Any]) -> Record | None:
+    """The one record holding what a lost create sent of a business key (a number, an ABN, an
+    email), in the order the spec trusts them; none where a key is shared (matching flags it)."""
+    records = list(pool)
+    for key in spec.match_keys:
+        part = {f: sent.get(f) for f in ((key,) if isinstance(key, str) else key)}
+        if any(v is None or v == "" for v in part.values()):
+            continue
+        found = [r for r in records if _carries(r.fields, part)]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _below(total: str, minimum: Any) -> bool:
