@@ -267,6 +267,9 @@ class Engine(Books):
                     self.check(current, deleted=deleted, **flags)
                     applier.apply(current, result)
                     deleted += current.deletes
+                    if current.more:
+                        # let this round's steps go before the next is read, as above
+                        current.steps = []
             finally:
                 self._paired_now = None
                 self._ids = None

@@ -16,6 +16,7 @@ record the ops side does not know yet is written ``@xero:<id>`` until apply crea
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
@@ -455,7 +456,9 @@ class SideView:
     def __init__(self, name: str, side: Side) -> None:
         self.name = name
         self.side = side
-        self.other: SideView = self
+        # held weakly: a pair of views is no cycle, and so goes the moment its planner does
+        # (a run's collector passes rarely, and each view holds a round of records)
+        self._other: Callable[[], SideView | None] = lambda: None
         # what the read listed (nothing, until read)
         self.scan = ScanResult([], None, False)
         # id -> record, of every record read: listed, retried, looked up, found by id
@@ -473,6 +476,12 @@ class SideView:
         # ids an earlier round of a preview planned: left alone (see :class:`Earlier`)
         self.done: AbstractSet[str] = NONE
 
+    @property
+    def other(self) -> SideView:
+        other = self._other()
+        assert other is not None, "a view outlived its pair"
+        return other
+
     def ids(self, mine: str | None, theirs: str | None = None) -> tuple[str | None, str | None]:
         """(ops id, Xero id) of a record of this side and of its twin on the other."""
         return (mine, theirs) if self.name == "ops" else (theirs, mine)
@@ -487,7 +496,7 @@ class SideView:
 def views(ops: Side, xero: Side) -> tuple[SideView, SideView]:
     """The two sides' views, each the other's ``other``."""
     o, x = SideView("ops", ops), SideView("xero", xero)
-    o.other, x.other = x, o
+    o._other, x._other = weakref.ref(x), weakref.ref(o)
     return o, x
 
 
