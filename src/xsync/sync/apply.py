@@ -79,9 +79,19 @@ class Applier:
         # a chunk's bases and audit entries, stored together when the chunk is finished
         self.bases: list[Base] = []
         self.entries: list[AuditEntry] = []
+        # the run's result, which each plan applied adds to (see ``apply``)
+        self.result: RunResult | None = None
 
     def at(self) -> str:
         return self.journal.at()
+
+    def report(self, error: ReadError) -> None:
+        """A side that failed the run while a plan was applied: its exit code says so."""
+        self._result().read_errors.append(error)
+
+    def _result(self) -> RunResult:
+        assert self.result is not None, "only a plan being applied has a result"
+        return self.result
 
     def apply(self, plan: Plan, result: RunResult) -> None:
         failed_reads = plan.unread
@@ -208,8 +218,8 @@ class Applier:
         else:
             reason = f"{where} failed while writing ({type(exc).__name__}: {exc})"
             code = ExitCode.UNEXPECTED
-        if not any(e.entity == entity and e.side == side for e in self.result.read_errors):
-            self.result.read_errors.append(ReadError(entity, side, reason, code))
+        if not any(e.entity == entity and e.side == side for e in self._result().read_errors):
+            self.report(ReadError(entity, side, reason, code))
         return reason
 
     def _fill_records(self, entity: str, side: str,

@@ -478,7 +478,7 @@ def balances_after(applier: Applier, entity: str,
             problems = (left_out(applier.sides["xero"], target)
                         + left_out(applier.sides["ops"], target))
             if problems:
-                applier.result.read_errors.append(ReadError(
+                applier.report(ReadError(
                     target, "xero", f"the {target} a deposit was applied to could not be read "
                     f"back ({'; '.join(r for _, r in problems)}); the next sync names them",
                     ExitCode.REJECTED))
@@ -486,7 +486,7 @@ def balances_after(applier: Applier, entity: str,
             raise
         except Exception as exc:
             code = getattr(exc, "exit_code", 1)
-            applier.result.read_errors.append(ReadError(
+            applier.report(ReadError(
                 target, "xero", f"the {target} a deposit was applied to could not be read back "
                 f"from Xero ({exc}); the next sync brings their balances", int(code)))
             continue
