@@ -422,3 +422,42 @@ def test_a_xero_invoice_that_cannot_be_mapped_stays_alone_on_the_runs_after(
         assert rejected["xero_id"] == invoice["InvoiceID"] and "yesterday" in rejected["reason"]
     assert ops_invoice(world, "INV-0014")["reference"] == "And another"
     assert ops_invoice(world, "INV-0012") == ops_before          # neither deleted nor rewritten
+
+
+def test_an_unreadable_xero_invoice_found_before_a_create_holds_back_only_its_namesake(
+        world: World) -> None:
+    # an ops invoice numbered as one Xero has but xsync cannot read: the lookup before the
+    # create finds it; that one ops invoice waits (creating it could duplicate the Xero one),
+    # named with the next step, and every other invoice still goes through
+    first_sync(world)
+    contact = world.ops.one("SELECT * FROM contacts WHERE id IN "
+                            "(SELECT contact_id FROM invoices) ORDER BY id LIMIT 1")
+    xero_contact = world.xero.contact(contact["name"])
+    [made] = world.xero.call("PUT", "/Invoices", {"Invoices": [{
+        "Type": "ACCREC", "InvoiceNumber": "INV-9001", "Status": "AUTHORISED",
+        "Contact": {"ContactID": xero_contact["ContactID"]}, "Date": "2026-11-20",
+        "DueDate": "2026-12-20", "LineItems": [{"Description": "Typed in Xero",
+                                                "Quantity": 1, "UnitAmount": 100,
+                                                "AccountCode": "200"}]}]})["Invoices"]
+    _damage_in_xero(world, "INV-9001", Date="yesterday", DateString="yesterday")
+    world.advance()
+    assert run_json(world, "sync")[0] == 4  # the damaged invoice, named as it is listed
+    world.advance()
+    world.ops.script(new_invoice("HELD", "INV-9001", contact["id"])
+                     + new_invoice("GOES", "INV-9002", contact["id"]))
+    code, report = run_json(world, "sync")
+    assert code == 4, report
+    held = [r for r in report["rejected"] if r["ops_id"] == "HELD"]
+    assert len(held) == 1, report["rejected"]
+    assert made["InvoiceID"] in held[0]["reason"] and "fix that one in Xero" in held[0]["reason"]
+    assert_plain_words(held[0]["reason"])
+    assert world.xero.invoice("INV-9002")["Status"] == "AUTHORISED"   # its neighbour went
+    assert len(world.xero.invoices(InvoiceNumbers="INV-9001")) == 1   # no duplicate
+    # fixed in Xero, the two are matched by their number: one invoice, linked
+    world.xero.update_invoice(made, Date="2026-11-20")
+    world.advance()
+    fixed = world.run("sync")
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert len(world.xero.invoices(InvoiceNumbers="INV-9001")) == 1
+    code, plan = run_json(world, "diff")
+    assert code == 0 and plan["actions"] == [], plan

@@ -99,7 +99,9 @@ class SupportsFind(Protocol):
     find out whether a create whose outcome was lost in a crash reached the side. ``field`` is a
     canonical field name (``number``, ``abn``, ``email``, ``name``); ``values`` are all the
     values wanted, so a side can ask for many in few calls. Text compares as the side compares
-    it, and the engine filters the answer again, so a side may return extra records.
+    it, and the engine filters the answer again, so a side may return extra records. A record
+    found that the side cannot map is returned holding only ``field``'s value, and named by
+    ``unreadable`` (:class:`SupportsUnreadable`): it is there, so nothing is created beside it.
     """
 
     def find(self, entity: str, field: str, values: Sequence[str]) -> list[Record]: ...

@@ -344,7 +344,9 @@ class XeroSide:
 
         Used before creating anything (no duplicates) and to learn whether a create whose reply
         was lost reached Xero: invoice numbers go 50 to a request, contact keys 10 to a `where`.
-        The engine filters the answer again.
+        The engine filters the answer again. A record found that cannot be mapped comes back
+        holding only the value it was found by, and is named by :meth:`unreadable`: the engine
+        then knows it is there, and creates nothing beside it, without reading it.
         """
         wanted = [v for v in dict.fromkeys(values) if v]
         if not wanted:
@@ -364,8 +366,19 @@ class XeroSide:
                                      for v in wanted[start:start + WHERE_CHUNK])
                 found += self.client.iter_all(
                     "Contacts", params={"where": clause, "includeArchived": "true"})
-        return [record_from_xero(entity, el, self.tracking) for el in found
-                if self._wanted(entity, el)]
+        records: list[Record] = []
+        rejected: list[tuple[str, str]] = []
+        for element in found:
+            if not self._wanted(entity, element):
+                continue
+            record = self._read(entity, element, rejected)
+            if record is None:
+                value = _found_by(entity, field, element)
+                record = Record(entity, rejected[-1][0], {field: value}, [], None)
+            records.append(record)
+        if rejected:
+            self._unreadable.setdefault(entity, []).extend(rejected)
+        return records
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -537,6 +550,19 @@ def unmappable(entity: str, change: Change, exc: Exception) -> str:
             return f"{name} {value!r} has no Xero equivalent, so it was not sent"
     noun = entity.rstrip("s")
     return f"{noun} {change.id or change.key} could not be turned into a Xero {noun} ({exc})"
+
+
+def _found_by(entity: str, field: str, element: dict[str, Any]) -> str | None:
+    """The value of the business key ``field`` an element found by it holds, read from the
+    element as Xero sent it (for a record that cannot be mapped)."""
+    if field == "number":
+        value = element.get("InvoiceNumber")
+    elif field in ("invoice_id", "bill_id"):
+        invoice = element.get("Invoice")
+        value = invoice.get("InvoiceID") if isinstance(invoice, dict) else None
+    else:
+        value = element.get(CONTACT_KEYS.get(field, ""))
+    return value if isinstance(value, str) else None
 
 
 def batch_key(changes: Sequence[Change]) -> str:

@@ -581,13 +581,38 @@ class EntityPlanner:
             raise
         except Exception as exc:
             raise unread(self.entity, side.name, exc) from exc
-        for record_id, reason in left_out(side, self.entity):
+        self._left_out(view)
+        return found
+
+    def _find(self, view: SideView, key: str, values: list[str]) -> tuple[list[Record],
+                                                                          dict[str, Record]]:
+        """What ``view``'s side finds of ``key`` in ``values`` (a lookup that fails is a failed
+        read), and, by id, what it found but could not map: each holding only the value it was
+        found by, unknown as a scan's rejected record is, and reported."""
+        side = view.side
+        assert isinstance(side, SupportsFind)
+        try:
+            found = side.find(self.entity, key, values)
+        except FATAL:
+            raise
+        except Exception as exc:
+            raise unread(self.entity, side.name, exc) from exc
+        bad = self._left_out(view)
+        return ([r for r in found if r.id not in bad],
+                {r.id: r for r in found if r.id in bad})
+
+    def _left_out(self, view: SideView) -> set[str]:
+        """The ids of what ``view``'s side read but could not map since last asked: unknown,
+        reported, retried, never planned as gone."""
+        ids: set[str] = set()
+        for record_id, reason in left_out(view.side, self.entity):
+            ids.add(record_id)
             if record_id in view.unknown:
                 continue
             view.unknown.add(record_id)
             self.plan.rejected.append(Rejection(self.entity, *view.ids(record_id), record_id,
                                                 reason))
-        return found
+        return ids
 
     def _orphaned_lines(self, scan: ScanResult) -> None:
         """A line that moved to a record that does not exist leaves the record it belonged to
@@ -802,12 +827,7 @@ class EntityPlanner:
         bills = sorted(self.p.paired_now.get("bills", set()))
         if not bills:
             return
-        try:
-            found = self.xero.side.find(self.entity, "bill_id", bills)
-        except FATAL:
-            raise
-        except Exception as exc:
-            raise unread(self.entity, "xero", exc) from exc
+        found, _ = self._find(self.xero, "bill_id", bills)
         for record in found:
             if record.fields.get("bill_id") in bills:
                 self.xero.records.setdefault(record.id, record)
@@ -823,12 +843,7 @@ class EntityPlanner:
             return
         side = self.ops.side
         if isinstance(side, SupportsFind):
-            try:
-                found = side.find(self.entity, "contact_id", sorted(merges))
-            except FATAL:
-                raise
-            except Exception as exc:
-                raise unread(self.entity, side.name, exc) from exc
+            found, _ = self._find(self.ops, "contact_id", sorted(merges))
         else:
             found = self._scan(side, None).records
         for record in found:
@@ -1124,7 +1139,7 @@ class EntityPlanner:
         # further on), where it is looked up, matched or created as it would be in one read
         later = self.xero.scan.more
         if lone_ops and self.flows.to_xero and not self.xero.scan.complete and not later:
-            self._widen_xero(list(lone_ops.values()), lone_xero)
+            self._widen_xero(lone_ops, lone_xero)
         self._load_claim_conflicts()
         forced_new = self._forced(lone_ops, lone_xero)
         self._recover(lone_ops, lone_xero)
@@ -1163,25 +1178,24 @@ class EntityPlanner:
         """A deleted document is never matched nor created: its number may live on elsewhere."""
         return self.entity in DOCUMENTS and record.fields.get("status") == "deleted"
 
-    def _widen_xero(self, lone_ops: list[Record], lone_xero: dict[str, Record]) -> None:
+    def _widen_xero(self, lone_ops: dict[str, Record], lone_xero: dict[str, Record]) -> None:
         """An incremental scan does not list old Xero records: look further before creating.
-        A lookup that fails is a failed read: without it a create could duplicate a record."""
+        A lookup that fails is a failed read: without it a create could duplicate a record. A
+        record found that cannot be read holds back, alone, each ops record it may be the twin
+        of (the same key): neither is matched nor created until it can be read."""
         found: list[Record] = []
         if isinstance(self.xero.side, SupportsFind):
             for key in lookup_fields(self.spec):
-                values = sorted({v for r in lone_ops if (v := r.fields.get(key))})
+                values = sorted({v for r in lone_ops.values() if (v := r.fields.get(key))})
                 if (self.entity, key) in UNIQUE_IN_XERO:
                     # a value this scan listed has its one Xero record here already
                     listed = {r.fields.get(key) for r in lone_xero.values()}
                     values = [v for v in values if v not in listed]
                 if not values:
                     continue
-                try:
-                    found += self.xero.side.find(self.entity, key, values)
-                except FATAL:
-                    raise
-                except Exception as exc:
-                    raise unread(self.entity, "xero", exc) from exc
+                readable, unreadable = self._find(self.xero, key, values)
+                found += readable
+                self._held_by_unreadable(key, unreadable, lone_ops)
         else:
             found = self._scan(self.xero.side, None).records
         for record in found:
@@ -1190,6 +1204,25 @@ class EntityPlanner:
             elif record.id not in self.xero.records:
                 self.xero.records[record.id] = record
                 lone_xero[record.id] = record
+
+    def _held_by_unreadable(self, key: str, unreadable: dict[str, Record],
+                            lone_ops: dict[str, Record]) -> None:
+        by_value = {normalise(key, r.fields.get(key)): r.id for r in unreadable.values()}
+        by_value.pop(None, None)
+        if not by_value:
+            return
+        noun = self.entity.rstrip("s").replace("_", " ")
+        for record in list(lone_ops.values()):
+            xero_id = by_value.get(normalise(key, record.fields.get(key)))
+            if xero_id is None:
+                continue
+            del lone_ops[record.id]
+            label = label_of(self.spec, record.fields, record.id)
+            self.plan.rejected.append(Rejection(
+                self.entity, record.id, None, label,
+                f"not created in Xero: Xero has a {noun} with {key} "
+                f"{record.fields.get(key)!r} ({xero_id}) that xsync cannot read (see its own "
+                f"line); fix that one in Xero, then sync again"))
 
     # -- records that would take over a linked one's twin ------------------------------------------
 
