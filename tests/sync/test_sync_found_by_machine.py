@@ -83,28 +83,3 @@ def test_a_merge_seen_on_first_contact_names_the_survivors_ops_twin() -> None:
     ops = world.ops.get("contacts", twin)
     assert ops is not None and ops.fields["merged_into"] == world.ops_id("contacts", kept)
 
-
-def test_edits_on_both_sides_of_a_row_a_crashed_pull_wrote_merge() -> None:
-    # what the crashed create sent is the row's base: the ops edit and the later Xero edit are
-    # disjoint changes of it, and both stand (without that base the newer side would win whole)
-    world = World(balances=True)
-    contact = world.contact("xero", "Customer 1")
-    world.sync()
-    invoice = world.invoice("xero", "INV-1", contact)
-    world.xero.edit("invoices", invoice, reference="PO 1", due_date="2026-12-01")
-    world.ops.crash = "after"
-    with contextlib.suppress(SimulatedCrash):
-        world.sync()
-    world.ops.crash = None
-    (row,) = world.ops.all("invoices")
-    world.clock.tick(60)
-    world.ops.edit("invoices", row.id, reference="PO 1, typed in ops after the crash")
-    world.clock.tick(60)
-    world.xero.edit("invoices", invoice, due_date="2026-12-31")
-    assert world.sync().exit_code == 0
-    assert world.engine().plan("sync").actions == []
-    (kept,) = world.ops.all("invoices")
-    (there,) = world.xero.all("invoices")
-    assert kept.fields["reference"] == there.fields["reference"] == (
-        "PO 1, typed in ops after the crash")
-    assert kept.fields["due_date"] == there.fields["due_date"] == "2026-12-31"

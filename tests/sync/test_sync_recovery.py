@@ -69,27 +69,32 @@ def test_a_crash_while_writing_to_ops_does_not_duplicate_there(world: World) -> 
     assert world.engine().plan("sync").actions == []
 
 
-def test_edits_on_both_sides_of_a_record_a_crashed_push_wrote_merge(world: World) -> None:
-    # the accountant edits the invoice the lost create put in Xero, the ops user edits the row:
-    # what the create sent is the base, so both edits stand and neither is taken for the other's
-    contact = world.contact("ops", "Acme")
+@pytest.mark.parametrize("origin", ["ops", "xero"])
+def test_edits_on_both_sides_of_a_record_a_crashed_create_wrote_merge(world: World,
+                                                                       origin: str) -> None:
+    # a create reached the other side, and the run died before hearing so; before the next run
+    # the record is edited there (the reference) and where it came from (the due date): what
+    # the create sent is the base, so both edits stand and neither is taken for the other's
+    target = "xero" if origin == "ops" else "ops"
+    sides = {"ops": world.ops, "xero": world.xero}
+    contact = world.contact(origin, "Acme")
     world.sync()
-    invoice = world.invoice("ops", "INV-1", contact)
-    world.xero.crash = "after"
+    invoice = world.invoice(origin, "INV-1", contact, reference="PO 1", due_date="2026-12-01")
+    sides[target].crash = "after"
     with pytest.raises(SimulatedCrash):
         world.sync()
-    world.xero.crash = None
-    (there,) = world.xero.all("invoices")
+    sides[target].crash = None
+    (landed,) = sides[target].all("invoices")
     world.clock.tick(60)
-    world.xero.edit("invoices", there.id, reference="PO 77 (accountant)")
+    sides[target].edit("invoices", landed.id, reference="PO 1, edited after the crash")
     world.clock.tick(60)
-    world.ops.edit("invoices", invoice, due_date="2026-12-31")
+    sides[origin].edit("invoices", invoice, due_date="2026-12-31")
     result = world.sync()
     assert result.exit_code == 0, result.to_json()
     assert world.engine().plan("sync").actions == []
     (kept,) = world.ops.all("invoices")
     (there,) = world.xero.all("invoices")
-    assert kept.fields["reference"] == there.fields["reference"] == "PO 77 (accountant)"
+    assert kept.fields["reference"] == there.fields["reference"] == "PO 1, edited after the crash"
     assert kept.fields["due_date"] == there.fields["due_date"] == "2026-12-31"
 
 

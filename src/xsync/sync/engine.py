@@ -252,24 +252,21 @@ class Engine(Books):
             applier = Applier(journal, self.ops, self.xero, lock.heartbeat)
             applier.apply(plan, result)
             deleted, current = plan.deletes, plan
-            if plan.more:
-                # the caller holds this plan for the whole run: its steps, applied, are let go,
-                # so that a run read in rounds holds one round at a time
-                plan.steps = []
             self._paired_now = plan.paired_now
             self._ids = applier.ids
             self._earlier = plan.earlier
             try:
                 while current.more:
+                    # a round applied lets its steps go before the next is read (the caller
+                    # holds the first plan for the whole run), so that a run read in rounds
+                    # holds one round at a time
+                    current.steps = []
                     # the next round of a read in rounds, and what waited on it: same run,
                     # same guards (the deletes of every round count together)
                     current = self.plan(current.mode, current.more)
                     self.check(current, deleted=deleted, **flags)
                     applier.apply(current, result)
                     deleted += current.deletes
-                    if current.more:
-                        # let this round's steps go before the next is read, as above
-                        current.steps = []
             finally:
                 self._paired_now = None
                 self._ids = None

@@ -47,6 +47,11 @@ def key_of(fields: Sequence[str], values: Fields) -> tuple[str | None, ...] | No
     return None if any(v is None for v in out) else out
 
 
+def key_fields(key: MatchKey) -> tuple[str, ...]:
+    """The fields a business key is made of."""
+    return (key,) if isinstance(key, str) else key
+
+
 def key_name(key: MatchKey) -> str:
     return key if isinstance(key, str) else "+".join(key)
 
@@ -62,7 +67,7 @@ def lookup_fields(spec: EntitySpec) -> list[str]:
 
 
 def _index(records: Iterable[Record], key: MatchKey, taken: set[str]) -> dict[str, list[str]]:
-    names = (key,) if isinstance(key, str) else key
+    names = key_fields(key)
     out: dict[str, list[str]] = {}
     for record in records:
         if record.id in taken:

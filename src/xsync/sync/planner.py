@@ -37,7 +37,7 @@ from xsync.model.side import (
 from xsync.state.ledger import Base, IdMap, Ledger, VouchedTimes, hashes_as
 from xsync.sync import deposits
 from xsync.sync.accounting import DOCUMENTS, TERMINAL
-from xsync.sync.match import key_of, lookup_fields, match, normalise
+from xsync.sync.match import key_fields, key_of, lookup_fields, match, normalise
 from xsync.sync.merge import Flows
 from xsync.sync.merged import RULE as MERGED_RULE
 from xsync.sync.merged import carry, known_merges, repointed
@@ -1417,13 +1417,10 @@ class EntityPlanner:
                 # sent (the record may have been edited since on the side it reached, and that
                 # edit is a change of that side's, never overwritten as if the other's)
                 if target is self.xero:
-                    as_sent = {**x.fields, **{k: None if v is None else str(v)
-                                              for k, v in sent.items() if k in x.fields}}
-                    written = self.xero_fields(Record(x.entity, x.id, as_sent, x.lines,
-                                                      x.updated_at))[0]
+                    written = self.xero_fields(Record(x.entity, x.id, _as_sent(x.fields, sent),
+                                                      x.lines, x.updated_at))[0]
                 else:
-                    payload = row["payload"]["fields"]
-                    written = {k: payload.get(k, v) for k, v in o.fields.items()}
+                    written = _as_sent(o.fields, row["payload"]["fields"])
                 if target is self.xero and self.entity in deposits.CREATES_ONLY:
                     # what xsync filled in for the create never reached the ops row
                     written = {k: v if o.fields.get(k) is not None else None
@@ -1555,13 +1552,20 @@ def _known_by(spec: EntitySpec, pool: Iterable[Record], sent: dict[str, Any]) ->
     email), in the order the spec trusts them; none where a key is shared (matching flags it)."""
     records = list(pool)
     for key in spec.match_keys:
-        part = {f: sent.get(f) for f in ((key,) if isinstance(key, str) else key)}
-        if any(v is None or v == "" for v in part.values()):
+        names = key_fields(key)
+        wanted = key_of(names, _as_sent({n: None for n in names}, sent))
+        if wanted is None:
             continue
-        found = [r for r in records if _carries(r.fields, part)]
+        found = [r for r in records if key_of(names, r.fields) == wanted]
         if found:
             return found[0] if len(found) == 1 else None
     return None
+
+
+def _as_sent(fields: Fields, sent: Mapping[str, Any]) -> dict[str, str | None]:
+    """A record's fields with, in place of each one a create sent, the value it sent."""
+    return {k: (None if sent[k] is None else str(sent[k])) if k in sent else v
+            for k, v in fields.items()}
 
 
 def _below(total: str, minimum: Any) -> bool:
