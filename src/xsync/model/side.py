@@ -41,6 +41,9 @@ class ScanResult:
     complete: bool
     # records the side could not turn into canonical form: (id, reason); reported, never dropped
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # of a rejected record, the business keys the side could still read (an invoice's number,
+    # a contact's name): the engine creates nothing beside it that could be its twin
+    rejected_keys: dict[str, Fields] = field(default_factory=dict)
     # ids of lines the side lists under no readable record (their record is missing): the
     # record a line belonged to before is unknown too, not one line shorter
     rejected_lines: list[str] = field(default_factory=list)

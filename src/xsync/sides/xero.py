@@ -40,7 +40,7 @@ from typing import Any
 
 from xsync.errors import ConfigError, XeroValidationError
 from xsync.model.entities import DROPPED_WHEN_REMOVED
-from xsync.model.records import Record
+from xsync.model.records import Fields, Record
 from xsync.model.side import Change, ChangeResult, ScanResult
 from xsync.sides.xero_map import (
     ALLOCATION_SOURCES,
@@ -67,6 +67,8 @@ CREATED_ONLY = {"credits", "allocations"}
 UNITDP = {"invoices", "bills", "credit_notes", "credits"}
 CONTACT_KEYS = {"name": "Name", "email": "EmailAddress", "abn": "TaxNumber"}
 WHERE_CHUNK = 10
+# the business keys a scan keeps of a record it cannot map (see ``ScanResult.rejected_keys``)
+KEYS_KEPT = {"invoices": ("number",), "bills": ("number",), "contacts": tuple(CONTACT_KEYS)}
 # entities read whole when read at all (Xero lists a removed one no more)
 ALWAYS_WHOLE = tuple(sorted(DROPPED_WHEN_REMOVED))
 # endpoints Xero does not filter by an IDs list
@@ -163,6 +165,7 @@ class XeroSide:
             since = newest + timedelta(seconds=1) if settled else newest - self.overlap
         records: list[Record] = []
         rejected: list[tuple[str, str]] = []
+        keys: dict[str, Fields] = {}
         if entity in ("invoices", "bills") and self.tracking.categories:
             self._check_categories()
         rounds = self._round if entity in IN_ROUNDS else None
@@ -174,6 +177,8 @@ class XeroSide:
                     continue
                 record = self._read(entity, element, rejected)
                 if record is None:
+                    keys[rejected[-1][0]] = {f: _found_by(entity, f, element)
+                                             for f in KEYS_KEPT.get(entity, ())}
                     continue
                 records.append(record)
                 changed = record.updated_at
@@ -192,7 +197,7 @@ class XeroSide:
             if not more and server is not None and server - newest > SETTLED:
                 new_cursor += SETTLED_MARK
         return ScanResult(records=records, cursor=new_cursor, complete=since is None and not more,
-                          rejected=rejected, more=more)
+                          rejected=rejected, rejected_keys=keys, more=more)
 
     def read_in_rounds(self, records: int | None) -> None:
         """Read invoices and bills in rounds of about ``records`` (``None``: whole): the scan

@@ -585,10 +585,10 @@ class EntityPlanner:
         return found
 
     def _find(self, view: SideView, key: str, values: list[str]) -> tuple[list[Record],
-                                                                          dict[str, Record]]:
+                                                                          dict[str, Fields]]:
         """What ``view``'s side finds of ``key`` in ``values`` (a lookup that fails is a failed
-        read), and, by id, what it found but could not map: each holding only the value it was
-        found by, unknown as a scan's rejected record is, and reported."""
+        read), and, by id, what it found but could not map: only the value it was found by,
+        the record unknown as a scan's rejected record is, and reported."""
         side = view.side
         assert isinstance(side, SupportsFind)
         try:
@@ -599,7 +599,7 @@ class EntityPlanner:
             raise unread(self.entity, side.name, exc) from exc
         bad = self._left_out(view)
         return ([r for r in found if r.id not in bad],
-                {r.id: r for r in found if r.id in bad})
+                {r.id: r.fields for r in found if r.id in bad})
 
     def _left_out(self, view: SideView) -> set[str]:
         """The ids of what ``view``'s side read but could not map since last asked: unknown,
@@ -1138,8 +1138,11 @@ class EntityPlanner:
         # this round's Xero records do not match waits for the last round (its twin may be
         # further on), where it is looked up, matched or created as it would be in one read
         later = self.xero.scan.more
-        if lone_ops and self.flows.to_xero and not self.xero.scan.complete and not later:
-            self._widen_xero(lone_ops, lone_xero)
+        if lone_ops and self.flows.to_xero and not later:
+            for key in lookup_fields(self.spec):
+                self._held_by_unreadable(key, self.xero.scan.rejected_keys, lone_ops)
+            if not self.xero.scan.complete:
+                self._widen_xero(lone_ops, lone_xero)
         self._load_claim_conflicts()
         forced_new = self._forced(lone_ops, lone_xero)
         self._recover(lone_ops, lone_xero)
@@ -1182,7 +1185,7 @@ class EntityPlanner:
         """An incremental scan does not list old Xero records: look further before creating.
         A lookup that fails is a failed read: without it a create could duplicate a record. A
         record found that cannot be read holds back, alone, each ops record it may be the twin
-        of (the same key): neither is matched nor created until it can be read."""
+        of (see ``_held_by_unreadable``)."""
         found: list[Record] = []
         if isinstance(self.xero.side, SupportsFind):
             for key in lookup_fields(self.spec):
@@ -1205,9 +1208,13 @@ class EntityPlanner:
                 self.xero.records[record.id] = record
                 lone_xero[record.id] = record
 
-    def _held_by_unreadable(self, key: str, unreadable: dict[str, Record],
+    def _held_by_unreadable(self, key: str, unreadable: Mapping[str, Fields],
                             lone_ops: dict[str, Record]) -> None:
-        by_value = {normalise(key, r.fields.get(key)): r.id for r in unreadable.values()}
+        """Each ops record with the ``key`` of a Xero record xsync cannot read (its keys, by
+        id) is held back, named: it may be that record's twin, and neither is matched nor
+        created until the Xero one can be read."""
+        by_value = {normalise(key, keys.get(key)): xero_id
+                    for xero_id, keys in unreadable.items()}
         by_value.pop(None, None)
         if not by_value:
             return
