@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from xsync.model.side import Change
+from xsync.model.side import Change, fingerprint_of
 from xsync.sides.ops_carry import BULK_ROWS
 from xsync.sides.ops_rows import parse_updated_at
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
@@ -38,7 +38,7 @@ class _Known(dict):  # type: ignore[type-arg]
 
     def fingerprint(self) -> tuple[int, str]:
         self.built += 1
-        return len(self), ",".join(f"{len(i)}:{i}:{m}" for i, m in sorted(self.items()))
+        return len(self), fingerprint_of(sorted(self.items()))
 
     def mark(self) -> int:
         self.marks += 1

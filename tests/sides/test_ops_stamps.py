@@ -7,10 +7,11 @@ import re
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xsync.model.side import Change
+from xsync.model.side import Change, fingerprint_of
 from xsync.sides import ops_sqlite
 from xsync.sides.ops_rows import parse_updated_at, stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
@@ -131,10 +132,14 @@ class _Fingerprinted(dict):  # type: ignore[type-arg]
     """Known times that also say what they hold, as the ledger's do."""
 
     def fingerprint(self) -> tuple[int, str]:
-        return len(self), ",".join(f"{len(i)}:{i}:{m}" for i, m in sorted(self.items()))
+        return len(self), fingerprint_of(sorted(self.items()))
 
 
-def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path):
+@pytest.mark.parametrize("slice_rows", [1, 2, 20_000])
+def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path, monkeypatch,
+                                                                       slice_rows):
+    """However many rows each slice of the fingerprint reads (one, two, all of them)."""
+    monkeypatch.setattr(ops_sqlite, "DIGEST_ROWS", slice_rows)
     path = tmp_path / "ops.db"
     create_ops_db(path)
     conn = sqlite3.connect(path)
@@ -159,6 +164,17 @@ def test_a_table_holding_just_the_known_rows_lists_nothing_and_says_so(tmp_path)
         assert not scan.as_known and scan.ids is not None
     assert sorted(r.id for r in scan.records) == ["C-2", "C-3"]
     assert scan.ids == {"C-1", "C-2", "C-3"}
+    # the known rows as they now are, and a row with no id beside them: it is never taken for
+    # one of them (the fingerprint leaves it out, the count of rows does not)
+    known = _Fingerprinted({r.id: _moment(t) for r, t in zip(
+        scan.records, ["2026-11-02T09:40:00.000000Z", "2026-11-02T09:41:00Z"], strict=True)})
+    known["C-1"] = _moment(stamps["C-1"])
+    assert store.scan_changed("contacts", known).as_known
+    conn.execute("INSERT INTO contacts (id, name, updated_at) VALUES (NULL, 'Nobody', "
+                 "'2026-11-02T09:42:00Z')")
+    conn.commit()
+    with_null = store.scan_changed("contacts", known)
+    assert not with_null.as_known and with_null.ids is not None
     conn.close()
     store.close()
 

@@ -15,7 +15,8 @@ Glossary:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -32,6 +33,38 @@ def microseconds(moment: datetime) -> int:
     """An aware time as microseconds since 1970, UTC: how change times are compared (the unit
     of :class:`SupportsChangedScan`'s ``known``)."""
     return (moment - _EPOCH) // _MICROSECOND
+
+
+class FingerprintDigest:
+    """The digest of a fingerprint text (see :class:`SupportsChangedScan`), fed a part at a
+    time, so that neither side ever holds the text of a large table whole: the parts are what
+    SQLite's ``group_concat(x, ',')`` gives of consecutive slices of the rows (``None`` for a
+    slice with no text), and the digest is that of the whole text they join into."""
+
+    __slots__ = ("_digest", "_empty")
+
+    def __init__(self) -> None:
+        self._digest = hashlib.blake2b(digest_size=16)
+        self._empty = True
+
+    def add(self, part: str | None) -> None:
+        if part is None:
+            return
+        if not self._empty:
+            self._digest.update(b",")
+        self._digest.update(part.encode("utf-8", "surrogatepass"))
+        self._empty = False
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def fingerprint_of(times: Iterable[tuple[str, int]]) -> str:
+    """The digest of the fingerprint of these ids and change times, in the order given."""
+    digest = FingerprintDigest()
+    for row_id, moment in times:
+        digest.add(f"{len(row_id)}:{row_id}:{moment}")
+    return digest.hexdigest()
 
 
 @dataclass(slots=True)
@@ -120,9 +153,10 @@ class SupportsChangedScan(Protocol):
     lists every other record, is not complete, and gives ``ids``, every id the side holds, so
     that a record gone is known to be gone.
 
-    ``known`` may offer ``fingerprint()``: ``None``, or how many ids it maps and the text
-    ``length:id:microseconds,...`` of them in the order of the ids (SQLite's text order). A
-    side that builds the same of its own records and finds the two equal may list nothing,
+    ``known`` may offer ``fingerprint()``: ``None``, or how many ids it maps and the digest
+    (:class:`FingerprintDigest`) of the text ``length:id:microseconds,...`` of them in the order
+    of the ids (SQLite's text order). A side that builds the same of its own records, a slice
+    of rows at a time, and finds the two equal may list nothing,
     give no ``ids``, and set ``as_known``: every record is as the engine vouched for, and none
     is gone. ``known`` may also offer ``proof_wanted()``, ``recall(digest)`` and
     ``confirm(digest)``, for a digest the side takes of its records' ids and change times as

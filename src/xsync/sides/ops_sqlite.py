@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, cast
 from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
 from xsync.model.records import Line, Record
-from xsync.model.side import Change, ChangeResult, ScanResult, microseconds
+from xsync.model.side import Change, ChangeResult, FingerprintDigest, ScanResult, microseconds
 from xsync.sides.ops_carry import OpsCarry
 from xsync.sides.ops_rows import (
     STAMPED,
@@ -237,12 +237,13 @@ class SqliteOpsStore:
         """Where the table holds exactly the rows ``known`` names, at the times it gives, the
         lines whose document row does not exist (each such line is reported); else ``None``.
 
-        Where ``known`` offers its own ``fingerprint``: the same count and the same text
-        ``length:id:microseconds,...`` in the order of the ids, each side built by SQLite in
-        one statement. Where it also offers ``proof_wanted``, ``recall`` and ``confirm``, the
-        table's digest (its ids and change times as stored, and the owner of each line) is
-        taken as it asks: a digest ``known`` recalls as proved needs no fingerprint, and one
-        found to match is confirmed. The comparison, the lines and the digest confirmed come
+        Where ``known`` offers its own ``fingerprint``: the same count and the same digest of
+        the text ``length:id:microseconds,...`` in the order of the ids, each side's text built
+        by SQLite a slice of rows at a time (:meth:`_fingerprint`). Where it also offers
+        ``proof_wanted``, ``recall`` and ``confirm``, the table's digest (its ids and change
+        times as stored, and the owner of each line) is taken as it asks: a digest ``known``
+        recalls as proved needs no fingerprint, and one found to match is confirmed. The
+        comparison, the lines and the digest confirmed come
         from one read of the file."""
         fingerprint = getattr(known, "fingerprint", None)
         if not callable(fingerprint):
@@ -272,12 +273,9 @@ class SqliteOpsStore:
         if expected is None:
             return None
         with self._snapshot():
-            count, text = self.conn.execute(
-                f"SELECT count(*), group_concat(x, ',') FROM (SELECT length({key}) || ':' || "
-                f"{key} || ':' || {_MICROSECONDS.format(u='updated_at')} AS x FROM {table} "
-                f"ORDER BY {key})").fetchone()
-            if (count, text or "") != expected:
+            if self._fingerprint(table, key) != expected:
                 return None
+            count = expected[0]
             orphans = (self._lines_of(line_table, owner, table, key, [])
                        if line_table and owner else {})
             if proof is not None and not orphans:
@@ -285,6 +283,31 @@ class SqliteOpsStore:
         if not orphans:
             self._carry.hold(entity, schema, point, count, mark() if callable(mark) else None)
         return orphans
+
+    def _fingerprint(self, table: str, key: str) -> tuple[int, str] | None:
+        """How many rows ``table`` holds, and the digest of the text ``length:id:microseconds,
+        ...`` of them in the order of their ids (see ``SupportsChangedScan``), read
+        :data:`DIGEST_ROWS` rows at a time in that order, so that the text is never held whole;
+        ``None`` where a row has no id or shares it with another (the slices, which go on from
+        the last id read, then hold fewer rows than the table: the ledger's ids are distinct)."""
+        digest = FingerprintDigest()
+        listed = 0
+        after: object = None
+        while True:
+            onward = "" if after is None else f" AND {key} > ?"
+            rows, part, last = self.conn.execute(
+                f"SELECT count(*), group_concat(x, ','), max(k) FROM (SELECT {key} AS k, "
+                f"length({key}) || ':' || {key} || ':' || "
+                f"{_MICROSECONDS.format(u='updated_at')} AS x FROM {table} "
+                f"WHERE {key} IS NOT NULL{onward} ORDER BY {key} LIMIT ?)",
+                [*([] if after is None else [after]), DIGEST_ROWS]).fetchone()
+            listed += rows
+            digest.add(part)
+            if rows < DIGEST_ROWS:
+                break
+            after = last
+        (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return (count, digest.hexdigest()) if count == listed else None
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from xsync.model.records import Record
+from xsync.model.side import FingerprintDigest
 from xsync.state.codec import (
     PRESET,
     PRESET_RECORDS,
@@ -401,27 +402,42 @@ class Ledger:
 
     def vouched_fingerprint(self, entity: str, margin_us: int,
                             without: Sequence[str]) -> tuple[int, str, int] | None:
-        """How many bases :meth:`vouched_times` gives (but those ``without``), the text
-        ``length:id:microseconds,...`` of them in the order of their ids (the length keeps an
-        id holding ``:`` or ``,`` from reading as two), and how many links have no base that
-        vouches (:meth:`unvouched_links`, counted): one pass of SQLite over the bases. ``None``
-        where some time is stored as text (read only in Python)."""
+        """How many bases :meth:`vouched_times` gives (but those ``without``), the digest
+        (:class:`~xsync.model.side.FingerprintDigest`) of the text ``length:id:microseconds,...``
+        of them in the order of their ids (the length keeps an id holding ``:`` or ``,`` from
+        reading as two), and how many links have no base that vouches
+        (:meth:`unvouched_links`, counted): SQLite reads the bases :data:`FINGERPRINT_ROWS` at a
+        time, in the order of their ids, so the text is never held whole. ``None`` where some
+        time is stored as text (read only in Python)."""
         marks = ", ".join("?" for _ in without)
         left_out = f" AND b.ops_id NOT IN ({marks})" if without else ""
         vouch = _VOUCHES.format(b="b.")
-        texty, count, text, linked = self.db.conn.execute(
-            "SELECT total(t), count(x), group_concat(x, ','), total(v AND linked) FROM ("
-            "SELECT (typeof(b.ops_updated_at) = 'text' OR typeof(b.synced_at) = 'text') AS t, "
-            f"{vouch} AS v, CASE WHEN {vouch}{left_out} THEN length(b.ops_id) || ':' "
-            "|| b.ops_id || ':' || b.ops_updated_at END AS x, l.ops_id IS NOT NULL AS linked "
-            "FROM bases AS b LEFT JOIN links AS l ON l.entity = b.entity AND l.ops_id = b.ops_id "
-            "WHERE b.entity = ? ORDER BY b.ops_id)",
-            [margin_us, margin_us, *without, word_in(entity)]).fetchone()
-        if texty:
-            return None
+        digest = FingerprintDigest()
+        count = linked = 0
+        after: str | None = None
+        while True:
+            onward = "" if after is None else " AND b.ops_id > ?"
+            texty, part_count, part, part_linked, rows, last = self.db.conn.execute(
+                "SELECT total(t), count(x), group_concat(x, ','), total(v AND linked), "
+                "count(*), max(k) FROM (SELECT b.ops_id AS k, (typeof(b.ops_updated_at) = "
+                f"'text' OR typeof(b.synced_at) = 'text') AS t, {vouch} AS v, CASE WHEN "
+                f"{vouch}{left_out} THEN length(b.ops_id) || ':' || b.ops_id || ':' || "
+                "b.ops_updated_at END AS x, l.ops_id IS NOT NULL AS linked FROM bases AS b "
+                "LEFT JOIN links AS l ON l.entity = b.entity AND l.ops_id = b.ops_id "
+                f"WHERE b.entity = ?{onward} ORDER BY b.ops_id LIMIT ?)",
+                [margin_us, margin_us, *without, word_in(entity),
+                 *([] if after is None else [after]), FINGERPRINT_ROWS]).fetchone()
+            if texty:
+                return None
+            count += int(part_count)
+            linked += int(part_linked)
+            digest.add(part)
+            if rows < FINGERPRINT_ROWS:
+                break
+            after = last
         (links,) = self.db.conn.execute("SELECT count(*) FROM links WHERE entity = ?",
                                         [word_in(entity)]).fetchone()
-        return int(count), text or "", int(links) - int(linked)
+        return count, digest.hexdigest(), int(links) - linked
 
     def proven_fingerprint(self, entity: str, margin_us: int) -> tuple[int, int, str] | None:
         """What an earlier cycle proved of the ops side of ``entity`` (see
@@ -1026,6 +1042,8 @@ NOT_MERGED = '"merged_into":null'
 NOT_MERGED_BYTES = NOT_MERGED.encode()
 # more ids than this left out of a fingerprint: the times are read instead
 FINGERPRINT_WITHOUT = 500
+# bases one statement of a fingerprint reads (the text of no more is held at once)
+FINGERPRINT_ROWS = 20_000
 # ids a VouchedTimes looks up one by one before it reads all its times
 POINT_LOOKUPS = 500
 
@@ -1082,9 +1100,9 @@ class VouchedTimes(Mapping[str, int]):
         return self._times
 
     def fingerprint(self) -> tuple[int, str] | None:
-        """How many times there are, and the text ``length:id:microseconds,...`` in the order
-        of the ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built without reading
-        them."""
+        """How many times there are, and the digest of the text ``length:id:microseconds,...``
+        in the order of the ids (SQLite's ``ORDER BY``); ``None`` where it cannot be built
+        without reading them."""
         if not self._fingerprinted:
             self._marked()
             built = (None if len(self._without) > FINGERPRINT_WITHOUT else
