@@ -1,11 +1,12 @@
 """A run reads a large entity in rounds: memory holds one round, not the organisation.
 
-Under the run lock, invoices and bills are read oldest change first, about
+Under the run lock, contacts, invoices and bills are read oldest change first, about
 ``Engine.round_records`` at a time, each round planned and applied before the next is read,
-and what refers to them (payments, credit notes, allocations) planned once the last round is
-in. The outcome is the one a single read gives: the same rows, one run, and the guards
-counting every round. A plan made outside the run lock reads everything at once; ``diff``
-reads the same rounds as the run, applying none (``test_sync_preview``).
+and what refers to them (invoices refer to contacts; payments, credit notes and allocations to
+invoices) planned once their last round is in. The outcome is the one a single read gives:
+the same rows, one run, and the guards counting every round. A plan made outside the run lock
+reads everything at once; ``diff`` reads the same rounds as the run, applying none
+(``test_sync_preview``).
 """
 
 from __future__ import annotations
@@ -330,3 +331,45 @@ def test_a_round_whose_cursor_does_not_move_stops_the_read_rather_than_repeat_it
     held = sqlite3.connect(books.ops.path).execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
     assert 0 < held == result.counts["invoices"]["create"]
     assert books.engine.ledger.cursor("xero", "invoices") is None
+
+
+def test_contacts_are_read_in_rounds_too_and_a_rebuilt_workspace_matches_them_all(
+        tmp_path: Path, whole: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contacts are read in rounds as invoices are (oldest change first, a page boundary
+    ending each round), and what refers to them waits for their last round; with the links
+    lost, every contact a round reads finds its ops twin, and an ops contact not yet matched
+    waits for the last round rather than being created in Xero beside its twin."""
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 50)  # 130 contacts: pages of 50, 50 and 30
+    (tmp_path / "rounds").mkdir()
+    books = Books(tmp_path / "rounds", invoices=2_600)
+    books.engine.round_records = 50
+    plans = _planned(books, monkeypatch)
+    assert books.run("pull").exit_code == 0
+    per_round = [sum(1 for s in p.steps if s.entity == "contacts") for p in plans]
+    # (a round goes on from the newest change read less the overlap: its first few are known)
+    assert len([n for n in per_round if n]) == 3 and max(per_round) <= 50, per_round
+    assert sum(per_round) == 130
+    # no invoice is planned while contacts are still being read
+    for plan in plans:
+        if "contacts" in plan.more:
+            assert not any(s.entity == "invoices" for s in plan.steps), plan.more
+    assert _rows(tmp_path / "rounds" / "ops.db") == _rows(whole.ops.path)
+
+    from xsync.sides.ops_sqlite import SqliteOpsStore
+    from xsync.state.db import open_state
+    from xsync.sync import Engine, default_rules
+
+    # the same ops.db, its state.db lost: every link is found again, and nothing is written
+    ops = SqliteOpsStore(tmp_path / "rounds" / "ops.db", now=books.stamp)
+    engine = Engine(open_state(tmp_path / "rebuilt.db"), ops,
+                    XeroSide(books.engine.xero.client),  # type: ignore[attr-defined]
+                    default_rules(), now=books.sandbox.now, round_records=50)
+    books.sandbox.advance_clock(120)
+    books.wire.sent.clear()
+    result = engine.run("sync")
+    assert result.exit_code == 0, result.to_json()
+    assert [s for s in books.wire.sent if s[0] != "GET"] == []
+    links = engine.ledger.link_counts()
+    for table in ("contacts", "invoices"):
+        assert links[table] == ops.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    ops.close()

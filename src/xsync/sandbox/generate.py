@@ -189,10 +189,13 @@ def _journal_rows(
 def _contacts(
     store: Store, tenant: str, rng: random.Random, count: int, updated: int
 ) -> list[tuple[str, str]]:
+    """``count`` customers, changed a second apart (as an organisation's contacts are, over
+    time), the last at ``updated``."""
     out = []
     rows = []
-    stamp = xjson.ms_timestamp(updated)
     for index in range(count):
+        changed = updated - (count - 1 - index) * 1000
+        stamp = xjson.ms_timestamp(changed)
         contact_id = _uuid(rng)
         label = f"Customer {index + 1:06d}"
         doc = contact_rules.blank_contact(contact_id)
@@ -206,7 +209,7 @@ def _contacts(
             }
         )
         number = doc["ContactNumber"]
-        cols = (tenant, contact_id, updated, number, name_key(label), "ACTIVE", None, None, 0)
+        cols = (tenant, contact_id, changed, number, name_key(label), "ACTIVE", None, None, 0)
         rows.append((*cols, xjson.dumps(doc)))
         out.append((contact_id, label))
     store.put_many("contacts", rows)

@@ -80,7 +80,7 @@ ALLOCATION_TRIGGERS = ("invoices", "credit_notes", "credits")
 READ_WHOLE = "read-whole"
 # entities a run may read in rounds (``read_in_rounds``): the large ones, on one endpoint that
 # orders by change time
-IN_ROUNDS = frozenset({"invoices", "bills"})
+IN_ROUNDS = frozenset({"contacts", "invoices", "bills"})
 
 
 def _quote(value: str) -> str:
@@ -200,9 +200,10 @@ class XeroSide:
                           rejected=rejected, rejected_keys=keys, more=more)
 
     def read_in_rounds(self, records: int | None) -> None:
-        """Read invoices and bills in rounds of about ``records`` (``None``: whole): the scan
-        stops at the first page boundary past that many, oldest change first, with ``more`` set;
-        the next scan goes on from the newest change time read, less the overlap."""
+        """Read contacts, invoices and bills in rounds of about ``records`` (``None``: whole):
+        the scan stops at the first page boundary past that many, oldest change first, with
+        ``more`` set; the next scan goes on from the newest change time read, less the
+        overlap."""
         self._round = records
 
     def _moves_on(self, floor: datetime | None, newest: datetime | None) -> bool:
