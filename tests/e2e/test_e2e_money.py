@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from e2e_helpers import World, fast_retries, run_json
 
 SUPPLIER = """
@@ -169,6 +170,25 @@ def test_contacts_merged_in_xero_merge_in_ops_and_every_document_follows(world: 
     again = world.run("diff")
     assert again.code == 0, again.out + again.err
     assert "Bayside" not in again.out and "merged" not in again.out, again.out
+
+
+@pytest.mark.parametrize("survivor", ["as merged", "edited since"])
+def test_a_first_sync_brings_in_contacts_merged_before_it_in_one_run(world: World,
+                                                                     survivor: str) -> None:
+    """Merged in Xero before xsync ever read them: the merged contact and its survivor are
+    both new to ops, created together, the merged one naming the survivor's ops twin, whichever
+    Xero lists first (the survivor edited after the merge is listed after the merged one)."""
+    accountant(world, "merge-contacts", "Bayside Club", "Coco Cafe")
+    if survivor == "edited since":
+        world.advance(60)
+        accountant(world, "edit-contact", "Coco Cafe", "--phone", "02 9555 0101")
+    synced(world)
+    gone = world.ops.one("SELECT * FROM contacts WHERE name = 'Bayside Club'")
+    kept = world.ops.one("SELECT * FROM contacts WHERE name = 'Coco Cafe'")
+    assert (gone["status"], gone["merged_into"]) == ("archived", kept["id"])
+    assert world.ops.rows("SELECT id FROM invoices WHERE contact_id = ?", [gone["id"]]) == []
+    again = world.run("diff")
+    assert again.code == 0, again.out + again.err
 
 
 def test_contacts_merged_in_xero_keep_their_documents_in_ops_when_linking(world: World) -> None:

@@ -65,6 +65,57 @@ class Job:
         return cls(step, step.ops_id, step.xero_id, to_ops=step.to_ops, base=step.base)
 
 
+def _waves(entity: str, side: str, jobs: list[Job]) -> list[list[Job]]:
+    """``jobs`` in the order their writes to ``side`` can go: each wave after the first holds
+    the jobs whose writes name (by a reference of the entity to itself) a record that an
+    earlier wave creates on ``side``. Jobs that name one another in a loop go last, together
+    (each is then refused as naming a record not there yet)."""
+    own = [name for name, target in spec(entity).refs.items() if target == entity]
+    if not own:
+        return [jobs]
+
+    def write_of(job: Job) -> Write | None:
+        return job.step.to_xero if side == "xero" else job.to_ops
+
+    # the records these jobs create on ``side``, by the id the other side knows them by
+    creating: set[str] = set()
+    for job in jobs:
+        write = write_of(job)
+        known = job.xero_id if side == "ops" else job.ops_id
+        if write is not None and write.action == "create" and known:
+            creating.add(known)
+    if not creating:
+        return [jobs]
+
+    def named(job: Job) -> set[str]:
+        write = write_of(job)
+        found: set[str] = set()
+        for name in own:
+            value = write.fields.get(name) if write is not None else None
+            if not value:
+                continue
+            value = str(value)
+            if side == "ops" and value.startswith(XERO_REF):
+                found.add(value[len(XERO_REF):])
+            elif side == "xero" and not value.startswith(XERO_REF):
+                found.add(value)
+        found.discard((job.xero_id if side == "ops" else job.ops_id) or "")
+        return found & creating
+
+    waiting = [(job, named(job)) for job in jobs]
+    waves: list[list[Job]] = []
+    while waiting:
+        earlier = {i for wave in waves for job in wave
+                   for i in (job.xero_id if side == "ops" else job.ops_id,) if i}
+        wave = [job for job, wants in waiting if wants <= earlier]
+        if not wave:
+            wave = [job for job, _ in waiting]
+        chosen = {id(job) for job in wave}
+        waves.append(wave)
+        waiting = [(job, wants) for job, wants in waiting if id(job) not in chosen]
+    return waves
+
+
 class Applier:
     def __init__(self, journal: Journal, ops: Side, xero: Side,
                  heartbeat: Callable[[], None]) -> None:
@@ -155,6 +206,13 @@ class Applier:
                 job.results = {}
 
     def _write(self, entity: str, side: str, jobs: list[Job]) -> None:
+        """Write the jobs' changes to ``side``, in waves: a change naming a record of its own
+        entity that another of these jobs creates there (a contact merged into one new to the
+        side too) goes in a later wave, once that record is created and linked."""
+        for wave in _waves(entity, side, jobs):
+            self._write_wave(entity, side, wave)
+
+    def _write_wave(self, entity: str, side: str, jobs: list[Job]) -> None:
         ready: list[tuple[Job, Change, int]] = []
         with self.journal.transaction():
             fresh: list[tuple[int, Job, Change]] = []

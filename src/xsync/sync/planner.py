@@ -1166,7 +1166,7 @@ class EntityPlanner:
         elif self.creates_up and not later:
             self._create_recorded(list(lone_ops.values()))
         if self.flows.to_ops:
-            for record in lone_xero.values():
+            for record in _named_first(self.entity, lone_xero):
                 self._create_in_ops(record)
         self._close_claims()
 
@@ -1542,6 +1542,38 @@ class EntityPlanner:
             step.to_ops.outbox_id = self.xero.pending.get(record.id)
         self.plan.steps.append(step)
         return None
+
+
+def _named_first(entity: str, records: dict[str, Record]) -> list[Record]:
+    """``records`` (by id), each one that names another of them through a reference of the
+    entity to itself (a contact merged into one that is new here too) after the one it names,
+    so that the one named is planned first and can be referred to; a loop keeps its order."""
+    own = [name for name, target in spec(entity).refs.items() if target == entity]
+    if not own:
+        return list(records.values())
+    out: list[Record] = []
+    placed: set[str] = set()
+    for first in records.values():
+        # depth first without recursion: a record goes out once all it names are out
+        stack: list[tuple[Record, bool]] = [(first, False)]
+        opened: set[str] = set()
+        while stack:
+            record, ready = stack.pop()
+            if record.id in placed:
+                continue
+            if ready:
+                placed.add(record.id)
+                out.append(record)
+                continue
+            if record.id in opened:
+                continue  # a loop: taken where it was met
+            opened.add(record.id)
+            stack.append((record, True))
+            for name in own:
+                target = record.fields.get(name)
+                if target and target != record.id and target in records:
+                    stack.append((records[str(target)], False))
+    return out
 
 
 def _carries(fields: Fields, sent: dict[str, Any]) -> bool:
