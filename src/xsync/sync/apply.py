@@ -104,14 +104,16 @@ def _waves(entity: str, side: str, jobs: list[Job]) -> list[list[Job]]:
 
     waiting = [(job, named(job)) for job in jobs]
     waves: list[list[Job]] = []
+    # the records the waves so far write, by the id the other side knows them by
+    earlier: set[str] = set()
     while waiting:
-        earlier = {i for wave in waves for job in wave
-                   for i in (job.xero_id if side == "ops" else job.ops_id,) if i}
         wave = [job for job, wants in waiting if wants <= earlier]
         if not wave:
             wave = [job for job, _ in waiting]
         chosen = {id(job) for job in wave}
         waves.append(wave)
+        earlier.update(i for job in wave
+                       for i in (job.xero_id if side == "ops" else job.ops_id,) if i)
         waiting = [(job, wants) for job, wants in waiting if id(job) not in chosen]
     return waves
 
