@@ -206,6 +206,10 @@ class Bench:
             if len(chosen) < 2 * CHANGES:
                 break
             in_xero, in_ops = chosen[:CHANGES], chosen[CHANGES:]
+            if attempt:
+                # the cycle after the last attempt's sync, which lists its writes once more
+                # (measured below, "after a sync"): each attempt then starts where the first did
+                self.xsync("sync", workspace)
             # stamps are whole seconds: an edit within the previous run's last second could pass
             # for one that run already saw
             time.sleep(1.1)
