@@ -120,6 +120,32 @@ def test_a_failed_record_is_reported_and_retried_without_blocking_others(world: 
     assert ledger.retries("contacts", "xero") == set() == ledger.retries("contacts", "ops")
 
 
+@pytest.mark.parametrize("change", ["create", "edit"])
+def test_an_ops_change_xero_refused_is_retried_though_the_ops_side_lists_it_no_more(
+        change: str) -> None:
+    """An ops side that lists only what changed since its cursor (a plugin's, say) does not
+    list the refused change again: the run retries it from the ops record itself, by its id
+    (a new contact has no Xero record to be retried by)."""
+    world = World(changed_scans=False)
+    world.ops.incremental = True
+    ops_a = world.contact("ops", "Acme")
+    if change == "create":
+        world.xero.fail_next[f"contacts:{ops_a}::xero"] = "Xero said no"
+    else:
+        world.sync()
+        world.ops.edit("contacts", ops_a, city="Perth")
+        world.xero.fail_next[world.xero_id("contacts", ops_a) or ""] = "Xero said no"
+    assert world.sync().exit_code == 4
+    assert Ledger(world.state).retries("contacts", "ops") == {ops_a}
+    # nothing changed since on either side: the ops side's next listing leaves Acme out
+    assert world.sync().exit_code == 0
+    there = world.xero.get("contacts", world.xero_id("contacts", ops_a) or "")
+    assert there is not None and there.fields["name"] == "Acme"
+    if change == "edit":
+        assert there.fields["city"] == "Perth"
+    assert Ledger(world.state).retries("contacts", "ops") == set()
+
+
 def test_resolve_takes_a_side_and_the_next_sync_applies_it(world: World) -> None:
     ops_id = world.contact("ops", "Acme")
     world.sync()
