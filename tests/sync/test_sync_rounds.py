@@ -373,3 +373,35 @@ def test_contacts_are_read_in_rounds_too_and_a_rebuilt_workspace_matches_them_al
     for table in ("contacts", "invoices"):
         assert links[table] == ops.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     ops.close()
+
+
+def test_a_contact_merged_into_one_listed_rounds_later_lands_in_the_same_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Merged in Xero before the first pull, into a contact edited well after the merge: read
+    oldest change first, the survivor comes rounds after the contact merged into it. The pull
+    still brings both in, in one run, the merged one naming the survivor's ops twin."""
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 10)  # 30 contacts: rounds of 10
+    books = Books(tmp_path, invoices=600)
+    books.engine.round_records = 10
+    listed = books.http.get("Contacts", params={"order": "UpdatedDateUTC ASC"}).json()
+    gone, kept = listed["Contacts"][3], listed["Contacts"][4]
+    books.http.post(f"Contacts/{gone['ContactID']}/Merge",
+                    json={"MergedToContactID": kept["ContactID"]}).raise_for_status()
+    books.sandbox.advance_clock(1200)
+    books.http.post("Contacts", json={"Contacts": [{"ContactID": kept["ContactID"],
+                                                    "Phone": "0400 000 000"}]}
+                    ).raise_for_status()
+    books.sandbox.advance_clock(5)
+    plans = _planned(books, monkeypatch)
+    result = books.run("pull")
+    assert result.exit_code == 0, result.to_json()
+    rounds = [p for p in plans if any(s.entity == "contacts" for s in p.steps)]
+    assert len(rounds) >= 3
+    # the survivor came rounds after the first (the merged contact waited for it)
+    where = {s.xero_id: n for n, p in enumerate(plans) for s in p.steps if s.entity == "contacts"}
+    assert where[kept["ContactID"]] > plans.index(rounds[1])
+    rows = dict(books.ops.conn.execute(
+        "SELECT name, id FROM contacts WHERE name IN (?, ?)", [gone["Name"], kept["Name"]]))
+    merged = books.ops.conn.execute("SELECT status, merged_into FROM contacts WHERE id = ?",
+                                    [rows[gone["Name"]]]).fetchone()
+    assert tuple(merged) == ("archived", rows[kept["Name"]])
