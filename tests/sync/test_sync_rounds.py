@@ -405,3 +405,45 @@ def test_a_contact_merged_into_one_listed_rounds_later_lands_in_the_same_run(
     merged = books.ops.conn.execute("SELECT status, merged_into FROM contacts WHERE id = ?",
                                     [rows[gone["Name"]]]).fetchone()
     assert tuple(merged) == ("archived", rows[kept["Name"]])
+
+
+def test_the_allocations_are_read_when_any_round_of_invoices_listed_a_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The allocations are left unread only while invoices, credit notes and credits list
+    nothing new. Read in rounds, the accountant's changes come first (oldest change first) and
+    xsync's own writes, read back, last: a last round of nothing new does not hide the rounds
+    of changes before it, so the allocations are read."""
+    monkeypatch.setattr(client, "MAX_PAGE_SIZE", 5)  # rounds end at pages of 5
+    books = Books(tmp_path, invoices=300)
+    books.engine.round_records = 5
+    assert books.cycle("pull") == 0
+    assert books.cycle() == 0
+    assert not [q for q in books.reads() if "AppliedAmount" in q], "quiet, yet read"
+    # the team edits a dozen invoices; as xsync pushes them, the accountant deletes six drafts
+    numbers = [n for (n,) in books.ops.conn.execute(
+        "SELECT number FROM invoices WHERE status = 'approved' LIMIT 12")]
+    books.ops.conn.executemany("UPDATE invoices SET reference = 'PO 7', updated_at = ? "
+                               "WHERE number = ?", [(books.stamp(), n) for n in numbers])
+    books.ops.conn.commit()
+    real = XeroSide.write
+    deleted: list[int] = []
+
+    def accountant_first(self: XeroSide, entity: str, changes: list) -> list:  # type: ignore[type-arg]
+        if entity == "invoices" and not deleted:
+            books.delete_drafts(6)
+            deleted.append(6)
+            books.sandbox.advance_clock(60)
+        return real(self, entity, changes)
+
+    monkeypatch.setattr(XeroSide, "write", accountant_first)
+    assert books.cycle() == 0
+    monkeypatch.setattr(XeroSide, "write", real)
+    assert deleted
+    # the drafts deleted, then the twelve writes read back: the last rounds are only those
+    assert books.cycle() == 0
+    invoices = [q for q in books.reads() if q.startswith("Invoices") and "ACCREC" in q]
+    assert books.reads()[invoices[0]] >= 4, books.reads()
+    assert [q for q in books.reads() if "AppliedAmount" in q], books.reads()
+    deleted_in_ops = books.ops.conn.execute(
+        "SELECT COUNT(*) FROM invoices WHERE status = 'deleted'").fetchone()[0]
+    assert deleted_in_ops >= 6

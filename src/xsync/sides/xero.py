@@ -126,6 +126,10 @@ class XeroSide:
         # entity of ALLOCATION_TRIGGERS -> whether its latest scan since the last read of the
         # allocations listed nothing
         self._quiet: dict[str, bool] = {}
+        # of a read in rounds: whether the entity's last scan said more follows, and what the
+        # rounds before the latest one found (quiet only if every round of the read was)
+        self._rounds_on: dict[str, bool] = {}
+        self._quiet_before: dict[str, bool] = {}
         # records per round of a large entity's read, while a run reads in rounds
         self._round: int | None = None
         # entity -> (id, reason) of the records a fetch read but could not map, until the
@@ -139,6 +143,7 @@ class XeroSide:
             quiet = cursor == READ_WHOLE and all(self._quiet.get(e)
                                                  for e in ALLOCATION_TRIGGERS)
             self._quiet.clear()
+            self._quiet_before.clear()
             if quiet:
                 return ScanResult(records=[], cursor=READ_WHOLE, complete=False)
             result = self._scan(entity, None)
@@ -146,15 +151,20 @@ class XeroSide:
             return result
         result = self._scan(entity, cursor)
         if entity in ALLOCATION_TRIGGERS:
+            # a later round of a read in rounds: what its earlier rounds found stands with it
+            earlier = self._quiet.get(entity, True) if self._rounds_on.get(entity) else True
+            self._rounds_on[entity] = result.more
+            self._quiet_before[entity] = earlier
             # nothing listed, from a cursor or at all (nothing there): nothing changed
-            self._quiet[entity] = not result.records and not result.rejected
+            self._quiet[entity] = earlier and not result.records and not result.rejected
         return result
 
     def unchanged(self, entity: str) -> None:
         """Every record the latest scan of ``entity`` listed is as the engine last saw it (its
         own writes read back): for the allocations, as good as a scan that listed nothing."""
         if entity in ALLOCATION_TRIGGERS:
-            self._quiet[entity] = True
+            # as quiet as the rounds before it of the same read, if it is a later round
+            self._quiet[entity] = self._quiet_before.get(entity, True)
 
     def _scan(self, entity: str, cursor: str | None) -> ScanResult:
         settled = bool(cursor and cursor.endswith(SETTLED_MARK))
