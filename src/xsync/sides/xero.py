@@ -78,9 +78,9 @@ NO_ID_LIST = {"payments", "credits"}
 ALLOCATION_TRIGGERS = ("invoices", "credit_notes", "credits")
 # the allocations' cursor once they were read whole: they are known as of then
 READ_WHOLE = "read-whole"
-# entities a run may read in rounds (``read_in_rounds``): the large ones, on one endpoint that
-# orders by change time
-IN_ROUNDS = frozenset({"contacts", "invoices", "bills"})
+# entities a run may read in rounds (``read_in_rounds``): those on one endpoint that orders by
+# change time (credits come from two endpoints, allocations are read whole)
+IN_ROUNDS = frozenset({"contacts", "invoices", "bills", "payments", "credit_notes"})
 
 
 def _quote(value: str) -> str:
@@ -210,7 +210,7 @@ class XeroSide:
                           rejected=rejected, rejected_keys=keys, more=more)
 
     def read_in_rounds(self, records: int | None) -> None:
-        """Read contacts, invoices and bills in rounds of about ``records`` (``None``: whole):
+        """Read the entities of :data:`IN_ROUNDS` in rounds of about ``records`` (``None``: whole):
         the scan stops at the first page boundary past that many, oldest change first, with
         ``more`` set; the next scan goes on from the newest change time read, less the
         overlap."""
