@@ -62,6 +62,14 @@ def _planned(books: Books, monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
     return plans
 
 
+def _beside(books: Books, ops_path: Path, state_path: Path, round_records: int) -> Engine:
+    """An engine over the same Xero organisation as ``books``, with a workspace of its own
+    (``ops_path`` may hold a copy of ``books``' ops.db: a state.db lost)."""
+    return Engine(open_state(state_path), SqliteOpsStore(ops_path, now=books.stamp),
+                  XeroSide(books.engine.xero.client),  # type: ignore[attr-defined]
+                  default_rules(), now=books.sandbox.now, round_records=round_records)
+
+
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory: pytest.TempPathFactory) -> Books:
     books = Books(tmp_path_factory.mktemp("whole"), invoices=2_600)
@@ -245,16 +253,10 @@ def test_a_rebuilt_workspace_read_in_rounds_matches_every_record_and_writes_noth
     created while the rest of Xero is still unread."""
     import shutil
 
-    from xsync.sides.ops_sqlite import SqliteOpsStore
-    from xsync.sides.xero import XeroSide
-    from xsync.state.db import open_state
-    from xsync.sync import Engine, default_rules
-
     shutil.copy(whole.ops.path, tmp_path / "ops.db")
-    ops = SqliteOpsStore(tmp_path / "ops.db", now=whole.stamp)
-    engine = Engine(open_state(tmp_path / "state.db"), ops,
-                    XeroSide(whole.engine.xero.client),  # type: ignore[attr-defined]
-                    default_rules(), now=whole.sandbox.now, round_records=500)
+    engine = _beside(whole, tmp_path / "ops.db", tmp_path / "state.db", round_records=500)
+    ops = engine.ops
+    assert isinstance(ops, SqliteOpsStore)
     whole.sandbox.advance_clock(120)
     whole.wire.sent.clear()
     result = engine.run("sync")
@@ -358,15 +360,11 @@ def test_contacts_are_read_in_rounds_too_and_a_rebuilt_workspace_matches_them_al
             assert not any(s.entity == "invoices" for s in plan.steps), plan.more
     assert _rows(tmp_path / "rounds" / "ops.db") == _rows(whole.ops.path)
 
-    from xsync.sides.ops_sqlite import SqliteOpsStore
-    from xsync.state.db import open_state
-    from xsync.sync import Engine, default_rules
-
     # the same ops.db, its state.db lost: every link is found again, and nothing is written
-    ops = SqliteOpsStore(tmp_path / "rounds" / "ops.db", now=books.stamp)
-    engine = Engine(open_state(tmp_path / "rebuilt.db"), ops,
-                    XeroSide(books.engine.xero.client),  # type: ignore[attr-defined]
-                    default_rules(), now=books.sandbox.now, round_records=50)
+    engine = _beside(books, tmp_path / "rounds" / "ops.db", tmp_path / "rebuilt.db",
+                     round_records=50)
+    ops = engine.ops
+    assert isinstance(ops, SqliteOpsStore)
     books.sandbox.advance_clock(120)
     books.wire.sent.clear()
     result = engine.run("sync")
@@ -487,10 +485,8 @@ def test_payments_and_credit_notes_are_read_in_rounds_and_land_as_one_read_lands
         per_round = [sum(1 for s in p.steps if s.entity == entity) for p in plans]
         assert len([n for n in per_round if n]) >= 2 and max(per_round) <= 5, (entity, per_round)
     # the same organisation read whole, into a workspace of its own
-    whole = Engine(open_state(tmp_path / "whole-state.db"),
-                   SqliteOpsStore(tmp_path / "whole-ops.db", now=books.stamp),
-                   XeroSide(books.engine.xero.client),  # type: ignore[attr-defined]
-                   default_rules(), now=books.sandbox.now, round_records=100_000)
+    whole = _beside(books, tmp_path / "whole-ops.db", tmp_path / "whole-state.db",
+                    round_records=100_000)
     assert whole.run("pull").exit_code == 0
     conn = sqlite3.connect(tmp_path / "whole-ops.db")
     for table in ("payments", "credit_notes", "allocations"):

@@ -43,6 +43,12 @@ class EntitySpec:
     def has_lines(self) -> bool:
         return bool(self.line_fields)
 
+    @property
+    def own_refs(self) -> tuple[str, ...]:
+        """The reference fields that point at a record of this same entity (a contact's
+        ``merged_into``)."""
+        return tuple(name for name, target in self.refs.items() if target == self.name)
+
     def kind(self, name: str) -> Kind:
         return self.kinds.get(name, "text")
 

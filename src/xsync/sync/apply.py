@@ -70,50 +70,43 @@ def _waves(entity: str, side: str, jobs: list[Job]) -> list[list[Job]]:
     the jobs whose writes name (by a reference of the entity to itself) a record that an
     earlier wave creates on ``side``. Jobs that name one another in a loop go last, together
     (each is then refused as naming a record not there yet)."""
-    own = [name for name, target in spec(entity).refs.items() if target == entity]
+    own = spec(entity).own_refs
     if not own:
         return [jobs]
 
     def write_of(job: Job) -> Write | None:
         return job.step.to_xero if side == "xero" else job.to_ops
 
-    # the records these jobs create on ``side``, by the id the other side knows them by
-    creating: set[str] = set()
-    for job in jobs:
-        write = write_of(job)
-        known = job.xero_id if side == "ops" else job.ops_id
-        if write is not None and write.action == "create" and known:
-            creating.add(known)
+    def known_by(job: Job) -> str:
+        """The id the other side knows the job's record by ("" where it has none)."""
+        return (job.xero_id if side == "ops" else job.ops_id) or ""
+
+    creating = {known_by(job) for job in jobs
+                if (w := write_of(job)) is not None and w.action == "create"} - {""}
     if not creating:
         return [jobs]
 
     def named(job: Job) -> set[str]:
+        """The records of ``creating`` other than its own that the job's write names."""
         write = write_of(job)
         found: set[str] = set()
         for name in own:
-            value = write.fields.get(name) if write is not None else None
-            if not value:
-                continue
-            value = str(value)
+            value = str(write.fields.get(name) or "") if write is not None else ""
             if side == "ops" and value.startswith(XERO_REF):
                 found.add(value[len(XERO_REF):])
-            elif side == "xero" and not value.startswith(XERO_REF):
+            elif side == "xero" and value and not value.startswith(XERO_REF):
                 found.add(value)
-        found.discard((job.xero_id if side == "ops" else job.ops_id) or "")
-        return found & creating
+        return (found & creating) - {known_by(job)}
 
     waiting = [(job, named(job)) for job in jobs]
     waves: list[list[Job]] = []
     # the records the waves so far write, by the id the other side knows them by
     earlier: set[str] = set()
     while waiting:
-        wave = [job for job, wants in waiting if wants <= earlier]
-        if not wave:
-            wave = [job for job, _ in waiting]
-        chosen = {id(job) for job in wave}
+        wave = [job for job, wants in waiting if wants <= earlier] or [j for j, _ in waiting]
         waves.append(wave)
-        earlier.update(i for job in wave
-                       for i in (job.xero_id if side == "ops" else job.ops_id,) if i)
+        earlier.update(known_by(job) for job in wave)
+        chosen = {id(job) for job in wave}
         waiting = [(job, wants) for job, wants in waiting if id(job) not in chosen]
     return waves
 

@@ -1548,7 +1548,7 @@ def _named_first(entity: str, records: dict[str, Record]) -> list[Record]:
     """``records`` (by id), each one that names another of them through a reference of the
     entity to itself (a contact merged into one that is new here too) after the one it names,
     so that the one named is planned first and can be referred to; a loop keeps its order."""
-    own = [name for name, target in spec(entity).refs.items() if target == entity]
+    own = spec(entity).own_refs
     if not own:
         return list(records.values())
     out: list[Record] = []
