@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xsync.state import codec
 from xsync.state.codec import (
+    RECORD_WORDS,
     SNAPSHOT_WORDS,
     WORDS,
     digest_in,
@@ -71,8 +73,33 @@ def test_what_older_xsyncs_stored_is_read() -> None:
     deflater = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY,
                                 SNAPSHOT_WORDS)
     preset = b"\x01" + deflater.compress(text.encode()) + deflater.flush()
-    for stored in (text, zlib.compress(text.encode()), preset):
+    # as xsync deflated records before zstd: compact, keys sorted, against whole records
+    compact = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    deflater = zlib.compressobj(6, zlib.DEFLATED, -13, 3, zlib.Z_DEFAULT_STRATEGY, RECORD_WORDS)
+    records = b"\x02" + deflater.compress(compact) + deflater.flush()
+    for stored in (text, zlib.compress(text.encode()), preset, records):
         assert unpack(stored) == value
+
+
+def test_a_record_stored_by_this_xsync_is_read_by_every_later_one() -> None:
+    # these bytes are what pack() stored: the dictionary they need must never change
+    stored = (b"\x03(\xb5/\xfd T\xed\x00\x00`Acme Pty Ltd\x04\xfc<\xaf\x01\xf4\x1a]m/\xd7"
+              b"\xe0N\xfe\xc8\x01")
+    assert unpack(stored) == {"fields": {"merged_into": None, "name": "Acme Pty Ltd",
+                                         "status": "active"}, "lines": None}
+    assert pack({"lines": None, "fields": {"name": "Acme"}})[:1] == b"\x03"
+
+
+def test_a_dictionary_other_than_the_one_records_need_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "RECORDS_DICTIONARY_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="reinstall xsync"):
+        codec.records_dictionary.__wrapped__()
+
+
+def test_an_outbox_payload_packed_briefly_is_read_back() -> None:
+    text = codec.packed_json({"action": "create", "fields": {"name": "Acme"}, "lines": None})
+    assert unpack(codec.pack_text(text, brief=True)) == json.loads(text)
 
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),

@@ -17,7 +17,7 @@ def test_links_bases_and_the_audit_log_are_stored_compactly(world: StateWorld) -
                             "typeof(linked_at) FROM links")) == {("integer", "blob", 16,
                                                                   "integer")}
     assert set(conn.execute("SELECT typeof(entity), substr(snapshot, 1, 1), typeof(synced_at) "
-                            "FROM bases")) == {("integer", b"\x02", "integer")}
+                            "FROM bases")) == {("integer", b"\x03", "integer")}
     assert set(conn.execute("SELECT length(ops_hash), length(xero_hash) FROM bases "
                             "WHERE ops_hash IS NOT NULL")) == {(16, 16)}
     assert set(conn.execute("SELECT typeof(at), typeof(entity), typeof(direction), "

@@ -3,8 +3,10 @@
 Each ``*_in`` function turns a value into its stored form and each ``*_out`` function turns any
 stored form back, so a column may hold old and new forms side by side:
 
-- records (base snapshots, outbox payloads, lodged documents): compact JSON deflated against a
-  preset dictionary of what records are made of (:func:`pack`, :func:`unpack`);
+- records (base snapshots, outbox payloads, lodged documents): compact JSON compressed with
+  zstd against a dictionary of what records are made of (:func:`pack`, :func:`unpack`); the
+  forms earlier xsyncs stored (deflated against a dictionary of their own, plain zlib, plain
+  JSON) are still read;
 - Xero ids: a UUID in its canonical lowercase text is kept as its 16 bytes; any other id (a tax
   type, a code) as its text (:func:`xero_id_in`, :func:`xero_id_out`);
 - moments: an ISO time in UTC as ``datetime.isoformat`` writes it is kept as the microseconds
@@ -21,13 +23,17 @@ so nothing is ever lost to the encoding.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import zlib
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import orjson
+import zstandard
 
 from xsync.model.side import microseconds
 
@@ -45,7 +51,8 @@ SNAPSHOT_WORDS = (
     b'"type":"unit_price":{"fields":{"lines":[{"fields":"ops":"xero":null,"0.00","approved",'
     b'"exclusive","inclusive","AUD","OUTPUT","INPUT","authorised","paid","active","2025-2026-'
 )
-# the first byte of a value deflated against RECORD_WORDS
+# the first byte of a value deflated against RECORD_WORDS (as xsync stored records until it
+# compressed them with zstd, PRESET_ZSTD below)
 PRESET_RECORDS = b"\x02"
 # whole records as pack() writes them, one of each kind, the most frequent last (the nearest
 # text is the cheapest to refer to): a record's keys come in the same order every time, so most
@@ -86,12 +93,22 @@ RECORD_WORDS = (
     b',"position":"2","quantity":"1.00","site":null,"tax_amount":"0.00","tax_type":"OUTPUT'
     b'","unit_price":"0.00"},"ops":"INV-","xero":""}]}'
 )
-# deflate's effort: 6 finds nearly all the matches 9 does, at the cost of level 1
-PACK_LEVEL = 6
+# the first byte of a value compressed with zstd against RECORDS_DICTIONARY: what xsync stores
+PRESET_ZSTD = b"\x03"
+# zstd's dictionary of records, trained on records as pack() writes them (``benchmarks/pack.py
+# --train`` says how). Never change it: stored values depend on it byte for byte (a new
+# dictionary needs a new first byte); its digest is checked before it is used.
+RECORDS_DICTIONARY = "records.zdict"
+RECORDS_DICTIONARY_SHA256 = "2e6c76285e26ff804492f19709446bfa327af0c979672ec6512254b9714ed481"
+# zstd's effort: level 3 for what is kept (a base: an invoice of three lines, 1.3 KB of text,
+# in 3 µs to 180 bytes, where deflate took 27 µs to 260); level 1 for a text kept only until
+# its write is answered (an outbox row: a few percent more bytes for a tenth less work)
+ZSTD_LEVEL = 3
+ZSTD_BRIEF_LEVEL = 1
 
 
 def packed_json(value: Any) -> bytes:
-    """The text :func:`pack` deflates: compact JSON, keys sorted, in UTF-8.
+    """The text :func:`pack` compresses: compact JSON, keys sorted, in UTF-8.
 
     orjson writes it, several times faster than the standard library (see the README's
     "Speed"); what orjson refuses (a text holding half of a surrogate pair, as Xero may serve and
@@ -106,27 +123,40 @@ def packed_json(value: Any) -> bytes:
 
 def pack(value: Any) -> bytes:
     """A record (or any JSON value) as the state database keeps it: compact JSON, keys sorted,
-    deflated against :data:`RECORD_WORDS` (about a fifth of the text)."""
+    compressed against :data:`RECORDS_DICTIONARY` (about a seventh of the text)."""
     return pack_text(packed_json(value))
 
 
-# a window of 8 KiB holds the dictionary and a record (any reader's 32 KiB window reads it);
-# a hash table of 2 KiB finds the matches a larger one does in a record of a few KiB. Each pack
-# starts from a copy of this deflater, the dictionary already loaded: a third less work than
-# loading it each time
-_DEFLATER = zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -13, 3, zlib.Z_DEFAULT_STRATEGY,
-                             RECORD_WORDS)
-# for a text kept only until its write is answered (an outbox row): half the work, a third more
-# bytes (an invoice of three lines: 147 bytes in 9 µs, against 110 in 17)
-_QUICK_DEFLATER = zlib.compressobj(2, zlib.DEFLATED, -13, 3, zlib.Z_DEFAULT_STRATEGY,
-                                   RECORD_WORDS)
+@lru_cache(maxsize=1)
+def records_dictionary() -> bytes:
+    """The bytes of :data:`RECORDS_DICTIONARY`, once their digest is the one stored values need."""
+    raw = resources.files(__package__).joinpath(RECORDS_DICTIONARY).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != RECORDS_DICTIONARY_SHA256:
+        raise RuntimeError(f"{RECORDS_DICTIONARY} in {__package__} is not the dictionary the "
+                           "state database's records are compressed against: reinstall xsync")
+    return raw
+
+
+class _Zstd(threading.local):
+    """zstd's compressors and decompressor, primed with the dictionary: one set per thread
+    (neither may be used by two threads at once), made when a thread first packs or unpacks."""
+
+    def __init__(self) -> None:
+        dictionary = zstandard.ZstdCompressionDict(records_dictionary())
+        self.full = zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=dictionary,
+                                             write_checksum=False, write_dict_id=False)
+        self.brief = zstandard.ZstdCompressor(level=ZSTD_BRIEF_LEVEL, dict_data=dictionary,
+                                              write_checksum=False, write_dict_id=False)
+        self.reader = zstandard.ZstdDecompressor(dict_data=dictionary)
+
+
+_ZSTD = _Zstd()
 
 
 def pack_text(text: bytes, *, brief: bool = False) -> bytes:
     """:func:`pack` of the value whose :func:`packed_json` is ``text`` (``brief``: a text kept
-    only briefly, deflated with less effort; read back the same way)."""
-    deflater = (_QUICK_DEFLATER if brief else _DEFLATER).copy()
-    return PRESET_RECORDS + deflater.compress(text) + deflater.flush()
+    only briefly, compressed with less effort; read back the same way)."""
+    return PRESET_ZSTD + (_ZSTD.brief if brief else _ZSTD.full).compress(text)
 
 
 def unpack(raw: bytes | str) -> Any:
@@ -139,6 +169,8 @@ def unpacked_text(raw: bytes | str) -> bytes | str:
     """The JSON text of what :func:`unpack` reads, not yet decoded."""
     if isinstance(raw, bytes):
         head = raw[:1]
+        if head == PRESET_ZSTD:
+            return _ZSTD.reader.decompress(raw[1:])
         if head in (PRESET_RECORDS, PRESET):
             words = RECORD_WORDS if head == PRESET_RECORDS else SNAPSHOT_WORDS
             inflater = zlib.decompressobj(-15, words)

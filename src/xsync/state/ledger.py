@@ -18,6 +18,7 @@ from xsync.model.side import FingerprintDigest
 from xsync.state.codec import (
     PRESET,
     PRESET_RECORDS,
+    PRESET_ZSTD,
     RECORD_WORDS,
     SNAPSHOT_WORDS,
     digest_in,
@@ -39,9 +40,9 @@ from xsync.state.codec import (
 )
 from xsync.state.rows import AuditEntry, Conflict
 
-__all__ = ["PRESET", "PRESET_RECORDS", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base", "IdMap", "Ledger",
-           "digest_in", "digest_out", "hashes_as", "pack", "record_hash", "transaction",
-           "unpack"]
+__all__ = ["PRESET", "PRESET_RECORDS", "PRESET_ZSTD", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base",
+           "IdMap", "Ledger", "digest_in", "digest_out", "hashes_as", "pack", "record_hash",
+           "transaction", "unpack"]
 
 
 @contextmanager
@@ -198,7 +199,7 @@ class Base:
         synced = self._synced_at if self._synced_at is not None else at
         raw = self._raw
         # stored as this xsync packs it already: kept as it is
-        snapshot = raw if isinstance(raw, bytes) and raw[:1] == PRESET_RECORDS \
+        snapshot = raw if isinstance(raw, bytes) and raw[:1] == PRESET_ZSTD \
             else pack(self.snapshot)
         return (word_in(entity), self.ops_id, _xero_id(self._xero_id), snapshot,
                 _digest(self._ops_hash), _digest(self._xero_hash),
