@@ -74,8 +74,8 @@ def damage_named(path: Path | str) -> Iterator[None]:
 
 # SQLite page cache of the state database while a sync holds it, in KiB (bounded, so that
 # memory does not grow with the file; a first import of 100,000 invoices took no more CPU and
-# wrote no more to disk with 8 MiB than with 32)
-RUN_CACHE_KIB = 8192
+# wrote no more to disk with 4 MiB than with 8 or 32)
+RUN_CACHE_KIB = 4096
 # pages in the write-ahead log before SQLite copies them into the file, and the bytes the log is
 # cut back to afterwards: a first import of 100,000 invoices logs about 130 MiB, so it is copied
 # into the file once, at its end (each checkpoint writes every page logged since the last)
