@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xsync.state.db import open_state
-from xsync.state.ledger import IdMap, Ledger
+from xsync.state.ledger import Base, IdMap, Ledger
 
 OPS = st.sampled_from(["C-1", "C-2", "C-3"])
 XERO = st.sampled_from([f"{n}0000000-0000-0000-0000-000000000000" for n in range(1, 4)])
@@ -30,3 +30,27 @@ def test_the_map_answers_as_the_ledger_does(steps: list[tuple[str, str, str]]) -
         for n in range(1, 4):
             x = f"{n}0000000-0000-0000-0000-000000000000"
             assert ids.ops_id_of("contacts", x) == ledger.ops_id_of("contacts", x)
+
+
+PAIR_STEP = st.tuples(st.sampled_from(["link", "base", "look", "let go"]), OPS, XERO)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PAIR_STEP, max_size=14))
+def test_the_links_without_a_base_are_kept_as_the_run_links_and_stores_bases(
+        steps: list[tuple[str, str, str]]) -> None:
+    ledger = Ledger(open_state(None))
+    ids = IdMap(ledger)
+    at = "2026-12-01T00:00:00+00:00"
+    for kind, ops_id, xero_id in steps:
+        if kind == "link":
+            ids.link("invoices", ops_id, xero_id, "test", at)
+        elif kind == "base":
+            ledger.save_bases("invoices", [Base(ops_id, xero_id, {"fields": {}, "lines": None},
+                                                None, None, None, None, at)], at)
+        elif kind == "let go":
+            # the ledger's log of its writes let go: the map reads the bases whole again
+            ledger.let_go_touches("invoices", ledger.touch_mark())
+        if kind == "look":
+            truth = {o for o in ledger.links("invoices") if o not in ledger.based("invoices")}
+            assert ids.unbased("invoices") == truth

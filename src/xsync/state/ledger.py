@@ -928,6 +928,11 @@ class IdMap:
         # entity -> where the ledger's log stood when it was read, and the value kept
         self._based: dict[str, tuple[TouchMark, set[str]]] = {}
         self._merged: dict[str, tuple[TouchMark, dict[str, str]]] = {}
+        # entity -> the based set it was worked out from, and the linked ops ids without a base
+        self._unbased: dict[str, tuple[set[str], set[str]]] = {}
+        # entity -> ops ids whose link or base the ledger wrote since ``unbased`` last looked
+        # (as ``based`` learns them from the ledger's log, which holds both)
+        self._unsettled: dict[str, set[str]] = {}
 
     def _read(self, entity: str) -> None:
         if entity not in self._to_xero:
@@ -994,6 +999,9 @@ class IdMap:
         def merge(ids: set[str], found: set[str], held: set[str]) -> None:
             held.difference_update(ids)
             held.update(found)
+            unsettled = self._unsettled.get(entity)
+            if unsettled is not None:
+                unsettled.update(ids)
 
         def read(ids: set[str] | None) -> set[str]:
             found = self.ledger.based(entity, ids)
@@ -1005,6 +1013,29 @@ class IdMap:
             kept.update(found.difference(linked))
             return kept
         return self._kept(self._based, entity, read, merge)
+
+    def unbased(self, entity: str) -> set[str]:
+        """The ops ids of ``entity``'s links that have no base: worked out from every link once
+        a run, then only for the ids linked, or whose bases the ledger wrote, since (so that a
+        round costs what changed, not a pass over every link). The set itself: not to be
+        changed."""
+        based, links = self.based(entity), self.links(entity)
+        held = self._unbased.get(entity)
+        unsettled = self._unsettled.setdefault(entity, set())
+        if held is None or held[0] is not based:
+            # first asked, or the based set was read whole again
+            unbased = {ops_id for ops_id in links if ops_id not in based}
+            self._unbased[entity] = (based, unbased)
+            unsettled.clear()
+            return unbased
+        unbased = held[1]
+        for ops_id in unsettled:
+            if ops_id in links and ops_id not in based:
+                unbased.add(ops_id)
+            else:
+                unbased.discard(ops_id)
+        unsettled.clear()
+        return unbased
 
     def merged_contacts(self) -> dict[str, str]:
         """:meth:`Ledger.merged_contacts`, kept as :meth:`based` is (the map itself)."""

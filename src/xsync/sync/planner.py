@@ -212,6 +212,10 @@ class Grown(Mapping[str, str]):
         shared = self._shared.keys()
         return shared | self._added.keys() if self._added else shared
 
+    def added(self) -> AbstractSet[str]:
+        """The keys this entity's planning added."""
+        return self._added.keys()
+
 
 class GrownIds:
     """The ops ids known in Xero: the run's links and aliases (never changed here) and those
@@ -958,7 +962,10 @@ class EntityPlanner:
         look.update(rev[x] for x in self.xero.records if x in rev)
         look.update(o for o in (*self.resolved, *self.open, *self.ops.retries) if o in links)
         look.update(rev[x] for x in self.xero.retries if x in rev)
-        look.update(links.keys() - self.bases.present)
+        # the links without a base: the run's (kept as it links and stores bases) and any this
+        # planning made
+        look.update(self.p.ids.unbased(self.entity))
+        look.update(o for o in links.added() if o not in self.bases.present)
         if self.ops.scan.ids is not None:
             look.update(links.keys() - self.ops.scan.ids)
         elif self.ops.scan.as_known and self.known is not None and self.known.unvouched() != 0:
