@@ -26,7 +26,7 @@ from rich.console import Console
 
 from xsync.cli.render import print_json
 from xsync.cli.runner import lenient_gc
-from xsync.sides.ops_rows import stamp_text
+from xsync.sides.ops_rows import own_stamp
 from xsync.sides.ops_sqlite import SqliteOpsStore
 from xsync.sides.xero import XeroSide
 from xsync.state.db import open_state
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             return datetime.now(UTC) + ahead
 
         # rows xsync writes are stamped as it stamps them (to the microsecond), on its clock
-        ops = SqliteOpsStore(args.folder / "ops.db", now=lambda: stamp_text(now()))
+        ops = SqliteOpsStore(args.folder / "ops.db", now=lambda: own_stamp(now()))
         state = open_state(args.folder / "state.db")
         engine = Engine(state, ops, XeroSide(client), default_rules(), now=now)
         with lenient_gc():  # as the CLI runs it

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xsync.model.side import Change, fingerprint_of
-from xsync.sides import ops_sqlite
-from xsync.sides.ops_rows import parse_updated_at, stamp_text
+from xsync.sides import ops_rows, ops_sqlite
+from xsync.sides.ops_rows import own_stamp, parse_updated_at, stamp_text
 from xsync.sides.ops_sqlite import SqliteOpsStore, create_ops_db
+from xsync.sync.planner import vouches
 
 SIX_DIGITS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
@@ -26,6 +27,31 @@ def test_a_stamp_keeps_six_fractional_digits_even_on_a_whole_second():
     sydney = timezone(timedelta(hours=11))
     assert stamp_text(datetime(2026, 11, 2, 20, 30, 0, 123456, tzinfo=sydney)) == \
         "2026-11-02T09:30:00.123456Z"
+
+
+def test_xsync_never_stamps_its_own_write_on_a_whole_millisecond(tmp_path, monkeypatch):
+    assert own_stamp(datetime(2026, 11, 2, 9, 30, 0, 5000, tzinfo=UTC)) == \
+        "2026-11-02T09:30:00.005001Z"
+    assert own_stamp(datetime(2026, 11, 2, 9, 30, 0, 5003, tzinfo=UTC)) == \
+        "2026-11-02T09:30:00.005003Z"
+
+    class OnTheMillisecond(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 2, 9, 30, 0, 250000, tzinfo=tz)
+
+    # the machine's clock, as a write stamps its rows, landing on a whole millisecond
+    monkeypatch.setattr(ops_rows, "datetime", OnTheMillisecond)
+    path = tmp_path / "ops.db"
+    create_ops_db(path)
+    [made] = SqliteOpsStore(path).write("contacts", [Change("k", "create", None,
+                                                           {"name": "Acme"})])
+    assert made.ok
+    stored = sqlite3.connect(path).execute("SELECT updated_at FROM contacts").fetchone()[0]
+    assert stored == "2026-11-02T09:30:00.250001Z"
+    # so a base stored just after it vouches for the row: the next cycle trusts it unread
+    written = datetime(2026, 11, 2, 9, 30, 0, 250001, tzinfo=UTC)
+    assert vouches(written, written + timedelta(milliseconds=3), timedelta(seconds=2))
 
 
 def test_rows_xsync_writes_carry_microsecond_stamps_and_read_back_as_written(tmp_path):

@@ -161,7 +161,7 @@ def pack_text(text: bytes, *, brief: bool = False) -> bytes:
 
 def unpack(raw: bytes | str) -> Any:
     """What :func:`pack` stored, or what an earlier xsync stored: a value deflated against
-    :data:`SNAPSHOT_WORDS`, a plain zlib stream, or plain JSON text."""
+    :data:`RECORD_WORDS` or :data:`SNAPSHOT_WORDS`, a plain zlib stream, or plain JSON text."""
     return json.loads(unpacked_text(raw))
 
 

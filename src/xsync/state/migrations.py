@@ -370,14 +370,14 @@ def m300_watch(db: Database) -> None:
 
 @migrations()
 def m107_compact_state(db: Database) -> None:
-    # links, bases and the audit log in compact form (see ``codec``): Xero ids as 16 bytes,
-    # times as microseconds, hashes as 16 bytes, the words every row repeats as numbers, bases
-    # deflated against a dictionary of whole records. A column holding an encoded value has no
-    # declared type, so SQLite never turns one form into another (a number into text, or text
-    # that looks like a number into a number). Links are keyed by their primary key alone (no
-    # rowid, no second copy of the key); the audit log loses an index no query used (`xsync
-    # log` filters by time, entity and a record's ops id, Xero id or label at once). Every row
-    # is carried over as it reads.
+    # links, bases and the audit log in compact form (see ``codec``): Xero ids as 16 bytes, times as
+    # microseconds, hashes as 16 bytes, the words every row repeats as numbers, bases packed
+    # (``codec.pack``: compressed against a dictionary of records). A column holding an encoded
+    # value has no declared type, so SQLite never turns one form into another (a number into text,
+    # or text that looks like a number into a number). Links are keyed by their primary key alone
+    # (no rowid, no second copy of the key); the audit log loses an index no query used (`xsync log`
+    # filters by time, entity and a record's ops id, Xero id or label at once). Every row is carried
+    # over as it reads.
     from xsync.state.codec import outbox_key_in, pack, stamp_in, unpack, word_in, xero_id_in
 
     conn = db.conn
