@@ -94,6 +94,56 @@ def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
     assert found["Invoices"][0]["Reference"] == "after the proof"
 
 
+def _proved(folder: Path) -> Books:
+    """Books pulled, whose ops tables the pull proved (stamps to the microsecond)."""
+    books = Books(folder, invoices=1_500, micro=True)
+    books.sandbox.advance_clock(0.123457)
+    assert books.cycle("pull") == 0
+    proved = books.engine.ledger.db.conn.execute("SELECT count(*) FROM proven_fingerprints")
+    assert proved.fetchone()[0] >= 2
+    return books
+
+
+def test_an_ops_edit_after_the_proof_is_found_by_the_rows_times_not_by_fingerprints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cycle whose ops table moved since it was proved reads the rows' times to find which
+    moved, without first building the two fingerprints (they would only tell that some row
+    did); once its writes are done the run proves the table anew, and the next cycle asks only
+    the table's digest."""
+    books = _proved(tmp_path)
+    built = _asked(monkeypatch, "vouched_fingerprint")
+    row = books.ops.conn.execute(
+        "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number"
+    ).fetchone()
+    books.ops.conn.execute("UPDATE invoices SET reference = 'moved after the proof', "
+                           "updated_at = ? WHERE id = ?", ["2026-10-01T08:45:00Z", row["id"]])
+    assert books.cycle() == 0
+    found = books.http.get("/Invoices", params={"InvoiceNumbers": row["number"]}).json()
+    assert found["Invoices"][0]["Reference"] == "moved after the proof"
+    assert built.count("invoices") == 1, built  # proving the table once the writes were done
+    built.clear()
+    assert books.cycle() == 0  # lists the write back from Xero
+    assert "invoices" not in built, built
+
+
+def test_a_table_that_moved_with_its_rows_unchanged_is_proved_anew(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row written again as it was (a new place in the table, the same id and change time)
+    no longer has the digest proved, though nothing changed: the cycle finds nothing by the
+    rows' times, and the run proves the table anew, so the next cycle reads no times at all."""
+    fresh = _proved(tmp_path)
+    [(contact,)] = fresh.ops.conn.execute("SELECT id FROM contacts ORDER BY id LIMIT 1")
+    fresh.ops.conn.execute("INSERT OR REPLACE INTO contacts SELECT * FROM contacts WHERE id = ?",
+                           [contact])
+    read = _asked(monkeypatch, "vouched_times")
+    run = fresh.run()
+    assert run.exit_code == 0 and not run.counts, run.counts
+    assert "contacts" in read  # the digest moved: the times told that nothing did
+    read.clear()
+    assert fresh.cycle() == 0
+    assert "contacts" not in read, read
+
+
 def test_the_cycle_reading_back_its_own_writes_asks_their_bases_by_id(
         books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
     """The records Xero lists again after xsync wrote them are looked up in the links and the

@@ -458,6 +458,10 @@ class Ledger:
                   "unvouched, digest) VALUES (?, ?, ?, ?, ?)",
                   [word_in(entity), margin_us, vouched, unvouched, digest])
 
+    def forget_fingerprint(self, entity: str) -> None:
+        """Forget what was proved of the ops table of ``entity`` (it no longer has that digest)."""
+        self._run("DELETE FROM proven_fingerprints WHERE entity = ?", [word_in(entity)])
+
     # -- what this connection wrote to the bases and links since a mark --------------------------
 
     def touch_mark(self) -> TouchMark:
@@ -1102,6 +1106,9 @@ class VouchedTimes(Mapping[str, int]):
         self._proof: tuple[int, int, str] | None = None
         self._proof_read = False
         self.proved: tuple[str, int, int, int, str] | None = None
+        # whether the side's table no longer has the digest proved (``recall``): the proof is
+        # stale, and the engine forgets it so that the run proves the table anew
+        self.stale = False
         # whether a match found now is worth proving (not when the entity is about to be
         # written: its bases would forget the proof at once)
         self.proving = True
@@ -1167,6 +1174,8 @@ class VouchedTimes(Mapping[str, int]):
         """Whether an earlier cycle proved that the side's table whose digest is ``digest``
         holds exactly these times (no base or link written since): then it still does."""
         proof = self._proven()
+        if proof is not None and proof[2] != digest:
+            self.stale = True
         return proof is not None and proof[2] == digest
 
     def confirm(self, digest: str) -> None:

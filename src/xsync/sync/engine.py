@@ -110,7 +110,8 @@ class Engine(Books):
 
     def plan(self, mode: str, entities: Sequence[str] | None = None) -> Plan:
         """What ``mode`` (pull, push or sync) would do now. Writes nothing anywhere, but
-        what a plan made under the run lock proved of the ops side (``Plan.proofs``).
+        what a plan made under the run lock proved of the ops side (``Plan.proofs``), or found
+        no longer proved (``Plan.stale_proofs``).
 
         Under the run lock (a run that applies what it plans), a large entity is read in rounds
         where Xero can (:class:`~xsync.model.side.SupportsRounds`): the plan then covers one
@@ -133,9 +134,12 @@ class Engine(Books):
             plan.ids = planner.ids
             plan.earlier = earlier
             # what the ops side was proved to hold, kept for the next cycle's quick check; before
-            # any write, so that the state database forgets it when a base or link moves
-            if plan.proofs:
+            # any write, so that the state database forgets it when a base or link moves. A
+            # proof the ops table no longer matches is forgotten: the run proves it anew
+            if plan.proofs or plan.stale_proofs:
                 with transaction(self.state):
+                    for entity in plan.stale_proofs:
+                        self.ledger.forget_fingerprint(entity)
                     for proof in plan.proofs:
                         self.ledger.prove_fingerprint(*proof)
         plan.after_run = after

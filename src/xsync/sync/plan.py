@@ -198,6 +198,10 @@ class Plan:
     # ops table that matched its bases (see ``VouchedTimes.confirm``), stored by a run that
     # plans under the run lock, before it writes anything
     proofs: list[tuple[str, int, int, int, str]] = field(default_factory=list, compare=False)
+    # entities whose ops table no longer has the digest proved of it (``VouchedTimes.stale``):
+    # a run that plans under the run lock forgets the proof, and proves the table anew once its
+    # writes are done
+    stale_proofs: list[str] = field(default_factory=list, compare=False)
     # entities to plan again in the same run, once this plan is applied: read in rounds, one
     # round planned here, or waiting on one that is (see ``SupportsRounds``)
     more: list[str] = field(default_factory=list)

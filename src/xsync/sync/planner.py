@@ -644,6 +644,7 @@ class EntityPlanner:
         whole.empty_sides += mine.empty_sides
         whole.confirmed += mine.confirmed
         whole.proofs += mine.proofs
+        whole.stale_proofs += mine.stale_proofs
         if self.p.earlier is not None:
             self.p.earlier.read(self.entity, "ops", self.ops.retries)
             self.p.earlier.read(self.entity, "xero", self.xero.retries)
@@ -820,6 +821,8 @@ class EntityPlanner:
             raise unread(self.entity, side.name, exc) from exc
         if known.proved is not None:
             self.plan.proofs.append(known.proved)
+        if known.stale:
+            self.plan.stale_proofs.append(self.entity)
         return scan
 
     def _payments_of_paired(self) -> None:
