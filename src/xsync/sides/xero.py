@@ -200,6 +200,8 @@ class XeroSide:
                     and self._moves_on(since or oldest, newest):
                 more = True
                 break
+            # its records are read: the page goes before the next is decoded
+            del page
         new_cursor = cursor
         if newest is not None:
             new_cursor = to_utc(newest).isoformat()

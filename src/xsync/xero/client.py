@@ -238,10 +238,15 @@ class XeroClient:
                 "GET", endpoint, params=query, modified_since=modified_since, id_list=id_list
             )
             items = list(envelope.get(name) or [])
+            page_count = (envelope.get("pagination") or {}).get("pageCount")
+            count = len(items)
+            # the page is let go before the next is asked for: two decoded pages are never held
+            # at once (the caller lets go of its own hold as its loop ends)
+            del envelope
             if items:
                 yield items
-            page_count = (envelope.get("pagination") or {}).get("pageCount")
-            if not items or len(items) < size or (page_count is not None and page >= page_count):
+            del items
+            if not count or count < size or (page_count is not None and page >= page_count):
                 return
             page += 1
 

@@ -1,0 +1,45 @@
+"""A read of Xero holds one decoded page at a time: each page is let go before the next is
+decoded, so a large read costs a page of Xero's JSON, not two."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import httpx
+import pytest
+
+import xsync.xero.client as client_module
+from xsync.sandbox.app import Sandbox
+from xsync.sandbox.generate import generate_organisation
+from xsync.sides.xero import XeroSide
+from xsync.xero.client import StaticTokens, XeroClient
+
+
+def test_a_scan_holds_one_decoded_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox = Sandbox(seed="empty", minute_limit=10**6, day_limit=10**7)
+    tenant = generate_organisation(sandbox.store, "Pages Pty Ltd", invoices=2_600)
+    sandbox.identity.connect(tenant)
+    client = XeroClient(api_url="http://sandbox.local/api.xro/2.0", tenant_id=tenant,
+                        tokens=StaticTokens(sandbox.client_credentials_token(tenant)),
+                        transport=httpx.WSGITransport(app=sandbox.app), sleep=lambda _s: None)
+    # Xero's invoices held in decoded form as each reply is decoded
+    held: list[int] = []
+    parse = client_module._parse
+
+    def counting(response: httpx.Response) -> Any:
+        if "/Invoices" in str(response.request.url):
+            held.append(sum(1 for o in gc.get_objects()
+                            if type(o) is dict and "InvoiceID" in o))
+        return parse(response)
+    monkeypatch.setattr(client_module, "_parse", counting)
+    gc.disable()  # what is let go goes at once, not when the collector passes
+    try:
+        scan = XeroSide(client).scan("invoices", None)
+    finally:
+        gc.enable()
+        client.close()
+        sandbox.close()
+    assert len(scan.records) > 2_000 and len(held) >= 3, (len(scan.records), held)
+    # at most the one element the read last looked at (its loop's variable)
+    assert max(held) <= 1, f"invoices of an earlier page still held as each page came: {held}"
