@@ -23,15 +23,20 @@ def test_a_scan_holds_one_decoded_page_at_a_time(monkeypatch: pytest.MonkeyPatch
     client = XeroClient(api_url="http://sandbox.local/api.xro/2.0", tenant_id=tenant,
                         tokens=StaticTokens(sandbox.client_credentials_token(tenant)),
                         transport=httpx.WSGITransport(app=sandbox.app), sleep=lambda _s: None)
-    # Xero's invoices held in decoded form as each reply is decoded
+    # the invoices of earlier pages still held in decoded form as each reply is decoded
     held: list[int] = []
+    earlier: set[str] = set()
     parse = client_module._parse
 
     def counting(response: httpx.Response) -> Any:
-        if "/Invoices" in str(response.request.url):
+        invoices = "/Invoices" in str(response.request.url)
+        if invoices:
             held.append(sum(1 for o in gc.get_objects()
-                            if type(o) is dict and "InvoiceID" in o))
-        return parse(response)
+                            if type(o) is dict and o.get("InvoiceID") in earlier))
+        body = parse(response)
+        if invoices:
+            earlier.update(i["InvoiceID"] for i in body[0].get("Invoices") or [])
+        return body
     monkeypatch.setattr(client_module, "_parse", counting)
     gc.disable()  # what is let go goes at once, not when the collector passes
     try:
