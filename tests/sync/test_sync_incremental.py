@@ -83,22 +83,34 @@ def test_a_cycle_after_one_that_proved_the_ops_side_builds_no_fingerprint(
     # the entities with rows vouched for (the rest have none to fingerprint)
     assert not {"contacts", "invoices"} & set(built), \
         "a cycle rebuilt the fingerprints of tables proved unchanged"
-    row = books.ops.conn.execute(
-        "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number DESC"
-    ).fetchone()
     # a time before the cycles' clock: the next cycles vouch for it
-    books.ops.conn.execute("UPDATE invoices SET reference = 'after the proof', updated_at = ? "
-                           "WHERE id = ?", ["2026-10-01T08:30:00Z", row["id"]])
+    _edit_and_sync(books, "DESC", "after the proof", "2026-10-01T08:30:00Z")
+
+
+def _edit_and_sync(books: Books, order: str, reference: str, at: str) -> None:
+    """Edit the reference of the first approved invoice by number (``order``: ASC or DESC) in
+    ops.db, changed at ``at``, run a cycle, and find the edit in Xero."""
+    row = books.ops.conn.execute(
+        f"SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number {order}"
+    ).fetchone()
+    books.ops.conn.execute("UPDATE invoices SET reference = ?, updated_at = ? WHERE id = ?",
+                           [reference, at, row["id"]])
     assert books.cycle() == 0
     found = books.http.get("/Invoices", params={"InvoiceNumbers": row["number"]}).json()
-    assert found["Invoices"][0]["Reference"] == "after the proof"
+    assert found["Invoices"][0]["Reference"] == reference
+
+
+def _pulled(folder: Path) -> Books:
+    """Books of 1,500 invoices pulled, every stamp from the pull on to the microsecond."""
+    books = Books(folder, invoices=1_500, micro=True)
+    books.sandbox.advance_clock(0.123457)  # every stamp from here on carries microseconds
+    assert books.cycle("pull") == 0
+    return books
 
 
 def _proved(folder: Path) -> Books:
-    """Books pulled, whose ops tables the pull proved (stamps to the microsecond)."""
-    books = Books(folder, invoices=1_500, micro=True)
-    books.sandbox.advance_clock(0.123457)
-    assert books.cycle("pull") == 0
+    """Books pulled, whose ops tables the pull proved."""
+    books = _pulled(folder)
     proved = books.engine.ledger.db.conn.execute("SELECT count(*) FROM proven_fingerprints")
     assert proved.fetchone()[0] >= 2
     return books
@@ -112,14 +124,7 @@ def test_an_ops_edit_after_the_proof_is_found_by_the_rows_times_not_by_fingerpri
     the table's digest."""
     books = _proved(tmp_path)
     built = _asked(monkeypatch, "vouched_fingerprint")
-    row = books.ops.conn.execute(
-        "SELECT id, number FROM invoices WHERE status = 'approved' ORDER BY number"
-    ).fetchone()
-    books.ops.conn.execute("UPDATE invoices SET reference = 'moved after the proof', "
-                           "updated_at = ? WHERE id = ?", ["2026-10-01T08:45:00Z", row["id"]])
-    assert books.cycle() == 0
-    found = books.http.get("/Invoices", params={"InvoiceNumbers": row["number"]}).json()
-    assert found["Invoices"][0]["Reference"] == "moved after the proof"
+    _edit_and_sync(books, "ASC", "moved after the proof", "2026-10-01T08:45:00Z")
     assert built.count("invoices") == 1, built  # proving the table once the writes were done
     built.clear()
     assert books.cycle() == 0  # lists the write back from Xero
@@ -178,9 +183,7 @@ def test_a_cycle_right_after_a_pull_builds_no_fingerprint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run proves what the ops side holds once its writes are done: the first cycle after
     a first pull already takes only the tables' digests."""
-    fresh = Books(tmp_path, invoices=1_500, micro=True)
-    fresh.sandbox.advance_clock(0.123457)  # every stamp from here on carries microseconds
-    assert fresh.cycle("pull") == 0
+    fresh = _pulled(tmp_path)
     built = _asked(monkeypatch, "vouched_fingerprint")
     assert fresh.cycle() == 0
     assert not {"contacts", "invoices"} & set(built), built

@@ -1174,9 +1174,9 @@ class VouchedTimes(Mapping[str, int]):
         """Whether an earlier cycle proved that the side's table whose digest is ``digest``
         holds exactly these times (no base or link written since): then it still does."""
         proof = self._proven()
-        if proof is not None and proof[2] != digest:
-            self.stale = True
-        return proof is not None and proof[2] == digest
+        recalled = proof is not None and proof[2] == digest
+        self.stale = self.stale or (proof is not None and not recalled)
+        return recalled
 
     def confirm(self, digest: str) -> None:
         """Note that the side's table whose digest is ``digest`` was found to match the
