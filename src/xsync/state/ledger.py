@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -38,6 +39,7 @@ from xsync.state.codec import (
     xero_id_in,
     xero_id_out,
 )
+from xsync.state.idmap import IdMap
 from xsync.state.rows import AuditEntry, Conflict
 
 __all__ = ["PRESET", "PRESET_RECORDS", "PRESET_ZSTD", "RECORD_WORDS", "SNAPSHOT_WORDS", "Base",
@@ -76,6 +78,10 @@ TOUCH_EVENTS = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("OLD", "NEW")
 BULK_ROWS = 50
 # the page cache of that log (it holds about a round of writes)
 TEMP_CACHE_KIB = 512
+# links (or ids that have a base) one statement of a whole listing reads
+LINK_PAGE = 5_000
+# the index of the links by Xero id (their second key; SQLite's own name for it)
+XERO_INDEX = "sqlite_autoindex_links_2"
 
 
 class TouchMark(NamedTuple):
@@ -237,6 +243,8 @@ class Ledger:
         self._log_id = object()
         self._touch_pruned: dict[str, int] = {}
         self._touch_floor = 0
+        # whether the links' index by Xero id is there by the name SQLite gives it
+        self._xero_index = True
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self.db.conn.execute(sql, list(params)).fetchall())
@@ -578,6 +586,98 @@ class Ledger:
         return bool(self._rows("SELECT EXISTS (SELECT 1 FROM links WHERE entity = ?)",
                                [word_in(entity)])[0][0])
 
+    def link_count(self, entity: str) -> int:
+        return int(self._rows("SELECT count(*) FROM links WHERE entity = ?",
+                              [word_in(entity)])[0][0])
+
+    def links_by(self, entity: str, keys: Sequence[str], by_xero: bool) -> dict[str, str]:
+        """Of the links of ``entity`` holding these ops ids (these Xero ids, ``by_xero``): each
+        such id -> the other id of its link, a statement per :data:`BASE_CHUNK` of them."""
+        out: dict[str, str] = {}
+        kind = word_in(entity)
+        for start in range(0, len(keys), BASE_CHUNK):
+            chunk = keys[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            if not by_xero:
+                for ops_id, xero_id in self.db.conn.execute(
+                        f"SELECT ops_id, xero_id FROM links WHERE entity = ? AND ops_id IN "
+                        f"({marks})", [kind, *chunk]):
+                    out[ops_id] = str(xero_id_out(xero_id))
+                continue
+            for xero_id, ops_id in self._by_xero_ids(marks, [kind, *map(xero_id_in, chunk)]):
+                out[str(xero_id_out(xero_id))] = ops_id
+        return out
+
+    def _by_xero_ids(self, marks: str, params: list[Any]) -> list[Any]:
+        """(Xero id, ops id) of the links of one entity holding these Xero ids, through the
+        index by Xero id: without statistics SQLite would rather go through every link of the
+        entity for a list of them (only a single one takes the index by itself)."""
+        query = ("SELECT xero_id, ops_id FROM links {} WHERE entity = ? AND xero_id IN "
+                 f"({marks})")
+        if self._xero_index:
+            try:
+                return self.db.conn.execute(query.format(f"INDEXED BY {XERO_INDEX}"),
+                                            params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such index" not in str(exc):
+                    raise
+                self._xero_index = False
+        return self.db.conn.execute(query.format(""), params).fetchall()
+
+    def link_pages(self, entity: str, by_xero: bool) -> Iterator[list[tuple[str, str]]]:
+        """The links of ``entity``, (ops id, Xero id) each (Xero id first, ``by_xero``), in
+        the order of the first, :data:`LINK_PAGE` at a time: a large organisation's links are
+        never all held at once, and no statement stays open between two pages."""
+        mine, theirs = ("xero_id", "ops_id") if by_xero else ("ops_id", "xero_id")
+        after: Any = None
+        while True:
+            onward = "" if after is None else f" AND {mine} > ?"
+            rows = self.db.conn.execute(
+                f"SELECT {mine}, {theirs} FROM links WHERE entity = ?{onward} ORDER BY {mine} "
+                "LIMIT ?", [word_in(entity), *([] if after is None else [after]),
+                            LINK_PAGE]).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [(xero_id_out(k) or "", o) if by_xero else (k, xero_id_out(o) or "")
+                   for k, o in rows]
+            if len(rows) < LINK_PAGE:
+                return
+
+    def based_pages(self, entity: str) -> Iterator[list[str]]:
+        """The ops ids of ``entity`` that have a base, in their order, :data:`LINK_PAGE` at a
+        time (as :meth:`link_pages`)."""
+        after: str | None = None
+        while True:
+            onward = "" if after is None else " AND ops_id > ?"
+            rows = [r[0] for r in self.db.conn.execute(
+                f"SELECT ops_id FROM bases WHERE entity = ?{onward} ORDER BY ops_id LIMIT ?",
+                [word_in(entity), *([] if after is None else [after]), LINK_PAGE])]
+            if not rows:
+                return
+            after = rows[-1]
+            yield rows
+            if len(rows) < LINK_PAGE:
+                return
+
+    def base_count(self, entity: str) -> int:
+        return int(self._rows("SELECT count(*) FROM bases WHERE entity = ?",
+                              [word_in(entity)])[0][0])
+
+    def unbased_links(self, entity: str, ops_ids: Sequence[str] | None = None) -> set[str]:
+        """The linked ops ids of ``entity`` that have no base (of these only, where given)."""
+        query = ("SELECT l.ops_id FROM links AS l WHERE l.entity = ? AND NOT EXISTS (SELECT 1 "
+                 "FROM bases AS b WHERE b.entity = l.entity AND b.ops_id = l.ops_id)")
+        if ops_ids is None:
+            return {r[0] for r in self.db.conn.execute(query, [word_in(entity)])}
+        out: set[str] = set()
+        for start in range(0, len(ops_ids), BASE_CHUNK):
+            chunk = ops_ids[start:start + BASE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            out.update(r[0] for r in self.db.conn.execute(
+                f"{query} AND l.ops_id IN ({marks})", [word_in(entity), *chunk]))
+        return out
+
     def bases_of(self, entity: str, ops_ids: Sequence[str]) -> dict[str, Base]:
         """The bases of these ops records of ``entity`` (those that have one)."""
         return {row[0]: Base(*row) for row in self._by_ops_id(
@@ -917,154 +1017,6 @@ class Ledger:
         keys = ("pid", "host", "acquired_at", "heartbeat_at")
         rows = self._rows(f"SELECT {', '.join(keys)} FROM run_lock WHERE id = 1")
         return dict(zip(keys, rows[0], strict=True)) if rows else None
-
-
-class IdMap:
-    """The links and aliases of one run, each entity's read once from the ledger when first
-    asked for, and kept as the run links records (through :meth:`link` and :meth:`alias`, which
-    write through to the ledger): one lookup per reference costs no statement."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self._to_xero: dict[str, dict[str, str]] = {}
-        self._to_ops: dict[str, dict[str, str]] = {}
-        self._aliases: dict[str, dict[str, str]] = {}
-        # entity -> where the ledger's log stood when it was read, and the value kept
-        self._based: dict[str, tuple[TouchMark, set[str]]] = {}
-        self._merged: dict[str, tuple[TouchMark, dict[str, str]]] = {}
-        # entity -> the based set it was worked out from, and the linked ops ids without a base
-        self._unbased: dict[str, tuple[set[str], set[str]]] = {}
-        # entity -> ops ids whose link or base the ledger wrote since ``unbased`` last looked
-        # (as ``based`` learns them from the ledger's log, which holds both)
-        self._unsettled: dict[str, set[str]] = {}
-
-    def _read(self, entity: str) -> None:
-        if entity not in self._to_xero:
-            links = self.ledger.links(entity)
-            self._to_xero[entity] = links
-            self._to_ops[entity] = dict(zip(links.values(), links, strict=True))
-            self._aliases[entity] = self.ledger.aliases(entity)
-
-    def links(self, entity: str) -> dict[str, str]:
-        """ops id -> Xero id of ``entity``'s links (the map itself: not to be changed)."""
-        self._read(entity)
-        return self._to_xero[entity]
-
-    def owners(self, entity: str) -> dict[str, str]:
-        """Xero id -> ops id of ``entity``'s links (the map itself: not to be changed)."""
-        self._read(entity)
-        return self._to_ops[entity]
-
-    def aliases(self, entity: str) -> dict[str, str]:
-        """ops id -> Xero id of ``entity``'s aliases (the map itself: not to be changed)."""
-        self._read(entity)
-        return self._aliases[entity]
-
-    def xero_id_of(self, entity: str, ops_id: str) -> str | None:
-        """As :meth:`Ledger.xero_id_of`: its link, else the linked record it is an alias of."""
-        self._read(entity)
-        found = self._to_xero[entity].get(ops_id)
-        return found if found is not None else self._aliases[entity].get(ops_id)
-
-    def ops_id_of(self, entity: str, xero_id: str) -> str | None:
-        self._read(entity)
-        return self._to_ops[entity].get(xero_id)
-
-    def link(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
-        self.link_many(entity, [(ops_id, xero_id)], rule, at)
-
-    def link_many(self, entity: str, pairs: Sequence[tuple[str, str]], rule: str | None,
-                  at: str) -> None:
-        """:meth:`Ledger.link_many`, the run's map kept as the ledger keeps its links."""
-        if not pairs:
-            return
-        self.ledger.link_many(entity, pairs, rule, at)
-        if entity in self._to_xero:
-            to_xero, to_ops = self._to_xero[entity], self._to_ops[entity]
-            for ops_id, xero_id in pairs:
-                # as the ledger does: a link holding either id is replaced
-                old_xero = to_xero.pop(ops_id, None)
-                if old_xero is not None:
-                    to_ops.pop(old_xero, None)
-                old_ops = to_ops.pop(xero_id, None)
-                if old_ops is not None:
-                    to_xero.pop(old_ops, None)
-                to_xero[ops_id], to_ops[xero_id] = xero_id, ops_id
-
-    def alias(self, entity: str, ops_id: str, xero_id: str, rule: str | None, at: str) -> None:
-        self.ledger.alias(entity, ops_id, xero_id, rule, at)
-        if entity in self._aliases:
-            self._aliases[entity][ops_id] = xero_id
-
-    def based(self, entity: str) -> set[str]:
-        """:meth:`Ledger.based` of ``entity``: read whole once a run, then only the ids whose
-        bases the ledger wrote since (its log, ``Ledger.touched_since``). The set itself: not
-        to be changed."""
-        def merge(ids: set[str], found: set[str], held: set[str]) -> None:
-            held.difference_update(ids)
-            held.update(found)
-            unsettled = self._unsettled.get(entity)
-            if unsettled is not None:
-                unsettled.update(ids)
-
-        def read(ids: set[str] | None) -> set[str]:
-            found = self.ledger.based(entity, ids)
-            if ids is not None:
-                return found
-            # the ids the links hold already, as the links' own texts (held once, not twice)
-            linked = self.links(entity)
-            kept = {ops_id for ops_id in linked if ops_id in found}
-            kept.update(found.difference(linked))
-            return kept
-        return self._kept(self._based, entity, read, merge)
-
-    def unbased(self, entity: str) -> set[str]:
-        """The ops ids of ``entity``'s links that have no base: worked out from every link once
-        a run, then only for the ids linked, or whose bases the ledger wrote, since (so that a
-        round costs what changed, not a pass over every link). The set itself: not to be
-        changed."""
-        based, links = self.based(entity), self.links(entity)
-        held = self._unbased.get(entity)
-        unsettled = self._unsettled.setdefault(entity, set())
-        if held is None or held[0] is not based:
-            # first asked, or the based set was read whole again
-            unbased = {ops_id for ops_id in links if ops_id not in based}
-            self._unbased[entity] = (based, unbased)
-            unsettled.clear()
-            return unbased
-        unbased = held[1]
-        for ops_id in unsettled:
-            if ops_id in links and ops_id not in based:
-                unbased.add(ops_id)
-            else:
-                unbased.discard(ops_id)
-        unsettled.clear()
-        return unbased
-
-    def merged_contacts(self) -> dict[str, str]:
-        """:meth:`Ledger.merged_contacts`, kept as :meth:`based` is (the map itself)."""
-        def merge(ids: set[str], found: dict[str, str], held: dict[str, str]) -> None:
-            for ops_id in ids:
-                held.pop(ops_id, None)
-            held.update(found)
-        return self._kept(self._merged, "contacts", self.ledger.merged_contacts, merge)
-
-    def _kept(self, kept: dict[str, Any], entity: str, read: Callable[[Any], Any],
-              merge: Callable[[set[str], Any, Any], Any]) -> Any:
-        held = kept.get(entity)
-        if held is not None:
-            mark, value = held
-            now = self.ledger.touch_mark()
-            touched = self.ledger.touched_since(entity, mark)
-            if touched is not None:
-                if touched:
-                    merge(touched, read(touched), value)
-                kept[entity] = (now, value)
-                return value
-        mark = self.ledger.touch_mark()
-        value = read(None)
-        kept[entity] = (mark, value)
-        return value
 
 
 # whether a base vouches for its ops row's change time, for the times stored as microseconds

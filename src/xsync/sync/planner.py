@@ -216,6 +216,35 @@ class Grown(Mapping[str, str]):
         """The keys this entity's planning added."""
         return self._added.keys()
 
+    def load(self, keys: Iterable[str]) -> None:
+        """Have the shared map look these keys up at once, where it asks the ledger."""
+        ask = getattr(self._shared, "load", None)
+        if ask is not None:
+            ask(keys)
+
+
+class WithAliases(Mapping[str, str]):
+    """ops id -> Xero id: the record's link, else the Xero twin it is an alias of."""
+
+    __slots__ = ("_aliases", "_links")
+
+    def __init__(self, links: Mapping[str, str], aliases: Mapping[str, str]) -> None:
+        self._links, self._aliases = links, aliases
+
+    def __getitem__(self, key: str) -> str:
+        found = self._links.get(key)
+        return self._aliases[key] if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._links or key in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._links
+        yield from (k for k in self._aliases if k not in self._links)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
 
 class GrownIds:
     """The ops ids known in Xero: the run's links and aliases (never changed here) and those
@@ -245,6 +274,11 @@ class LazyBases:
         self._read: dict[str, Base] = {}
 
     def load(self, ops_ids: Iterable[str]) -> None:
+        ops_ids = list(ops_ids)
+        # which have a base, asked at once where the run's view of them asks the ledger
+        ask = getattr(self.present, "load", None)
+        if ask is not None:
+            ask(i for i in ops_ids if i not in self._read)
         wanted = [i for i in ops_ids if i in self.present and i not in self._read]
         if wanted:
             self._read.update(self.ledger.bases_of(self.entity, wanted))
@@ -351,7 +385,7 @@ class Planner:
         # set once Xero refused the grant or the organisation, or could not be reached at all:
         # no later read can succeed, and trying each entity would only wait out its retries
         self.refused: ReadError | None = None
-        self._xero_ids: dict[str, dict[str, str]] = {}
+        self._xero_ids: dict[str, WithAliases] = {}
         # entity -> Xero ids of records first paired this run (a bill matched on first contact)
         self.paired_now: dict[str, set[str]] = {}
         self._merges: dict[str, str] | None = None
@@ -420,13 +454,13 @@ class Planner:
         return {o: owner[x] for o, x in self.ids.aliases("contacts").items()
                 if x in owner and owner[x] != o}
 
-    def xero_ids(self, entity: str) -> dict[str, str]:
+    def xero_ids(self, entity: str) -> Mapping[str, str]:
         """ops id -> Xero id of the linked records of ``entity`` (aliases included)."""
         if entity not in self._xero_ids:
-            self._xero_ids[entity] = {**self.ids.aliases(entity), **self.links_of(entity)}
+            self._xero_ids[entity] = WithAliases(self.links_of(entity), self.ids.aliases(entity))
         return self._xero_ids[entity]
 
-    def links_of(self, entity: str) -> dict[str, str]:
+    def links_of(self, entity: str) -> Mapping[str, str]:
         """ops id -> Xero id of ``entity``'s links, read once per plan (not to be changed)."""
         return self.ids.links(entity)
 
@@ -684,6 +718,9 @@ class EntityPlanner:
         # this entity's own copy: pairs made while planning join it
         self.ops.links = Grown(self.p.links_of(self.entity))
         self.xero.links = Grown(self.p.ids.owners(self.entity))
+        # the links of what either side listed, looked up at once (the run holds no others)
+        self.ops.links.load(self.ops.records)
+        self.xero.links.load(self.xero.records)
         self.aliases = self.p.ids.aliases(self.entity)
         self.bases = LazyBases(self.ledger, self.entity, self.p.ids.based(self.entity))
         for view in (self.xero, self.ops):
@@ -969,11 +1006,14 @@ class EntityPlanner:
         # planning made
         look.update(self.p.ids.unbased(self.entity))
         look.update(o for o in links.added() if o not in self.bases.present)
+        # (each link read once, a page at a time: never every link held at once)
         if self.ops.scan.ids is not None:
-            look.update(links.keys() - self.ops.scan.ids)
+            listed = self.ops.scan.ids
+            look.update(o for o in links if o not in listed)
         elif self.ops.scan.as_known and self.known is not None and self.known.unvouched() != 0:
             # the links without a vouching base (none, when the bases' text counted none)
-            look.update(links.keys() - self.known.keys())
+            known = self.known
+            look.update(o for o in links if o not in known)
         return sorted(look)
 
     def _ops_changed(self, record: Record, base: Base) -> bool:
@@ -1252,9 +1292,8 @@ class EntityPlanner:
     def _linked_records(self) -> list[tuple[str, Fields, str]]:
         """(ops id, fields in ops ids, who) of every linked record either side showed us."""
         out: list[tuple[str, Fields, str]] = []
-        for ops_id in self.ops.links:
-            record = self.ops.records.get(ops_id)
-            if record is not None:
+        for ops_id, record in self.ops.records.items():
+            if ops_id in self.ops.links:
                 out.append((ops_id, record.fields, f"ops {ops_id}"))
         xero_linked = [r for r in self.xero.records.values() if r.id in self.xero.links]
         for record in xero_linked + self.linked_found:
