@@ -412,6 +412,10 @@ class XeroClient:
             raise XeroTransientError(
                 f"could not reach Xero ({type(exc).__name__})", request=request
             ) from exc
+        # the reply is read whole and closed: its stream, which refers back to it, goes, so
+        # that the reply (a page of JSON as bytes) is let go when xsync is done with it rather
+        # than when the collector next passes (a run makes its passes rare)
+        response.stream = httpx.ByteStream(b"")
         limits = self._pacer.after_reply(response.headers)
         log.debug("%s -> %s (min %s, day %s)", request, response.status_code,
                   limits.minute_remaining, limits.day_remaining)
