@@ -202,19 +202,26 @@ class SqliteOpsStore:
                 scan = self._read_rows(entity, [], orphans, set())
                 scan.ids, scan.as_known = None, True
                 return scan
-            read: dict[str | None, int | None] = dict(self.conn.execute(
-                f"SELECT CASE typeof({key}) WHEN 'text' THEN {key} WHEN 'integer' "
-                f"THEN CAST({key} AS TEXT) END, {_MICROSECONDS.format(u='updated_at')} "
-                f"FROM {table}"))
+            # each row compared as it is read: neither the rows' times nor the pairs that
+            # differ are ever all held at once (only the ids, to tell a row gone)
+            vouched = known.items()
+            ids: set[str | None] = set()
+            wanted: list[str] = []
+            unsure: list[str] = []
+            for row_id, moment in self.conn.execute(
+                    f"SELECT CASE typeof({key}) WHEN 'text' THEN {key} WHEN 'integer' "
+                    f"THEN CAST({key} AS TEXT) END, {_MICROSECONDS.format(u='updated_at')} "
+                    f"FROM {table}"):
+                ids.add(row_id)
+                if moment is None:
+                    unsure.append(row_id)
+                elif (row_id, moment) not in vouched:
+                    wanted.append(row_id)
             (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-            if None in read or "" in read or len(read) != count:
+            if None in ids or "" in ids or len(ids) != count:
                 # ids missing, of odd types, or shared by several rows: read row by row
                 return self._scan_changed_slowly(entity, known)
-            stamps = cast("dict[str, int | None]", read)
-            everyone = set(stamps)
-            listed = stamps.items() - known.items()
-            wanted = [row_id for row_id, moment in listed if moment is not None]
-            unsure = [row_id for row_id, moment in listed if moment is None]
+            everyone = cast("set[str]", ids)
             for chunk, marks in _chunks(unsure):
                 for row_id, text in self.conn.execute(
                         f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
