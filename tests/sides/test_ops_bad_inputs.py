@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -160,6 +161,14 @@ def test_rows_sharing_an_id_are_all_rejected(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     changed = SqliteOpsStore(path).scan_changed("contacts", {"C1": moment, "C2": moment})
+    assert changed.records == [] and changed.ids == {"C1", "C2"}
+    assert [rid for rid, _ in changed.rejected] == ["C1", "C1"]
+    # and so does the comparison walking the engine's times in the order of the ids
+
+    class InOrder(dict[str, int]):
+        def in_order(self) -> Iterator[tuple[str, int]]:
+            return iter(sorted(self.items()))
+    changed = SqliteOpsStore(path).scan_changed("contacts", InOrder(C1=moment, C2=moment))
     assert changed.records == [] and changed.ids == {"C1", "C2"}
     assert [rid for rid, _ in changed.rejected] == ["C1", "C1"]
 

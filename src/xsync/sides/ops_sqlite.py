@@ -31,6 +31,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -202,6 +203,11 @@ class SqliteOpsStore:
                 scan = self._read_rows(entity, [], orphans, set())
                 scan.ids, scan.as_known = None, True
                 return scan
+            in_order = getattr(known, "in_order", None)
+            if callable(in_order):
+                merged = self._compare_in_order(entity, known, in_order())
+                if merged is not None:
+                    return self._listed(entity, sorted(merged[0]), merged[1])
             # each row compared as it is read: neither the rows' times nor the pairs that
             # differ are ever all held at once (only the ids, to tell a row gone)
             vouched = known.items()
@@ -229,6 +235,47 @@ class SqliteOpsStore:
                     if seen is None or not isinstance(text, str) or _moment(text) != seen:
                         wanted.append(_id_text(row_id))
         return self._listed(entity, sorted(wanted), everyone)
+
+    def _compare_in_order(self, entity: str, known: Mapping[str, int],
+                          theirs: Iterator[tuple[str, int]]) -> tuple[list[str], set[str]] | None:
+        """:meth:`scan_changed`'s comparison where ``known`` gives its times in the order of
+        the ids: both lists walked side by side, in that order, so that neither side's times
+        are ever all held at once. The ids that differ or have no time, and every id; ``None``
+        where an id is missing, not text, or shared by several rows (the caller then compares
+        as it otherwise does)."""
+        table, _, _, key = TABLES[entity]
+        everyone: set[str] = set()
+        wanted: list[str] = []
+        unsure: list[str] = []
+        last = ""
+        other = next(theirs, None)
+        for row_id, moment in self.conn.execute(
+                f"SELECT {key}, {_MICROSECONDS.format(u='updated_at')} FROM {table} "
+                f"ORDER BY {key} COLLATE BINARY"):
+            if type(row_id) is not str or row_id <= last:
+                return None  # none, a number, empty, or the same as the row before
+            last = row_id
+            everyone.add(row_id)
+            while other is not None and other[0] < row_id:
+                other = next(theirs, None)  # a time whose row is gone: ``everyone`` tells it
+            if moment is None:
+                unsure.append(row_id)
+            elif other is None or other[0] != row_id or other[1] != moment:
+                wanted.append(row_id)
+        (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        if count != len(everyone):
+            return None
+        if unsure:
+            times_of = getattr(known, "times_of", None)
+            seen = times_of(unsure) if callable(times_of) else {i: known[i] for i in unsure
+                                                                 if i in known}
+            for chunk, marks in _chunks(unsure):
+                for row_id, text in self.conn.execute(
+                        f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
+                    vouched = seen.get(_id_text(row_id))
+                    if vouched is None or not isinstance(text, str) or _moment(text) != vouched:
+                        wanted.append(_id_text(row_id))
+        return wanted, everyone
 
     def prove(self, entity: str, known: Mapping[str, int]) -> bool:
         """Whether the table holds exactly the rows ``known`` names, at the times it gives, with
@@ -442,7 +489,9 @@ class SqliteOpsStore:
         for row in rows:
             row_id = _id_text(row[key])
             counts[row_id] = counts.get(row_id, 0) + 1
-        seen: set[str] = set(everyone) if everyone is not None else set()
+        # the ids of the rows read (``everyone`` holds the rest: it is not copied)
+        seen: set[str] = set()
+        held: AbstractSet[str] = everyone if everyone is not None else frozenset()
         for row in rows:
             row_id = _id_text(row[key])
             seen.add(row_id)
@@ -464,7 +513,7 @@ class SqliteOpsStore:
             records.append(record)
         orphan_ids: list[str] = []
         for owner_id, orphans in lines.items():
-            if owner_id in seen:
+            if owner_id in seen or owner_id in held:
                 continue
             for line in orphans:
                 orphan_ids.append(str(line["id"]))
