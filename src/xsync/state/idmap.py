@@ -93,13 +93,16 @@ class LinkView(Mapping[str, str]):
         return default if value is None else value
 
     def __getitem__(self, key: str) -> str:
-        value = self.get(key)
+        value = self._mine.get(key, _UNASKED)  # an answer held: no call further down
+        if value is _UNASKED:
+            value = self.get(key)
         if value is None:
             raise KeyError(key)
         return str(value)
 
     def __contains__(self, key: object) -> bool:
-        return self.get(key) is not None
+        value = self._mine.get(key, _UNASKED)  # type: ignore[call-overload]
+        return (value if value is not _UNASKED else self.get(key)) is not None
 
     def __iter__(self) -> Iterator[str]:
         for page in self._ledger.link_pages(self._entity, self._by_xero):
