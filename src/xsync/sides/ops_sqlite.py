@@ -228,13 +228,21 @@ class SqliteOpsStore:
                 # ids missing, of odd types, or shared by several rows: read row by row
                 return self._scan_changed_slowly(entity, known)
             everyone = cast("set[str]", ids)
-            for chunk, marks in _chunks(unsure):
-                for row_id, text in self.conn.execute(
-                        f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
-                    seen = known.get(_id_text(row_id))
-                    if seen is None or not isinstance(text, str) or _moment(text) != seen:
-                        wanted.append(_id_text(row_id))
+            wanted += self._moved(entity, unsure, known)
         return self._listed(entity, sorted(wanted), everyone)
+
+    def _moved(self, entity: str, unsure: list[str], known: Mapping[str, int]) -> list[str]:
+        """Of these rows, whose change times SQLite could not read, those whose time as
+        :func:`parse_updated_at` reads it is not the one ``known`` gives."""
+        table, _, _, key = TABLES[entity]
+        moved: list[str] = []
+        for chunk, marks in _chunks(unsure):
+            for row_id, text in self.conn.execute(
+                    f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
+                seen = known.get(_id_text(row_id))
+                if seen is None or not isinstance(text, str) or _moment(text) != seen:
+                    moved.append(_id_text(row_id))
+        return moved
 
     def _compare_in_order(self, entity: str, known: Mapping[str, int],
                           theirs: Iterator[tuple[str, int]]) -> tuple[list[str], set[str]] | None:
@@ -252,6 +260,7 @@ class SqliteOpsStore:
         for row_id, moment in self.conn.execute(
                 f"SELECT {key}, {_MICROSECONDS.format(u='updated_at')} FROM {table} "
                 f"ORDER BY {key} COLLATE BINARY"):
+            # in that order, an id missing or shared by several rows is one not above the last
             if type(row_id) is not str or row_id <= last:
                 return None  # none, a number, empty, or the same as the row before
             last = row_id
@@ -262,19 +271,11 @@ class SqliteOpsStore:
                 unsure.append(row_id)
             elif other is None or other[0] != row_id or other[1] != moment:
                 wanted.append(row_id)
-        (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-        if count != len(everyone):
-            return None
         if unsure:
+            # their times by key, not every time read (a plain map is looked up as it is)
             times_of = getattr(known, "times_of", None)
-            seen = times_of(unsure) if callable(times_of) else {i: known[i] for i in unsure
-                                                                 if i in known}
-            for chunk, marks in _chunks(unsure):
-                for row_id, text in self.conn.execute(
-                        f"SELECT {key}, updated_at FROM {table} WHERE {key} IN ({marks})", chunk):
-                    vouched = seen.get(_id_text(row_id))
-                    if vouched is None or not isinstance(text, str) or _moment(text) != vouched:
-                        wanted.append(_id_text(row_id))
+            wanted += self._moved(entity, unsure, times_of(unsure) if callable(times_of)
+                                  else known)
         return wanted, everyone
 
     def prove(self, entity: str, known: Mapping[str, int]) -> bool:

@@ -120,10 +120,6 @@ class LinkView(Mapping[str, str]):
     def pages(self) -> Iterator[list[tuple[str, str]]]:
         return self._ledger.link_pages(self._entity, self._by_xero)
 
-    def held(self) -> int:
-        """How many answers the view holds now."""
-        return len(self._mine)
-
 
 class _Pairs(ItemsView[str, str]):
     """The pairs of a :class:`LinkView`, read a page at a time rather than key by key."""
@@ -180,9 +176,6 @@ class BasedView(Set[str]):
 
     def __len__(self) -> int:
         return self._ledger.base_count(self._entity)
-
-    def held(self) -> int:
-        return len(self._held)
 
 
 class IdMap:

@@ -399,14 +399,8 @@ class Ledger:
         """:meth:`vouched_times` (but those ``without``) as (ops id, time) in the order of the
         ops ids, read :data:`LINK_PAGE` bases at a time."""
         vouch = _VOUCHES.format(b="")
-        after: str | None = None
-        while True:
-            onward = "" if after is None else " AND ops_id > ?"
-            rows = self.db.conn.execute(
-                f"SELECT ops_id, ops_updated_at, synced_at, {vouch} FROM bases WHERE entity = ?"
-                f"{onward} ORDER BY ops_id LIMIT ?",
-                [margin_us, word_in(entity), *([] if after is None else [after]),
-                 LINK_PAGE]).fetchall()
+        for rows in self._pages_by_key("bases", "ops_id", f"ops_id, ops_updated_at, synced_at, "
+                                       f"{vouch}", entity, [margin_us]):
             for ops_id, seen, synced, vouched in rows:
                 if ops_id in without:
                     continue
@@ -416,6 +410,22 @@ class Ledger:
                     stamp, at = _moment_of(seen), _moment_of(synced)
                     if stamp is not None and at is not None and vouches(stamp, at, margin_us):
                         yield ops_id, stamp
+
+    def _pages_by_key(self, table: str, key: str, columns: str, entity: str,
+                      first: Sequence[Any] = ()) -> Iterator[list[Any]]:
+        """The rows of ``entity`` in ``table`` (bases or links), ``columns`` of each (``key``
+        first), in the order of ``key``, :data:`LINK_PAGE` at a time: a large organisation's
+        rows are never all held at once, and no statement stays open between two pages.
+        ``first``: the values of any ``?`` in ``columns``."""
+        after: Any = None
+        while True:
+            onward = "" if after is None else f" AND {key} > ?"
+            rows = self.db.conn.execute(
+                f"SELECT {columns} FROM {table} WHERE entity = ?{onward} ORDER BY {key} LIMIT ?",
+                [*first, word_in(entity), *([] if after is None else [after]),
+                 LINK_PAGE]).fetchall()
+            if rows:
+                yield rows
             if len(rows) < LINK_PAGE:
                 return
             after = rows[-1][0]
@@ -654,39 +664,16 @@ class Ledger:
 
     def link_pages(self, entity: str, by_xero: bool) -> Iterator[list[tuple[str, str]]]:
         """The links of ``entity``, (ops id, Xero id) each (Xero id first, ``by_xero``), in
-        the order of the first, :data:`LINK_PAGE` at a time: a large organisation's links are
-        never all held at once, and no statement stays open between two pages."""
+        the order of the first, a page at a time (see :meth:`_pages_by_key`)."""
         mine, theirs = ("xero_id", "ops_id") if by_xero else ("ops_id", "xero_id")
-        after: Any = None
-        while True:
-            onward = "" if after is None else f" AND {mine} > ?"
-            rows = self.db.conn.execute(
-                f"SELECT {mine}, {theirs} FROM links WHERE entity = ?{onward} ORDER BY {mine} "
-                "LIMIT ?", [word_in(entity), *([] if after is None else [after]),
-                            LINK_PAGE]).fetchall()
-            if not rows:
-                return
-            after = rows[-1][0]
+        for rows in self._pages_by_key("links", mine, f"{mine}, {theirs}", entity):
             yield [(xero_id_out(k) or "", o) if by_xero else (k, xero_id_out(o) or "")
                    for k, o in rows]
-            if len(rows) < LINK_PAGE:
-                return
 
     def based_pages(self, entity: str) -> Iterator[list[str]]:
-        """The ops ids of ``entity`` that have a base, in their order, :data:`LINK_PAGE` at a
-        time (as :meth:`link_pages`)."""
-        after: str | None = None
-        while True:
-            onward = "" if after is None else " AND ops_id > ?"
-            rows = [r[0] for r in self.db.conn.execute(
-                f"SELECT ops_id FROM bases WHERE entity = ?{onward} ORDER BY ops_id LIMIT ?",
-                [word_in(entity), *([] if after is None else [after]), LINK_PAGE])]
-            if not rows:
-                return
-            after = rows[-1]
-            yield rows
-            if len(rows) < LINK_PAGE:
-                return
+        """The ops ids of ``entity`` that have a base, in their order, a page at a time."""
+        for rows in self._pages_by_key("bases", "ops_id", "ops_id", entity):
+            yield [r[0] for r in rows]
 
     def base_count(self, entity: str) -> int:
         return int(self._rows("SELECT count(*) FROM bases WHERE entity = ?",

@@ -207,11 +207,6 @@ class Grown(Mapping[str, str]):
     def __setitem__(self, key: str, value: str) -> None:
         self._added[key] = value
 
-    def keys(self) -> AbstractSet[str]:  # type: ignore[override]
-        """The keys as a set view (the shared map's own while nothing is added)."""
-        shared = self._shared.keys()
-        return shared | self._added.keys() if self._added else shared
-
     def added(self) -> AbstractSet[str]:
         """The keys this entity's planning added."""
         return self._added.keys()
