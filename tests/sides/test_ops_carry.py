@@ -9,6 +9,7 @@ mark (``touched``)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -225,4 +226,128 @@ def test_a_bulk_create_the_table_refuses_leaves_the_log_and_its_triggers_as_they
     _added_and_vouched(store, known)
     scan = store.scan_changed("invoices", known)
     assert scan.as_known and known.built == 1
+    store.close()
+
+
+class _Ordered(_Known):
+    """Vouched times that also give themselves in the order of the ids, as the engine's do, so
+    that a look compares the rows with them side by side; and take a proof when asked."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.wants: str | None = None
+        self.confirmed: list[tuple[str, int | None]] = []
+
+    def in_order(self) -> Iterator[tuple[str, int]]:
+        return iter(sorted(self.items()))
+
+    def proof_wanted(self) -> str | None:
+        return self.wants
+
+    def confirm(self, digest: str, rows: int | None = None) -> None:
+        self.confirmed.append((digest, rows))
+
+
+def _moved_by_another_program(path: Path) -> _Ordered:
+    """The store's times of I-1 and I-2, after another program moved I-2 and deleted I-1."""
+    other = sqlite3.connect(path)
+    other.execute("UPDATE invoices SET updated_at = '2026-11-02T09:46:00Z' WHERE id = 'I-2'")
+    other.execute("DELETE FROM invoice_lines WHERE invoice_id = 'I-1'")
+    other.execute("DELETE FROM invoices WHERE id = 'I-1'")
+    other.commit()
+    other.close()
+    return _Ordered({i: _moment(t) for i, t in STAMPS.items()})
+
+
+def _settled(known: _Known, times: dict[str, str | None]) -> None:
+    """The engine's bases written for these ids (``None``: the row is known gone)."""
+    for row_id, stamp in times.items():
+        if stamp is None:
+            known.pop(row_id, None)
+        else:
+            known[row_id] = _moment(stamp)
+        assert known.touched is not None
+        known.touched.add(row_id)
+
+
+def test_a_look_that_found_a_few_rows_moved_carries_the_rest(tmp_path):
+    """A table compared row by row, two of its rows not as the bases have them (one moved, one
+    gone): once the bases say what those rows now are, the next look of the run finds the
+    table as they vouch without comparing it whole again."""
+    store, _ = _store(tmp_path / "ops.db")
+    known = _moved_by_another_program(tmp_path / "ops.db")
+    scan = store.scan_changed("invoices", known)
+    assert not scan.as_known and [r.id for r in scan.records] == ["I-2"]
+    assert scan.ids == {"I-2"}
+    built = known.built
+    _settled(known, {"I-2": "2026-11-02T09:46:00Z", "I-1": None})
+    again = store.scan_changed("invoices", known)
+    assert again.as_known and again.records == [], "the rows settled were listed again"
+    assert known.built == built, "the run compared the whole table again"
+    store.close()
+
+
+def test_a_row_held_apart_still_moved_is_listed_again_without_fingerprints(tmp_path):
+    store, _ = _store(tmp_path / "ops.db")
+    known = _moved_by_another_program(tmp_path / "ops.db")
+    store.scan_changed("invoices", known)
+    built = known.built
+    _settled(known, {"I-1": None})  # the moved row's base not written (a conflict, say)
+    again = store.scan_changed("invoices", known)
+    assert not again.as_known and [r.id for r in again.records] == ["I-2"]
+    assert again.ids == {"I-2"}
+    assert known.built == built, "fingerprints were built to tell what the carry told"
+    store.close()
+
+
+def test_a_write_by_another_program_after_a_look_that_held_rows_apart_is_found(tmp_path):
+    store, _ = _store(tmp_path / "ops.db")
+    known = _moved_by_another_program(tmp_path / "ops.db")
+    store.scan_changed("invoices", known)
+    _settled(known, {"I-2": "2026-11-02T09:46:00Z", "I-1": None})
+    other = sqlite3.connect(tmp_path / "ops.db")
+    other.execute("INSERT INTO invoices (id, number, contact_id, updated_at) "
+                  "VALUES ('I-0', 'I-0', 'C-1', '2026-11-02T09:55:00Z')")
+    other.commit()
+    other.close()
+    again = store.scan_changed("invoices", known)
+    assert not again.as_known and [r.id for r in again.records] == ["I-0"]
+    store.close()
+
+
+def test_a_proof_after_a_look_that_held_rows_apart_takes_only_the_digest(tmp_path):
+    """Where a proof is wanted (once the run's writes are done), the table found as its bases
+    vouch by what the last look held apart is proved by its digest, with its count of rows;
+    while a row held apart still differs, nothing is proved and nothing compared whole."""
+    store, _ = _store(tmp_path / "ops.db")
+    known = _moved_by_another_program(tmp_path / "ops.db")
+    store.scan_changed("invoices", known)
+    built = known.built
+    known.wants = "confirm"
+    _settled(known, {"I-1": None})
+    assert not store.prove("invoices", known)
+    assert known.confirmed == [] and known.built == built
+    # the next look compares in full again (the failed proof let the carry go), then holds
+    store.scan_changed("invoices", known)
+    built = known.built
+    _settled(known, {"I-2": "2026-11-02T09:46:00Z"})
+    assert store.prove("invoices", known)
+    assert known.built == built, "the proof compared the whole table again"
+    [(digest, rows)] = known.confirmed
+    assert rows == 1 and digest == store._digest("invoices")
+    store.close()
+
+
+def test_a_row_gone_that_a_look_held_apart_stays_gone_until_its_base_says_so(tmp_path):
+    store, _ = _store(tmp_path / "ops.db")
+    other = sqlite3.connect(tmp_path / "ops.db")
+    other.execute("DELETE FROM invoice_lines WHERE invoice_id = 'I-1'")
+    other.execute("DELETE FROM invoices WHERE id = 'I-1'")
+    other.commit()
+    other.close()
+    known = _Ordered({i: _moment(t) for i, t in STAMPS.items()})
+    first = store.scan_changed("invoices", known)
+    assert not first.as_known and first.ids == {"I-2"}
+    again = store.scan_changed("invoices", known)  # the bases still vouch for I-1
+    assert not again.as_known and again.ids == {"I-2"}, "a row gone was taken as still there"
     store.close()

@@ -9,12 +9,17 @@ engine's vouched times tell, ``carried``). Any commit by another program moves t
 
 The log also counts the rows each write added and took away, so that a row removed without a
 trigger firing (a ``REPLACE`` of another row) shows as a count that does not add up.
+
+A look that compared every row and found only a few differing carries too: it holds those
+rows apart (``Held.others``), and the next look takes them with what was written since. Once
+the run has written their bases, the table is found as its bases have it without comparing it
+whole again; a row still differing tells, at once and positively, that the table does not.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from xsync.sides.ops_schema import TABLES
@@ -26,16 +31,21 @@ EVENTS = tuple(LOGGED)
 # rows of one create from which the insert triggers are set aside (see ``OpsCarry.inserted``);
 # each setting aside changes the connection's schema, which a write of a few rows is not worth
 BULK_ROWS = 50
+# rows a look may hold apart as differing (past that, the next look compares in full again)
+OTHERS_HELD = 10_000
 
 
 class Held(NamedTuple):
     """What a look proved of one table: the schema version and ``data_version`` it was made
-    at, the last entry of the log then, how many rows the table held, and the engine's mark."""
+    at, the last entry of the log then, how many rows the table held, the engine's mark, and
+    the ids of the rows (or the times) it found not as the engine vouched for them: every
+    other row was."""
     schema: int
     version: int
     seq: int
     rows: int
     mark: Any
+    others: frozenset[str] = frozenset()
 
 
 class Point(NamedTuple):
@@ -105,39 +115,44 @@ class OpsCarry:
         finally:
             self._triggers(entity, ("INSERT",))
 
-    def hold(self, entity: str, schema: int, point: Point, rows: int, mark: Any) -> None:
+    def hold(self, entity: str, schema: int, point: Point, rows: int, mark: Any,
+             others: Iterable[str] = ()) -> None:
         """Note that the table held exactly the rows the engine vouched for, as read after
-        ``point``, ``rows`` of them (``mark``: the engine's, for its next look; ``None``
-        carries nothing)."""
-        if mark is None:
+        ``point``, ``rows`` of them, but for ``others`` (ids whose row or time differed, at
+        most :data:`OTHERS_HELD`; more carry nothing); ``mark``: the engine's, for its next
+        look (``None`` carries nothing)."""
+        apart = frozenset(others)
+        if mark is None or len(apart) > OTHERS_HELD:
             self._held.pop(entity, None)
         else:
-            self._held[entity] = Held(schema, point.version, point.seq, rows, mark)
+            self._held[entity] = Held(schema, point.version, point.seq, rows, mark, apart)
         # what no look starts from any more is let go (an entity looked at no more)
         oldest = min((h.seq for h in self._held.values()), default=point.seq)
         self.conn.execute(f"DELETE FROM {LOG} WHERE seq <= ?", [oldest])
 
-    def holds(self, entity: str, schema: int, known: Any) -> bool:
+    def holds(self, entity: str, schema: int, known: Any) -> bool | None:
         """Whether the table still holds exactly the rows ``known`` names, at the times it
-        gives, with no line of a row gone: so it was found at the last look, and every row
-        written since (by this connection, or whose base or link the engine wrote) is as
-        ``known`` has it now. ``False`` where that cannot be told this way."""
+        gives, with no line of a row gone: so it was found at the last look, but for the rows
+        it held apart, and every one of those and every row written since (by this
+        connection, or whose base or link the engine wrote) is as ``known`` has it now.
+        ``False`` where one of them is not (then, positively, the table does not hold them);
+        ``None`` where it cannot be told this way."""
         held = self._held.pop(entity, None)
         carried = getattr(known, "carried", None)
         if held is None or not callable(carried) or held.schema != schema:
-            return False
+            return None
         now = self.point(entity, schema)
         if now.version != held.version:
-            return False  # another program wrote the file
+            return None  # another program wrote the file
         touched = carried(held.mark)
         if touched is None:
-            return False
+            return None
         written = self.conn.execute(
             f"SELECT id, delta FROM {LOG} WHERE entity = ? AND seq > ?",
             [entity, held.seq]).fetchall()
         if any(type(row_id) not in (str, int) or row_id == "" for row_id, _ in written):
-            return False  # an id missing, or one no listing reads
-        suspects = sorted(touched | {str(row_id) for row_id, _ in written})
+            return None  # an id missing, or one no listing reads
+        suspects = sorted(touched | held.others | {str(row_id) for row_id, _ in written})
         times = known.times_of(suspects)
         table, line_table, owner, key = TABLES[entity]
         found: dict[str, int | None] = {}
@@ -149,10 +164,12 @@ class OpsCarry:
                 listed += 1
                 found[str(row_id)] = moment
         if listed != len(found):
-            return False  # an id shared by several rows
+            return None  # an id shared by several rows
+        if any(moment is None for moment in found.values()):
+            return None  # a time SQLite cannot read: the full look reads it in Python
         for row_id in suspects:
             if row_id in found:
-                if found[row_id] is None or found[row_id] != times.get(row_id):
+                if found[row_id] != times.get(row_id):
                     return False
             elif row_id in times:
                 return False  # vouched for, but gone
@@ -161,10 +178,16 @@ class OpsCarry:
             for chunk, marks in self._chunks(gone):
                 if self.conn.execute(f"SELECT EXISTS (SELECT 1 FROM {line_table} "
                                      f"WHERE {owner} IN ({marks}))", chunk).fetchone()[0]:
-                    return False  # a line left without its row: the full look reports it
+                    return None  # a line left without its row: the full look reports it
         (count,) = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         if count != held.rows + sum(delta for _, delta in written):
-            return False  # a row went without a trigger saying so
+            return None  # a row went without a trigger saying so
         self.conn.execute(f"DELETE FROM {LOG} WHERE entity = ? AND seq <= ?", [entity, now.seq])
         self.hold(entity, schema, now, int(count), known.mark())
         return True
+
+    def rows(self, entity: str) -> int | None:
+        """How many rows the table held at the last look that found it as the engine vouched
+        for it, with nothing held apart (``None``: no such look is held)."""
+        held = self._held.get(entity)
+        return held.rows if held is not None and not held.others else None

@@ -41,7 +41,7 @@ from xsync.model.entities import TRACKING_FIELDS, spec
 from xsync.model.money import BadAmount
 from xsync.model.records import Line, Record
 from xsync.model.side import Change, ChangeResult, FingerprintDigest, ScanResult, microseconds
-from xsync.sides.ops_carry import OpsCarry
+from xsync.sides.ops_carry import OTHERS_HELD, OpsCarry
 from xsync.sides.ops_rows import (
     STAMPED,
     RowError,
@@ -205,9 +205,18 @@ class SqliteOpsStore:
                 return scan
             in_order = getattr(known, "in_order", None)
             if callable(in_order):
+                schema = self._checked[entity]
+                point = self._carry.point(entity, schema)
                 merged = self._compare_in_order(entity, known, in_order())
                 if merged is not None:
-                    return self._listed(entity, sorted(merged[0]), merged[1])
+                    moved, everyone, others = merged
+                    scan = self._listed(entity, sorted(moved), everyone)
+                    mark = getattr(known, "mark", None)
+                    if others is not None and not scan.rejected_lines and callable(mark):
+                        # every row but these is as the bases vouch: the next look of the run
+                        # takes these and what was written since (see ``OpsCarry``)
+                        self._carry.hold(entity, schema, point, len(everyone), mark(), others)
+                    return scan
             # each row compared as it is read: neither the rows' times nor the pairs that
             # differ are ever all held at once (only the ids, to tell a row gone)
             vouched = known.items()
@@ -245,16 +254,20 @@ class SqliteOpsStore:
         return moved
 
     def _compare_in_order(self, entity: str, known: Mapping[str, int],
-                          theirs: Iterator[tuple[str, int]]) -> tuple[list[str], set[str]] | None:
+                          theirs: Iterator[tuple[str, int]]
+                          ) -> tuple[list[str], set[str], list[str] | None] | None:
         """:meth:`scan_changed`'s comparison where ``known`` gives its times in the order of
         the ids: both lists walked side by side, in that order, so that neither side's times
-        are ever all held at once. The ids that differ or have no time, and every id; ``None``
-        where an id is missing, not text, or shared by several rows (the caller then compares
-        as it otherwise does)."""
+        are ever all held at once. The ids that differ or have no time, every id, and the ids
+        of every row or time not as ``known`` has it (those that differ and those gone; ``None``
+        where some time SQLite could not read, or more than :data:`OTHERS_HELD` of them);
+        ``None`` where an id is missing, not text, or shared by several rows (the caller then
+        compares as it otherwise does)."""
         table, _, _, key = TABLES[entity]
         everyone: set[str] = set()
         wanted: list[str] = []
         unsure: list[str] = []
+        gone: list[str] = []
         last = ""
         other = next(theirs, None)
         for row_id, moment in self.conn.execute(
@@ -266,17 +279,23 @@ class SqliteOpsStore:
             last = row_id
             everyone.add(row_id)
             while other is not None and other[0] < row_id:
-                other = next(theirs, None)  # a time whose row is gone: ``everyone`` tells it
+                if len(gone) <= OTHERS_HELD:
+                    gone.append(other[0])  # a time whose row is gone
+                other = next(theirs, None)
             if moment is None:
                 unsure.append(row_id)
             elif other is None or other[0] != row_id or other[1] != moment:
                 wanted.append(row_id)
+        while other is not None and len(gone) <= OTHERS_HELD:
+            gone.append(other[0])
+            other = next(theirs, None)
+        others = None if unsure or len(wanted) + len(gone) > OTHERS_HELD else wanted + gone
         if unsure:
             # their times by key, not every time read (a plain map is looked up as it is)
             times_of = getattr(known, "times_of", None)
             wanted += self._moved(entity, unsure, times_of(unsure) if callable(times_of)
                                   else known)
-        return wanted, everyone
+        return wanted, everyone, others
 
     def prove(self, entity: str, known: Mapping[str, int]) -> bool:
         """Whether the table holds exactly the rows ``known`` names, at the times it gives, with
@@ -311,10 +330,27 @@ class SqliteOpsStore:
         proof = wanted() if callable(wanted) else None
         table, line_table, owner, key = TABLES[entity]
         schema = self._checked[entity]
-        # a match found earlier in the run, and only what was written since looked at (not
-        # where a proof is to be taken: that reads the whole table anyway)
-        if proof != "confirm" and self._carry.holds(entity, schema, known):
-            return {}
+        # a match found earlier in the run (or one but for the rows it held apart), and only
+        # those rows and what was written since looked at; a proof to be taken is taken of
+        # the table as the same read of the file found it
+        if proof == "confirm":
+            with self._snapshot():
+                # a statement of the table first: the read of the file is then the one whose
+                # data_version the carry asks (a commit after it moves the version only)
+                self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+                carried = self._carry.holds(entity, schema, known)
+                if carried:
+                    known.confirm(self._digest(entity),  # type: ignore[attr-defined]
+                                  self._carry.rows(entity))
+                    return {}
+        else:
+            carried = self._carry.holds(entity, schema, known)
+            if carried:
+                return {}
+        if carried is False and proof != "recall":
+            # a row held apart or written since is not as the bases have it: the fingerprints
+            # would only tell that (a proof to recall is let go by its digest, below)
+            return None
         point = self._carry.point(entity, schema)
         mark = getattr(known, "mark", None)
         if proof == "recall":

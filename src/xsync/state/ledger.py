@@ -1145,9 +1145,14 @@ class VouchedTimes(Mapping[str, int]):
         self.stale = self.stale or (proof is not None and not recalled)
         return recalled
 
-    def confirm(self, digest: str) -> None:
+    def confirm(self, digest: str, rows: int | None = None) -> None:
         """Note that the side's table whose digest is ``digest`` was found to match the
-        :meth:`fingerprint` (in one read of it), for the engine to store as proved."""
+        :meth:`fingerprint` (in one read of it), for the engine to store as proved. ``rows``:
+        how many rows the table holds, where the side found it as these times are by what
+        :meth:`carried` told (then as many times vouch, and no fingerprint is built)."""
+        if rows is not None and self._carried is not None and not self._without:
+            self.proved = (self._entity, self._margin_us, rows, self._carried[1], digest)
+            return
         known = self.fingerprint()
         if known is not None and self._unvouched is not None and not self._without:
             self.proved = (self._entity, self._margin_us, known[0], self._unvouched, digest)
