@@ -36,6 +36,8 @@ class _Known(dict):  # type: ignore[type-arg]
         self.marks = 0
         # ids whose bases the engine wrote since the last mark (None: the mark cannot tell)
         self.touched: set[str] | None = set()
+        # the ids whose times were asked by key
+        self.asked: list[str] = []
 
     def fingerprint(self) -> tuple[int, str]:
         self.built += 1
@@ -52,6 +54,7 @@ class _Known(dict):  # type: ignore[type-arg]
         return touched
 
     def times_of(self, ids: list[str]) -> dict[str, int]:
+        self.asked.extend(ids)
         return {i: self[i] for i in ids if i in self}
 
 
@@ -350,4 +353,21 @@ def test_a_row_gone_that_a_look_held_apart_stays_gone_until_its_base_says_so(tmp
     assert not first.as_known and first.ids == {"I-2"}
     again = store.scan_changed("invoices", known)  # the bases still vouch for I-1
     assert not again.as_known and again.ids == {"I-2"}, "a row gone was taken as still there"
+    store.close()
+
+
+def test_the_next_look_asks_only_the_rows_that_differed(tmp_path):
+    """A look held apart only the row that moved: the rows found as the bases vouch are not
+    asked about again, so a cycle with a few rows moved costs those rows at its next look."""
+    store, _ = _store(tmp_path / "ops.db")
+    other = sqlite3.connect(tmp_path / "ops.db")
+    other.execute("UPDATE invoices SET updated_at = '2026-11-02T09:46:00Z' WHERE id = 'I-2'")
+    other.commit()
+    other.close()
+    known = _Ordered({i: _moment(t) for i, t in STAMPS.items()})
+    assert [r.id for r in store.scan_changed("invoices", known).records] == ["I-2"]
+    known.asked.clear()
+    known["I-2"] = _moment("2026-11-02T09:46:00Z")  # its base written, not logged as touched
+    again = store.scan_changed("invoices", known)
+    assert again.as_known and known.asked == ["I-2"], known.asked
     store.close()

@@ -282,9 +282,12 @@ class SqliteOpsStore:
                 if len(gone) <= OTHERS_HELD:
                     gone.append(other[0])  # a time whose row is gone
                 other = next(theirs, None)
+            vouched: int | None = None
+            if other is not None and other[0] == row_id:
+                vouched, other = other[1], next(theirs, None)
             if moment is None:
                 unsure.append(row_id)
-            elif other is None or other[0] != row_id or other[1] != moment:
+            elif vouched != moment:
                 wanted.append(row_id)
         while other is not None and len(gone) <= OTHERS_HELD:
             gone.append(other[0])
