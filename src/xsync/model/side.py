@@ -88,6 +88,9 @@ class ScanResult:
     # a listing of changed records found the side holding exactly the records the engine
     # vouched for, at the times it gave (nothing listed, nothing gone; ``ids`` is not given)
     as_known: bool = False
+    # with ``ids``: of the ids the engine vouched for, those the side no longer holds, where
+    # the listing compared every one (None: not told; ``ids`` alone then tells what is gone)
+    gone: list[str] | None = None
 
 
 @dataclass(slots=True)

@@ -107,6 +107,17 @@ ID_PREFIX = {"contacts": "C", "invoices": "INV", "bills": "BILL", "payments": "P
              "allocations": "AL"}
 
 
+class Compared(NamedTuple):
+    """An ops table compared with the times the bases vouch for, row by row: the ids of the
+    rows that differ or have no time (``moved``), every id, the vouched ids whose rows are gone
+    (``None``: more than :data:`OTHERS_HELD`), and whether SQLite read every row's time and
+    no more than :data:`OTHERS_HELD` differ or are gone (``exact``: every other row is as
+    vouched)."""
+    moved: list[str]
+    everyone: set[str]
+    gone: list[str] | None
+    exact: bool
+
 class SqliteOpsStore:
     """The ops side over `ops.db`. ``categories`` maps an ops category to a Xero account code.
 
@@ -209,13 +220,15 @@ class SqliteOpsStore:
                 point = self._carry.point(entity, schema)
                 merged = self._compare_in_order(entity, known, in_order())
                 if merged is not None:
-                    moved, everyone, others = merged
-                    scan = self._listed(entity, sorted(moved), everyone)
+                    scan = self._listed(entity, sorted(merged.moved), merged.everyone)
+                    scan.gone = merged.gone
                     mark = getattr(known, "mark", None)
-                    if others is not None and not scan.rejected_lines and callable(mark):
+                    if (merged.exact and merged.gone is not None and not scan.rejected_lines
+                            and callable(mark)):
                         # every row but these is as the bases vouch: the next look of the run
                         # takes these and what was written since (see ``OpsCarry``)
-                        self._carry.hold(entity, schema, point, len(everyone), mark(), others)
+                        self._carry.hold(entity, schema, point, len(merged.everyone), mark(),
+                                         [*merged.moved, *merged.gone])
                     return scan
             # each row compared as it is read: neither the rows' times nor the pairs that
             # differ are ever all held at once (only the ids, to tell a row gone)
@@ -254,15 +267,12 @@ class SqliteOpsStore:
         return moved
 
     def _compare_in_order(self, entity: str, known: Mapping[str, int],
-                          theirs: Iterator[tuple[str, int]]
-                          ) -> tuple[list[str], set[str], list[str] | None] | None:
+                          theirs: Iterator[tuple[str, int]]) -> Compared | None:
         """:meth:`scan_changed`'s comparison where ``known`` gives its times in the order of
         the ids: both lists walked side by side, in that order, so that neither side's times
-        are ever all held at once. The ids that differ or have no time, every id, and the ids
-        of every row or time not as ``known`` has it (those that differ and those gone; ``None``
-        where some time SQLite could not read, or more than :data:`OTHERS_HELD` of them);
-        ``None`` where an id is missing, not text, or shared by several rows (the caller then
-        compares as it otherwise does)."""
+        are ever all held at once (see :class:`Compared`). ``None`` where an id is missing,
+        not text, or shared by several rows (the caller then compares as it otherwise
+        does)."""
         table, _, _, key = TABLES[entity]
         everyone: set[str] = set()
         wanted: list[str] = []
@@ -292,13 +302,13 @@ class SqliteOpsStore:
         while other is not None and len(gone) <= OTHERS_HELD:
             gone.append(other[0])
             other = next(theirs, None)
-        others = None if unsure or len(wanted) + len(gone) > OTHERS_HELD else wanted + gone
+        exact = not unsure and len(wanted) + len(gone) <= OTHERS_HELD
         if unsure:
             # their times by key, not every time read (a plain map is looked up as it is)
             times_of = getattr(known, "times_of", None)
             wanted += self._moved(entity, unsure, times_of(unsure) if callable(times_of)
                                   else known)
-        return wanted, everyone, others
+        return Compared(wanted, everyone, gone if len(gone) <= OTHERS_HELD else None, exact)
 
     def prove(self, entity: str, known: Mapping[str, int]) -> bool:
         """Whether the table holds exactly the rows ``known`` names, at the times it gives, with

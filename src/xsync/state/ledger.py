@@ -1097,6 +1097,10 @@ class VouchedTimes(Mapping[str, int]):
             for ops_id in self._without:
                 self._times.pop(ops_id, None)
 
+    def left_out(self) -> frozenset[str]:
+        """The ids dropped by :meth:`leave_out`."""
+        return frozenset(self._without)
+
     def _read(self) -> dict[str, int]:
         if self._times is None:
             self._times = self._ledger.vouched_times(self._entity, self._margin_us,

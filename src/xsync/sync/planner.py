@@ -1003,8 +1003,14 @@ class EntityPlanner:
         look.update(o for o in links.added() if o not in self.bases.present)
         # (each link read once, a page at a time: never every link held at once)
         if self.ops.scan.ids is not None:
-            listed = self.ops.scan.ids
-            look.update(o for o in links if o not in listed)
+            listed, gone, known = self.ops.scan.ids, self.ops.scan.gone, self.known
+            if gone is not None and known is not None and known.unvouched() == 0:
+                # every link has a base that vouches: a link whose row is gone is one of the
+                # vouched ids the listing found gone, or of those left out of its comparison
+                look.update(o for o in (*gone, *known.left_out())
+                            if o in links and o not in listed)
+            else:
+                look.update(o for o in links if o not in listed)
         elif self.ops.scan.as_known and self.known is not None and self.known.unvouched() != 0:
             # the links without a vouching base (none, when the bases' text counted none)
             known = self.known
